@@ -1,0 +1,1 @@
+"""Benchmarks: each measures statarb against its baseline in the same process (``make bench``)."""

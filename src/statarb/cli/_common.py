@@ -1,0 +1,51 @@
+"""Helpers shared by the command modules: settings, store opening, error exits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from statarb.config import Settings
+    from statarb.store.base import TickStore
+
+#: exit codes of the CLI
+EXIT_OK = 0
+EXIT_PARTIAL = 1  # some input rejected
+EXIT_USAGE = 2  # usage or format error
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings(**overrides: object) -> Settings:
+    """Build the settings for a command (environment, config file, CLI overrides)."""
+    from statarb.config import load_settings
+    from statarb.errors import ConfigError
+
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def store_from(cfg: Settings, *, read_only: bool = False) -> Iterator[TickStore]:
+    """Open the configured store for the duration of a command, with clear errors."""
+    from statarb.errors import StoreError
+    from statarb.store import open_store
+
+    try:
+        store = open_store(cfg.store_url, read_only=read_only)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        yield store
+    finally:
+        store.close()
