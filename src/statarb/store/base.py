@@ -100,6 +100,38 @@ class TickStore(Protocol):
         """The highest stored trade id of a symbol (for resuming a feed), or ``None``."""
         ...
 
+    # -- alert rules and history (JSON-able dicts; the alerts package owns their shape) --------
+    def save_alert_rule(self, rule: dict[str, Any]) -> int:
+        """Insert a rule (no ``"id"`` key) or replace the rule with that ``"id"``; return its id."""
+        ...
+
+    def list_alert_rules(self) -> list[dict[str, Any]]:
+        """Every stored rule as saved, each with its ``"id"``, ordered by id."""
+        ...
+
+    def delete_alert_rule(self, rule_id: int) -> bool:
+        """Delete a rule (its history stays); return whether it existed."""
+        ...
+
+    def add_alert_event(self, event: dict[str, Any]) -> int:
+        """Record a trigger: keys ``rule_id``, ``ts`` (epoch µs) and any JSON-able payload; id back."""
+        ...
+
+    def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
+        """Merge ``changes`` (e.g. delivery status) into a recorded trigger."""
+        ...
+
+    def list_alert_events(
+        self,
+        *,
+        rule_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Recorded triggers, newest first, each with ``"id"``, ``"rule_id"`` and ``"ts"``."""
+        ...
+
     def close(self) -> None:
         """Flush and release the connection."""
         ...
