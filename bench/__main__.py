@@ -14,7 +14,9 @@ import bench
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
+    )
     wanted = [f"bench_{a.removeprefix('bench_')}" for a in argv]
     if wanted:
         unknown = sorted(set(wanted) - set(names))

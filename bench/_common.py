@@ -13,7 +13,9 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results" / "results.jsonl"
 
 
-def measure(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> tuple[dict[str, float], Any]:
+def measure(
+    fn: Callable[[], Any], repeat: int = 5, warmup: int = 1
+) -> tuple[dict[str, float], Any]:
     """Run ``fn`` ``warmup`` times untimed, then ``repeat`` timed runs; median/min/max seconds."""
     res = None
     for _ in range(warmup):
@@ -26,8 +28,17 @@ def measure(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> tuple[di
     return {"median": statistics.median(times), "min": min(times), "max": max(times)}, res
 
 
-def report(bench: str, task: str, ours: dict[str, float], base: dict[str, float], *,
-           ours_name: str, base_name: str, target: str = "", items: int | None = None) -> float:
+def report(
+    bench: str,
+    task: str,
+    ours: dict[str, float],
+    base: dict[str, float],
+    *,
+    ours_name: str,
+    base_name: str,
+    target: str = "",
+    items: int | None = None,
+) -> float:
     """Print one comparison line and append it to ``bench/results/results.jsonl``.
 
     Returns the speed-up ratio ``base / ours`` (medians).
@@ -43,9 +54,22 @@ def report(bench: str, task: str, ours: dict[str, float], base: dict[str, float]
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a") as fh:
-        fh.write(json.dumps({
-            "bench": bench, "task": task, "ours": ours_name, "baseline": base_name,
-            "ours_s": ours, "baseline_s": base, "ratio": ratio, "target": target,
-            "items": items, "machine": platform.node(), "time": time.time(),
-        }) + "\n")
+        fh.write(
+            json.dumps(
+                {
+                    "bench": bench,
+                    "task": task,
+                    "ours": ours_name,
+                    "baseline": base_name,
+                    "ours_s": ours,
+                    "baseline_s": base,
+                    "ratio": ratio,
+                    "target": target,
+                    "items": items,
+                    "machine": platform.node(),
+                    "time": time.time(),
+                }
+            )
+            + "\n"
+        )
     return ratio

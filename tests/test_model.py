@@ -7,8 +7,15 @@ from statarb.model import NO_ID, SIDE_UNKNOWN, BarBatch, Tick, TickBatch, Timefr
 
 @pytest.mark.parametrize(
     ("text", "us"),
-    [("1s", 1_000_000), ("1m", 60_000_000), ("15m", 900_000_000), ("4h", 14_400_000_000),
-     ("30s", 30_000_000), ("250ms", 250_000), ("1d", 86_400_000_000)],
+    [
+        ("1s", 1_000_000),
+        ("1m", 60_000_000),
+        ("15m", 900_000_000),
+        ("4h", 14_400_000_000),
+        ("30s", 30_000_000),
+        ("250ms", 250_000),
+        ("1d", 86_400_000_000),
+    ],
 )
 def test_timeframe_parse(text, us):
     tf = Timeframe.parse(text)
@@ -52,8 +59,14 @@ def test_tickbatch_length_mismatch():
 
 def test_barbatch_frame_roundtrip():
     n = 3
-    b = BarBatch("X", "1m", np.arange(n) * 60_000_000, *(np.arange(n, dtype=float),) * 6,
-                 np.arange(n), np.zeros(n))
+    b = BarBatch(
+        "X",
+        "1m",
+        np.arange(n) * 60_000_000,
+        *(np.arange(n, dtype=float),) * 6,
+        np.arange(n),
+        np.zeros(n),
+    )
     back = BarBatch.from_frame("X", "1m", b.to_frame())
     assert back.open_time.tolist() == b.open_time.tolist()
     assert back.to_bars() == b.to_bars()

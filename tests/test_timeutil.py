@@ -13,8 +13,15 @@ T_US = 1_723_161_255_123_000
 
 @pytest.mark.parametrize(
     "value",
-    [T_US // 1000, T_US, T_US * 1000, T_US / 1e6, "2024-08-08T23:54:15.123Z",
-     "2024-08-09T01:54:15.123+02:00", str(T_US // 1000)],
+    [
+        T_US // 1000,
+        T_US,
+        T_US * 1000,
+        T_US / 1e6,
+        "2024-08-08T23:54:15.123Z",
+        "2024-08-09T01:54:15.123+02:00",
+        str(T_US // 1000),
+    ],
 )
 def test_parse_time_units(value):
     assert parse_time(value) == T_US
@@ -40,8 +47,13 @@ def test_array_units():
     assert epoch_array_to_us(ms * 1_000_000).tolist() == [T_US, T_US + 1000]
 
 
-@given(st.datetimes(min_value=dt.datetime(1975, 1, 1), max_value=dt.datetime(2200, 1, 1),
-                    timezones=st.just(dt.UTC)))
+@given(
+    st.datetimes(
+        min_value=dt.datetime(1975, 1, 1),
+        max_value=dt.datetime(2200, 1, 1),
+        timezones=st.just(dt.UTC),
+    )
+)
 def test_datetime_roundtrip(d):
     us = parse_time(d)
     assert parse_time(us_to_iso(us)) == us

@@ -46,8 +46,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="where the dashboard finds the engine's API"
     )
     dashboard_port: int = 8501
-    symbols: Annotated[list[str], NoDecode] = Field(default_factory=list, description="symbols to stream at start")
-    timeframes: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1s", "1m", "5m", "15m", "1h"])
+    symbols: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="symbols to stream at start"
+    )
+    timeframes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["1s", "1m", "5m", "15m", "1h"]
+    )
     batch_size: int = Field(default=5_000, ge=1, description="ticks per store transaction")
     flush_interval: float = Field(default=0.25, gt=0, description="seconds between writer flushes")
     queue_size: int = Field(default=200_000, ge=1, description="bounded live tick queue")

@@ -183,6 +183,10 @@ def _f64(a: Any) -> Float64Array:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
+def _side_code(is_buyer_maker: bool | None) -> int:
+    return SIDE_UNKNOWN if is_buyer_maker is None else int(is_buyer_maker)
+
+
 @dataclass(frozen=True, eq=False)
 class TickBatch:
     """One symbol's ticks as columns.
@@ -246,7 +250,10 @@ class TickBatch:
                 np.fromiter((t.price for t in ts), np.float64, len(ts)),
                 np.fromiter((t.size for t in ts), np.float64, len(ts)),
                 np.fromiter(
-                    (SIDE_UNKNOWN if t.is_buyer_maker is None else int(t.is_buyer_maker) for t in ts),
+                    (
+                        SIDE_UNKNOWN if t.is_buyer_maker is None else int(t.is_buyer_maker)
+                        for t in ts
+                    ),
                     np.int8,
                     len(ts),
                 ),

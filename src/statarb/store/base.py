@@ -70,7 +70,9 @@ class TickStore(Protocol):
         """Every symbol with stored ticks, quotes or bars, sorted by name."""
         ...
 
-    def read_ticks(self, symbol: str, start: int | None = None, end: int | None = None) -> TickBatch:
+    def read_ticks(
+        self, symbol: str, start: int | None = None, end: int | None = None
+    ) -> TickBatch:
         """Ticks of one symbol in ``[start, end)`` ordered by (ts, trade_id)."""
         ...
 
@@ -114,7 +116,7 @@ class TickStore(Protocol):
         ...
 
     def add_alert_event(self, event: dict[str, Any]) -> int:
-        """Record a trigger: keys ``rule_id``, ``ts`` (epoch µs) and any JSON-able payload; id back."""
+        """Record a trigger (keys ``rule_id``, ``ts`` in epoch µs, any JSON-able payload); its id."""
         ...
 
     def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
