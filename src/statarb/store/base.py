@@ -116,7 +116,7 @@ class TickStore(Protocol):
         ...
 
     def add_alert_event(self, event: dict[str, Any]) -> int:
-        """Record a trigger (keys ``rule_id``, ``ts`` in epoch µs, any JSON-able payload); its id."""
+        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id."""
         ...
 
     def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
