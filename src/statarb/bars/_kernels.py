@@ -1,0 +1,148 @@
+"""numba kernels behind :mod:`statarb.bars` (imported lazily: numba loads only when bars are built).
+
+Each kernel makes one pass over its input and returns fresh column arrays plus a status code:
+``0`` ok, ``1`` the input is not sorted by time (the caller sorts and calls again), ``2`` a
+non-finite price or size at the returned index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+OK = 0
+UNSORTED = 1
+NOT_FINITE = 2
+
+
+@njit(cache=True)
+def ohlcv_from_ticks(ts, price, size, side, step, buyer_taker):  # type: ignore[no-untyped-def]
+    """Bars of non-empty intervals from ticks sorted by ``ts`` (ties keep input order)."""
+    n = ts.shape[0]
+    if n == 0:
+        m = 0
+    else:
+        first = ts[0] - ts[0] % step
+        m = min(n, (ts[n - 1] - first) // step + 1) if ts[n - 1] >= ts[0] else n
+    ot = np.empty(m, np.int64)
+    o = np.empty(m)
+    h = np.empty(m)
+    lo = np.empty(m)
+    c = np.empty(m)
+    v = np.empty(m)
+    nt = np.empty(m)
+    k = np.empty(m, np.int64)
+    tb = np.empty(m)
+    j = -1
+    bound = np.int64(0)
+    prev = np.int64(0)
+    hi_ = lo_ = v_ = nt_ = tb_ = 0.0
+    k_ = 0
+    for i in range(n):
+        t = ts[i]
+        p = price[i]
+        q = size[i]
+        if p - p != 0.0 or q - q != 0.0:
+            return ot[:0], o[:0], h[:0], lo[:0], c[:0], v[:0], nt[:0], k[:0], tb[:0], NOT_FINITE, i
+        if i > 0 and t < prev:
+            return ot[:0], o[:0], h[:0], lo[:0], c[:0], v[:0], nt[:0], k[:0], tb[:0], UNSORTED, i
+        prev = t
+        if i == 0 or t >= bound:
+            if j >= 0:
+                h[j] = hi_
+                lo[j] = lo_
+                c[j] = price[i - 1]
+                v[j] = v_
+                nt[j] = nt_
+                k[j] = k_
+                tb[j] = tb_
+            j += 1
+            b = t - t % step
+            ot[j] = b
+            bound = b + step
+            o[j] = p
+            hi_ = p
+            lo_ = p
+            v_ = 0.0
+            nt_ = 0.0
+            tb_ = 0.0
+            k_ = 0
+        else:
+            if p > hi_:
+                hi_ = p
+            if p < lo_:
+                lo_ = p
+        v_ += q
+        nt_ += p * q
+        k_ += 1
+        if side[i] == buyer_taker:
+            tb_ += q
+    if j >= 0:
+        h[j] = hi_
+        lo[j] = lo_
+        c[j] = price[n - 1]
+        v[j] = v_
+        nt[j] = nt_
+        k[j] = k_
+        tb[j] = tb_
+    m = j + 1
+    return ot[:m], o[:m], h[:m], lo[:m], c[:m], v[:m], nt[:m], k[:m], tb[:m], OK, -1
+
+
+@njit(cache=True)
+def ohlcv_from_bars(ot_in, o_in, h_in, l_in, c_in, v_in, nt_in, k_in, tb_in, step):  # type: ignore[no-untyped-def]
+    """Coarser bars from finer bars sorted by open time.
+
+    Bars without trades and volume (carried, empty intervals) take part in open/high/low/close
+    only when the whole target interval has nothing else, so carried prices never widen a range.
+    """
+    n = ot_in.shape[0]
+    ot = np.empty(n, np.int64)
+    o = np.empty(n)
+    h = np.empty(n)
+    lo = np.empty(n)
+    c = np.empty(n)
+    v = np.empty(n)
+    nt = np.empty(n)
+    k = np.empty(n, np.int64)
+    tb = np.empty(n)
+    j = -1
+    bound = np.int64(0)
+    active = False
+    for i in range(n):
+        t = ot_in[i]
+        if i > 0 and t <= ot_in[i - 1]:
+            return ot[:0], o[:0], h[:0], lo[:0], c[:0], v[:0], nt[:0], k[:0], tb[:0], UNSORTED, i
+        live = k_in[i] > 0 or v_in[i] > 0.0
+        if i == 0 or t >= bound:
+            j += 1
+            b = t - t % step
+            ot[j] = b
+            bound = b + step
+            o[j] = o_in[i]
+            h[j] = h_in[i]
+            lo[j] = l_in[i]
+            c[j] = c_in[i]
+            v[j] = 0.0
+            nt[j] = 0.0
+            k[j] = 0
+            tb[j] = 0.0
+            active = live
+        elif live and not active:
+            o[j] = o_in[i]
+            h[j] = h_in[i]
+            lo[j] = l_in[i]
+            c[j] = c_in[i]
+            active = True
+        elif live or not active:
+            if h_in[i] > h[j]:
+                h[j] = h_in[i]
+            if l_in[i] < lo[j]:
+                lo[j] = l_in[i]
+            c[j] = c_in[i]
+        v[j] += v_in[i]
+        nt[j] += nt_in[i]
+        k[j] += k_in[i]
+        tb[j] += tb_in[i]
+    m = j + 1
+    return ot[:m], o[:m], h[:m], lo[:m], c[:m], v[:m], nt[:m], k[:m], tb[:m], OK, -1

@@ -1,0 +1,212 @@
+"""Batch resampling: ticks -> bars, fine bars -> coarse bars, and carrying empty intervals."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from statarb.errors import InputError
+from statarb.model import SIDE_BUYER_TAKER, BarBatch, TickBatch, Timeframe
+
+EmptyBars = Literal["omit", "carry"]
+
+
+def check_empty(empty: str) -> None:
+    """Raise :class:`InputError` unless ``empty`` is ``"omit"`` or ``"carry"``."""
+    if empty not in ("omit", "carry"):
+        raise InputError(f"empty={empty!r} is not valid; use 'omit' or 'carry'")
+
+
+def ceil_open(ts: int, step: int) -> int:
+    """The first bar open time at or after ``ts``."""
+    return -((-ts) // step) * step
+
+
+def ticks_to_bars(symbol: str, tf: Timeframe, ts, price, size, side) -> BarBatch:  # type: ignore[no-untyped-def]
+    """Run the tick kernel (sorting first when the ticks are out of order)."""
+    from statarb.bars import _kernels as k
+
+    out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us), np.int8(SIDE_BUYER_TAKER))
+    if out[9] == k.UNSORTED:
+        order = np.argsort(ts, kind="stable")
+        ts, price, size, side = ts[order], price[order], size[order], side[order]
+        out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us), np.int8(SIDE_BUYER_TAKER))
+    if out[9] == k.NOT_FINITE:
+        i = int(out[10])
+        raise InputError(
+            f"{symbol}: tick at ts={int(ts[i])} has a non-finite price {float(price[i])!r} "
+            f"or size {float(size[i])!r}; prices and sizes must be finite"
+        )
+    return BarBatch(symbol, tf.name, *out[:9])
+
+
+def resample(
+    ticks: TickBatch,
+    timeframe: str | Timeframe,
+    *,
+    empty: EmptyBars = "omit",
+    start: int | None = None,
+    end: int | None = None,
+) -> BarBatch:
+    """OHLCV bars of ``timeframe`` from one symbol's ticks, aligned to the UTC epoch.
+
+    Parameters
+    ----------
+    ticks
+        One symbol's ticks, in any order (they are stable-sorted by ``ts`` when unsorted, so
+        ticks sharing a timestamp keep their input order).
+    timeframe
+        Bar interval, e.g. ``"1s"``, ``"1m"``, ``"1h"`` or a :class:`~statarb.model.Timeframe`.
+    empty
+        ``"omit"`` returns only intervals with trades; ``"carry"`` also emits the empty
+        intervals after the first bar (up to the last bar, or up to ``end``) with
+        open = high = low = close = the previous close and zero volume, notional and trades.
+        Intervals before the first trade have no known price and are never emitted.
+    start, end
+        Epoch µs. Only bars whose open time lies in ``[start, end)`` are built (each from all
+        ticks of its interval); ``None`` means unbounded.
+
+    Returns
+    -------
+    BarBatch
+        ``open_time = ts - ts % tf.us``; open/high/low/close of the prices in time order;
+        ``volume`` = sum of sizes, ``notional`` = sum of price*size, ``trades`` = count,
+        ``taker_buy_volume`` = sum of sizes of ticks whose buyer was the taker.
+
+    Raises
+    ------
+    InputError
+        On a bad timeframe or ``empty`` option, ``start >= end``, or a non-finite price/size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = TickBatch("BTCUSDT", np.array([0, 30_000_000, 61_000_000]),
+    ...               np.array([10.0, 12.0, 11.0]), np.array([1.0, 1.0, 2.0]))
+    >>> resample(t, "1m").close.tolist()
+    [12.0, 11.0]
+    """
+    tf = Timeframe.parse(timeframe)
+    check_empty(empty)
+    _check_range(start, end)
+    ts, price, size, side = ticks.ts, ticks.price, ticks.size, ticks.side
+    if start is not None or end is not None:
+        lo = ceil_open(start, tf.us) if start is not None else None
+        hi = ceil_open(end, tf.us) if end is not None else None
+        keep = np.ones(len(ts), dtype=bool)
+        if lo is not None:
+            keep &= ts >= lo
+        if hi is not None:
+            keep &= ts < hi
+        ts, price, size, side = ts[keep], price[keep], size[keep], side[keep]
+    bars = ticks_to_bars(ticks.symbol, tf, ts, price, size, side)
+    if empty == "carry":
+        bars = fill_empty(bars, start=start, end=end)
+    return bars
+
+
+def resample_bars(bars: BarBatch, timeframe: str | Timeframe) -> BarBatch:
+    """Coarser bars from finer bars of one symbol (e.g. stored 1m klines -> 5m or 1h).
+
+    Open is the first bar's open, high/low the extremes, close the last close, and volume,
+    notional, trades and taker-buy volume are summed. Input bars without trades or volume
+    (carried empty intervals) only set the prices of a target bar that has nothing else.
+
+    Raises
+    ------
+    InputError
+        When the target timeframe is not a whole multiple of ``bars.timeframe``, or the
+        input open times are not strictly increasing.
+    """
+    from statarb.bars import _kernels as k
+
+    tf = Timeframe.parse(timeframe)
+    src = Timeframe.parse(bars.timeframe)
+    if tf.us % src.us:
+        raise InputError(
+            f"cannot build {tf.name} bars from {src.name} bars: {tf.name} is not a whole "
+            f"multiple of {src.name}"
+        )
+    out = k.ohlcv_from_bars(
+        bars.open_time,
+        bars.open,
+        bars.high,
+        bars.low,
+        bars.close,
+        bars.volume,
+        bars.notional,
+        bars.trades,
+        bars.taker_buy_volume,
+        np.int64(tf.us),
+    )
+    if out[9] == k.UNSORTED:
+        i = int(out[10])
+        raise InputError(
+            f"{bars.symbol}: bar open times must be strictly increasing; row {i} "
+            f"({int(bars.open_time[i])}) follows {int(bars.open_time[i - 1])}"
+        )
+    return BarBatch(bars.symbol, tf.name, *out[:9])
+
+
+def fill_empty(
+    bars: BarBatch,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    prev_close: float | None = None,
+) -> BarBatch:
+    """Insert the empty intervals of ``bars`` carrying the previous close.
+
+    Fills from the first bar (or from ``start``, when ``prev_close`` gives the price to carry)
+    up to the last bar (or to the last interval opening before ``end``). Inserted bars have
+    open = high = low = close = previous close and zero volume, notional and trades.
+    """
+    step = Timeframe.parse(bars.timeframe).us
+    if len(bars) == 0 and prev_close is None:
+        return bars
+    first = int(bars.open_time[0]) if len(bars) else None
+    lo = ceil_open(start, step) if start is not None else first
+    if lo is None or (prev_close is None and first is not None and lo < first):
+        lo = first
+    last = int(bars.open_time[-1]) if len(bars) else None
+    hi = ceil_open(end, step) - step if end is not None else last
+    if lo is None or hi is None or hi < lo:
+        return bars
+    sel = (bars.open_time >= lo) & (bars.open_time <= hi)
+    bars = bars.take(sel)
+    n = (hi - lo) // step + 1
+    pos = (bars.open_time - lo) // step
+    src = np.full(n, -1, dtype=np.int64)
+    src[pos] = np.arange(len(bars))
+    filled = np.maximum.accumulate(np.where(src >= 0, np.arange(n), -1))
+    closes = np.append(bars.close, np.nan if prev_close is None else prev_close)
+    carried = np.where(filled >= 0, closes[src[np.maximum(filled, 0)]], closes[-1])
+    ok = ~np.isnan(carried) if prev_close is None else np.ones(n, dtype=bool)
+    has = src >= 0
+    idx = np.maximum(src, 0)
+
+    def col(values: np.ndarray, fill: np.ndarray | float) -> np.ndarray:
+        return (
+            np.where(has, values[idx], fill)[ok] if len(values) else np.broadcast_to(fill, (n,))[ok]
+        )
+
+    zero = 0.0
+    return BarBatch(
+        bars.symbol,
+        bars.timeframe,
+        (lo + np.arange(n, dtype=np.int64) * step)[ok],
+        col(bars.open, carried),
+        col(bars.high, carried),
+        col(bars.low, carried),
+        col(bars.close, carried),
+        col(bars.volume, zero),
+        col(bars.notional, zero),
+        col(bars.trades, 0),
+        col(bars.taker_buy_volume, zero),
+    )
+
+
+def _check_range(start: int | None, end: int | None) -> None:
+    if start is not None and end is not None and start >= end:
+        raise InputError(f"start ({start}) must be before end ({end})")
