@@ -1,0 +1,325 @@
+"""CSV readers: Binance data dumps and generic CSV, streamed by pyarrow into numpy columns.
+
+The fast path converts whole blocks at once. A block pyarrow cannot convert (a malformed row)
+hands the rest of the file to a row-by-row reader that reports each bad row with its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from statarb.errors import FormatError, InputError
+from statarb.ingest._chunk import ChunkBuilder, FileChunk, RowError
+from statarb.ingest._formats import FormatInfo, find_column, open_raw
+from statarb.ingest._lines import _ROW_ERRORS, _add_record, _reason
+from statarb.model import BarBatch, TickBatch, Timeframe
+from statarb.timeutil import epoch_array_to_us, epoch_to_us
+
+BLOCK_SIZE = 32 * 1024 * 1024
+_F = pa.float64()
+_I = pa.int64()
+# name -> {field: (column, type)}
+_BINANCE_FIELDS: dict[str, dict[str, tuple[str, pa.DataType]]] = {
+    "binance-aggtrades": {
+        "ts": ("transact_time", _I),
+        "price": ("price", _F),
+        "size": ("quantity", _F),
+        "trade_id": ("agg_trade_id", _I),
+        "side": ("is_buyer_maker", pa.bool_()),
+    },
+    "binance-trades": {
+        "ts": ("time", _I),
+        "price": ("price", _F),
+        "size": ("qty", _F),
+        "trade_id": ("id", _I),
+        "side": ("is_buyer_maker", pa.bool_()),
+    },
+    "binance-klines": {
+        "open_time": ("open_time", _I),
+        "open": ("open", _F),
+        "high": ("high", _F),
+        "low": ("low", _F),
+        "close": ("close", _F),
+        "volume": ("volume", _F),
+        "notional": ("quote_volume", _F),
+        "trades": ("count", _I),
+        "taker_buy_volume": ("taker_buy_volume", _F),
+        "close_time": ("close_time", _I),
+    },
+}
+_UNITS = (("w", 604_800_000_000), ("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000))
+_UNITS += (("s", 1_000_000), ("ms", 1_000))
+
+
+def timeframe_name(us: int) -> str | None:
+    """``60_000_000`` -> ``"1m"``; ``None`` when not a whole number of milliseconds."""
+    for unit, size in _UNITS:
+        if us > 0 and us % size == 0:
+            return f"{us // size}{unit}"
+    return None
+
+
+def _duration(open_us: int, close_us: int) -> int:
+    """Bar length from Binance's inclusive close time (``close - open + 1`` in ms or µs)."""
+    return ((close_us - open_us) // 1000 + 1) * 1000
+
+
+def _fields(info: FormatInfo) -> dict[str, tuple[str, pa.DataType | None]]:
+    if info.name in _BINANCE_FIELDS:
+        return dict(_BINANCE_FIELDS[info.name])
+    out: dict[str, tuple[str, pa.DataType | None]] = {}
+    types: dict[str, pa.DataType | None] = {
+        "ts": None,
+        "price": _F,
+        "size": _F,
+        "symbol": pa.string(),
+        "side": pa.string(),
+        "trade_id": _I,
+    }
+    for name, typ in types.items():
+        col = find_column(info.columns, name)
+        if col is not None:
+            out[name] = (col, typ)
+    return out
+
+
+class CsvReader:
+    """Reads one CSV file (already detected) into :class:`FileChunk` s."""
+
+    def __init__(
+        self,
+        path: Path,
+        info: FormatInfo,
+        *,
+        source: str,
+        symbol: str | None,
+        timeframe: str | None,
+        chunk_rows: int,
+    ) -> None:
+        self.path, self.info, self.source = path, info, source
+        self.symbol, self.timeframe, self.chunk_rows = symbol, timeframe, chunk_rows
+        self.fields = _fields(info)
+        self.first_line = 2 if info.header else 1
+        self.rows_done = 0
+        if info.name != "binance-klines" and "symbol" not in self.fields and not symbol:
+            raise FormatError(
+                "rows have no symbol column and none could be taken from the file name; "
+                "give one with --symbol",
+                source=source,
+            )
+
+    def __iter__(self) -> Iterator[FileChunk]:
+        with open_raw(self.path) as (stream, raw, _comp, _member):
+            reader = self._open(stream)
+            pos = raw.tell()
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except pa.ArrowInvalid:
+                    yield from self._rest_by_rows(pos)
+                    return
+                for start in range(0, batch.num_rows, self.chunk_rows):
+                    part = batch.slice(start, self.chunk_rows)
+                    now = raw.tell()
+                    yield self._convert(part, now - pos)
+                    pos = now
+                    self.rows_done += part.num_rows
+
+    def _open(self, stream: IO[bytes]) -> pacsv.CSVStreamingReader:
+        types = {col: typ for col, typ in self.fields.values() if typ is not None}
+        try:
+            return pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    block_size=BLOCK_SIZE,
+                    column_names=list(self.info.columns),
+                    skip_rows=1 if self.info.header else 0,
+                ),
+                parse_options=pacsv.ParseOptions(newlines_in_values=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types,
+                    include_columns=[c for c, _ in self.fields.values()],
+                    strings_can_be_null=True,
+                ),
+            )
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise FormatError(f"cannot read CSV: {exc}", source=self.source) from exc
+
+    # -- fast path -----------------------------------------------------------------------------
+    def _convert(self, batch: pa.RecordBatch, nbytes: int) -> FileChunk:
+        cols = {name: batch.column(col) for name, (col, _t) in self.fields.items()}
+        valid = np.ones(batch.num_rows, dtype=bool)
+        for arr in cols.values():
+            if arr.null_count and arr is not cols.get("side") and arr is not cols.get("trade_id"):
+                valid &= ~np.asarray(arr.is_null())
+        errors: list[RowError] = []
+        chunk = FileChunk(errors=errors, bytes_read=nbytes)
+        if self.info.name == "binance-klines":
+            self._bars(cols, valid, chunk)
+        else:
+            self._ticks(cols, valid, chunk)
+        return chunk
+
+    def _reject(
+        self, errors: list[RowError], batch_cols: dict[str, Any], bad: Any, why: str
+    ) -> None:
+        for i in np.flatnonzero(bad).tolist():
+            text = ",".join(str(c[i].as_py()) for c in batch_cols.values())
+            errors.append(RowError(self.source, self.first_line + self.rows_done + i, why, text))
+
+    def _times(self, arr: pa.Array) -> np.ndarray:
+        if pa.types.is_timestamp(arr.type):
+            if arr.type.tz is None:
+                raise InputError("timestamps have no time zone; add Z or an offset")
+            return np.asarray(pc.cast(arr.fill_null(0), pa.timestamp("us", "UTC"))).astype(np.int64)
+        if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
+            return epoch_array_to_us(np.asarray(arr.fill_null(0)))
+        raise InputError(f"timestamps of type {arr.type} are neither epoch numbers nor ISO-8601")
+
+    def _ticks(self, cols: dict[str, pa.Array], valid: np.ndarray, chunk: FileChunk) -> None:
+        try:
+            ts = self._times(cols["ts"])
+        except InputError as exc:
+            self._reject(chunk.errors, cols, valid | ~valid, str(exc))
+            return
+        price = np.asarray(cols["price"].fill_null(np.nan))
+        size = np.asarray(cols["size"].fill_null(np.nan))
+        self._reject(chunk.errors, cols, ~valid, "empty field")
+        bad = valid & ~((price > 0) & np.isfinite(price) & (size >= 0) & np.isfinite(size))
+        self._reject(chunk.errors, cols, bad, "price must be positive and size non-negative")
+        bad2 = valid & ~bad & (ts <= 0)
+        self._reject(chunk.errors, cols, bad2, "timestamp is not after 1970")
+        keep = valid & ~bad & ~bad2
+        side = _side_codes(cols.get("side"), len(ts))
+        tid = np.asarray(cols["trade_id"].fill_null(-1)) if "trade_id" in cols else None
+        by_symbol = self._symbols(cols.get("symbol"), keep, chunk, cols)
+        for sym, mask in by_symbol.items():
+            chunk.ticks[sym] = TickBatch(
+                sym,
+                ts[mask],
+                price[mask],
+                size[mask],
+                side[mask],
+                tid[mask] if tid is not None else np.empty(0, np.int64),
+                source=f"file:{self.source}",
+            )
+
+    def _symbols(
+        self, arr: pa.Array | None, keep: np.ndarray, chunk: FileChunk, cols: dict[str, Any]
+    ) -> dict[str, np.ndarray]:
+        if arr is None:
+            return {self.symbol: keep} if self.symbol and keep.any() else {}
+        enc = pc.dictionary_encode(pc.utf8_upper(pc.utf8_trim_whitespace(arr)))
+        idx = np.asarray(enc.indices.fill_null(-1))
+        out: dict[str, np.ndarray] = {}
+        missing = keep.copy()
+        for code, sym in enumerate(enc.dictionary.to_pylist()):
+            if sym:
+                mask = keep & (idx == code)
+                missing &= ~mask
+                if mask.any():
+                    out[sym] = mask
+        if missing.any():
+            if self.symbol:
+                out[self.symbol] = out.get(self.symbol, np.zeros_like(keep)) | missing
+            else:
+                self._reject(chunk.errors, cols, missing, "row has no symbol; give --symbol")
+        return out
+
+    def _bars(self, cols: dict[str, pa.Array], valid: np.ndarray, chunk: FileChunk) -> None:
+        self._reject(chunk.errors, cols, ~valid, "empty field")
+        if not valid.any():
+            return
+        ot = epoch_array_to_us(np.asarray(cols["open_time"].fill_null(0)))
+        ct = epoch_array_to_us(np.asarray(cols["close_time"].fill_null(0)))
+        num = {k: np.asarray(cols[k].fill_null(np.nan)) for k in ("open", "high", "low", "close")}
+        ok = valid & (num["low"] > 0) & (num["low"] <= num["high"]) & (ot > 0)
+        self._reject(chunk.errors, cols, valid & ~ok, "bar prices must be positive, low <= high")
+        if self.timeframe is None:
+            i = int(np.flatnonzero(ok)[0]) if ok.any() else 0
+            self.timeframe = timeframe_name(_duration(int(ot[i]), int(ct[i])))
+        if self.timeframe is None:
+            raise FormatError(
+                "cannot tell the kline interval from close_time - open_time + 1 or the file "
+                "name (e.g. BTCUSDT-1m-2024-01.zip)",
+                source=self.source,
+            )
+        sym = self.symbol
+        if not sym:
+            raise FormatError("klines have no symbol column; give --symbol", source=self.source)
+        rest = [
+            np.asarray(cols[k].fill_null(0))
+            for k in ("volume", "notional", "trades", "taker_buy_volume")
+        ]
+        bars = BarBatch(sym, self.timeframe, ot, *num.values(), *rest).take(ok)
+        chunk.bars[(sym, bars.timeframe)] = bars
+
+    # -- slow path -----------------------------------------------------------------------------
+    def _rest_by_rows(self, pos: int) -> Iterator[FileChunk]:
+        b = ChunkBuilder(self.source)
+        with open_raw(self.path) as (stream, raw, _comp, _member):
+            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+            data_rows = 0
+            for lineno, line in enumerate(text, 1):
+                if lineno < self.first_line or not line.strip():
+                    continue
+                data_rows += 1
+                if data_rows <= self.rows_done:
+                    continue
+                self._row(b, lineno, line)
+                if b.rows >= self.chunk_rows:
+                    now = raw.tell()
+                    yield b.flush(max(0, now - pos))
+                    pos = max(pos, now)
+            yield b.flush(max(0, raw.tell() - pos))
+
+    def _row(self, b: ChunkBuilder, lineno: int, line: str) -> None:
+        values = next(csv.reader([line]))
+        if len(values) != len(self.info.columns):
+            b.error(lineno, f"expected {len(self.info.columns)} columns, got {len(values)}", line)
+            return
+        row = dict(zip(self.info.columns, values, strict=True))
+        rec = {name: row[col] for name, (col, _t) in self.fields.items()}
+        try:
+            if self.info.name == "binance-klines":
+                self._bar_row(b, lineno, line, rec)
+            else:
+                _add_record(b, lineno, line.encode(), rec, 0, self.symbol)
+        except _ROW_ERRORS as exc:
+            b.error(lineno, _reason(exc), line)
+
+    def _bar_row(self, b: ChunkBuilder, lineno: int, line: str, rec: dict[str, str]) -> None:
+        ot, ct = epoch_to_us(int(rec["open_time"])), epoch_to_us(int(rec["close_time"]))
+        o, h, lo, c = (float(rec[k]) for k in ("open", "high", "low", "close"))
+        if not (lo > 0 and lo <= h and ot > 0):
+            b.error(lineno, "bar prices must be positive, low <= high", line)
+            return
+        tf = self.timeframe or timeframe_name(_duration(ot, ct))
+        if tf is None or not self.symbol:
+            raise ValueError("cannot tell the kline interval or symbol")
+        self.timeframe = Timeframe.parse(tf).name
+        vol, notional = float(rec["volume"]), float(rec["notional"])
+        row = (ot, o, h, lo, c, vol, notional, int(rec["trades"]), float(rec["taker_buy_volume"]))
+        b.bar((self.symbol, self.timeframe), row)
+
+
+def _side_codes(arr: pa.Array | None, n: int) -> np.ndarray:
+    if arr is None:
+        return np.full(n, -1, dtype=np.int8)
+    if pa.types.is_boolean(arr.type):
+        return np.asarray(pc.cast(arr, pa.int8()).fill_null(-1)).astype(np.int8)
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(arr.cast(pa.string())))
+    sell = np.asarray(pc.is_in(text, pa.array(["sell", "s", "true", "1"])))
+    buy = np.asarray(pc.is_in(text, pa.array(["buy", "b", "false", "0"])))
+    return np.where(sell, 1, np.where(buy, 0, -1)).astype(np.int8)
