@@ -117,13 +117,16 @@ class BarBuilder:
 
     def _emit(self, closed: BarBatch, until: int | None) -> BarBatch:
         """Record ``closed`` as emitted; with carry, add empty intervals before ``until``."""
-        if self.empty == "carry" and self._last_open is not None:
-            start = self._last_open + self.timeframe.us
-            end = until
-            if end is None and len(closed):
-                end = int(closed.open_time[-1]) + 1
-            if end is not None and end > start:
-                closed = fill_empty(closed, start=start, end=end, prev_close=self._last_close)
+        if self.empty == "carry":
+            if self._last_open is None:
+                closed = fill_empty(closed, end=until)
+            else:
+                start = self._last_open + self.timeframe.us
+                end = until
+                if end is None and len(closed):
+                    end = int(closed.open_time[-1]) + 1
+                if end is not None and end > start:
+                    closed = fill_empty(closed, start=start, end=end, prev_close=self._last_close)
         if len(closed):
             self._last_open = int(closed.open_time[-1])
             self._last_close = float(closed.close[-1])
