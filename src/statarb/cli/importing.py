@@ -1,0 +1,142 @@
+"""``statarb import`` (files into the store) and ``statarb info`` (what is stored)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from statarb.cli._common import EXIT_OK, EXIT_PARTIAL, fail, settings, store_from
+
+if TYPE_CHECKING:
+    from statarb.store.base import SymbolInfo, TickStore
+
+#: files at least this big (bytes in total) get a progress bar even when stderr is not a terminal
+BIG_IMPORT_BYTES = 256 * 1024 * 1024
+
+
+def info_table(infos: list[SymbolInfo]) -> str:
+    """Render stored symbols as a fixed-width text table."""
+    if not infos:
+        return "the store is empty: import files with `statarb import PATH...`"
+    header = ("symbol", "ticks", "first", "last", "quotes", "bars")
+    rows = [header]
+    for s in infos:
+        d = s.to_dict()
+        bars = " ".join(f"{tf}:{n:,}" for tf, n in sorted(s.bars.items())) or "-"
+        rows.append(
+            (s.symbol, f"{s.ticks:,}", d["first"] or "-", d["last"] or "-", f"{s.quotes:,}", bars)
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = []
+    for r in rows:
+        cells = [
+            c.rjust(w) if i in (1, 4) else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def run_import(
+    paths: list[Path],
+    store: TickStore,
+    *,
+    symbol: str | None = None,
+    strict: bool = False,
+    show_progress: bool = False,
+) -> int:
+    """Import ``paths``, print the report, return the exit code (0 all stored, 1 rows rejected)."""
+    from statarb.errors import FormatError, InputError
+    from statarb.ingest.files import import_files
+
+    total = sum(p.stat().st_size for p in paths if p.is_file())
+    bar = show_progress or sys.stderr.isatty() or total >= BIG_IMPORT_BYTES
+    try:
+        if bar:
+            report = _with_progress(paths, store, symbol=symbol, strict=strict)
+        else:
+            report = import_files(paths, store, symbol=symbol, strict=strict)
+    except FormatError as exc:
+        if exc.line is not None:  # a bad row in --strict mode: that file was rolled back
+            fail(f"{exc} (nothing stored from {exc.source})", EXIT_PARTIAL)
+        fail(str(exc))
+    except InputError as exc:
+        fail(str(exc))
+    typer.echo(report.summary())
+    return EXIT_OK if report.ok else EXIT_PARTIAL
+
+
+def _with_progress(paths: list[Path], store: TickStore, **kw: object):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from statarb.ingest.files import import_files
+
+    cols = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task("import", total=None)
+
+        def update(done: int, total: int) -> None:
+            prog.update(task, completed=done, total=total)
+
+        return import_files(paths, store, progress=update, **kw)  # type: ignore[arg-type]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``import`` and ``info`` commands."""
+
+    @app.command("import")
+    def import_(
+        paths: Annotated[
+            list[Path],
+            typer.Argument(
+                help="CSV, NDJSON, Binance dumps or recorded WebSocket frames; plain, .gz or .zip."
+            ),
+        ],
+        symbol: Annotated[
+            str | None,
+            typer.Option(help="Symbol for rows that carry none (default: from the file name)."),
+        ] = None,
+        strict: Annotated[
+            bool, typer.Option(help="Stop at the first bad row; nothing of that file is stored.")
+        ] = False,
+        store: Annotated[str | None, typer.Option(help="Store URL (default: settings).")] = None,
+        progress: Annotated[
+            bool, typer.Option(help="Show a progress bar even when stderr is not a terminal.")
+        ] = False,
+    ) -> None:
+        """Import market data files into the store (exit 0 all stored, 1 rows rejected, 2 error)."""
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            fail(f"file not found: {', '.join(missing)}")
+        cfg = settings(store_url=store)
+        with store_from(cfg) as st:
+            code = run_import(paths, st, symbol=symbol, strict=strict, show_progress=progress)
+        raise typer.Exit(code)
+
+    @app.command()
+    def info(
+        json: Annotated[
+            bool, typer.Option("--json", help="Print JSON instead of a table.")
+        ] = False,
+        store: Annotated[str | None, typer.Option(help="Store URL (default: settings).")] = None,
+    ) -> None:
+        """Show what is stored: per symbol ticks, first/last time, quotes, bar timeframes."""
+        cfg = settings(store_url=store)
+        with store_from(cfg, read_only=True) as st:
+            infos = st.symbols()
+        if json:
+            import json as _json
+
+            typer.echo(_json.dumps([s.to_dict() for s in infos], indent=2))
+        else:
+            typer.echo(info_table(infos))
