@@ -118,9 +118,10 @@ class CsvReader:
             )
 
     def __iter__(self) -> Iterator[FileChunk]:
+        size = self.path.stat().st_size
         with open_raw(self.path) as (stream, raw, _comp, _member):
             reader = self._open(stream)
-            pos = raw.tell()
+            pos = 0
             while True:
                 try:
                     batch = reader.read_next_batch()
@@ -131,10 +132,12 @@ class CsvReader:
                     return
                 for start in range(0, batch.num_rows, self.chunk_rows):
                     part = batch.slice(start, self.chunk_rows)
-                    now = raw.tell()
+                    now = min(raw.tell(), size)
                     yield self._convert(part, now - pos)
                     pos = now
                     self.rows_done += part.num_rows
+        if size > pos:  # bytes not reached by the reader (zip directory, read-ahead)
+            yield FileChunk(bytes_read=size - pos)
 
     def _open(self, stream: IO[bytes]) -> pacsv.CSVStreamingReader:
         types = {col: typ for col, typ in self.fields.values() if typ is not None}
@@ -268,6 +271,7 @@ class CsvReader:
     # -- slow path -----------------------------------------------------------------------------
     def _rest_by_rows(self, pos: int) -> Iterator[FileChunk]:
         b = ChunkBuilder(self.source)
+        size = self.path.stat().st_size
         with open_raw(self.path) as (stream, raw, _comp, _member):
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
             data_rows = 0
@@ -279,10 +283,10 @@ class CsvReader:
                     continue
                 self._row(b, lineno, line)
                 if b.rows >= self.chunk_rows:
-                    now = raw.tell()
-                    yield b.flush(max(0, now - pos))
-                    pos = max(pos, now)
-            yield b.flush(max(0, raw.tell() - pos))
+                    now = max(pos, min(raw.tell(), size))
+                    yield b.flush(now - pos)
+                    pos = now
+        yield b.flush(max(0, size - pos))
 
     def _row(self, b: ChunkBuilder, lineno: int, line: str) -> None:
         values = next(csv.reader([line]))

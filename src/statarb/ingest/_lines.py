@@ -26,17 +26,21 @@ def read_lines(
     source: str,
     symbol: str | None,
     chunk_rows: int,
+    size: int,
 ) -> Iterator[FileChunk]:
-    """Parse NDJSON / WebSocket lines into chunks of at most ``chunk_rows`` rows."""
+    """Parse NDJSON / WebSocket lines into chunks of at most ``chunk_rows`` rows.
+
+    ``size`` is the file size on disk; the chunks' ``bytes_read`` add up to it.
+    """
     b = ChunkBuilder(source)
-    pos = raw.tell()
+    pos = 0
     for lineno, line in enumerate(stream, 1):
         _parse_line(b, line, lineno, symbol)
         if b.rows >= chunk_rows:
-            now = raw.tell()
+            now = max(pos, min(raw.tell(), size))
             yield b.flush(now - pos)
             pos = now
-    yield b.flush(raw.tell() - pos)
+    yield b.flush(max(0, size - pos))
 
 
 def _split_prefix(line: bytes) -> tuple[bytes, int] | None:

@@ -89,7 +89,9 @@ def read_file(
         )
         return
     with open_raw(p) as (stream, raw, _comp, _member):
-        yield from read_lines(stream, raw, source=p.name, symbol=sym, chunk_rows=chunk_rows)
+        yield from read_lines(
+            stream, raw, source=p.name, symbol=sym, chunk_rows=chunk_rows, size=p.stat().st_size
+        )
 
 
 class _FileTally:
