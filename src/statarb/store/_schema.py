@@ -1,0 +1,178 @@
+"""Versioned schemas of the stores: migrations applied in order, each in its own transaction.
+
+A migration is a tuple of SQL statements; its version is its 1-based position in the list. A store
+records the version it is at (SQLite: ``PRAGMA user_version``; PostgreSQL: table
+``schema_version``) and applies only the migrations after it. Never edit a released migration:
+append a new one.
+
+Layout shared by both backends: ``symbols`` maps names to small integer ids so the big tables do
+not repeat text; ``symbol_stats`` and ``bar_stats`` keep per-symbol counts and first/last times up
+to date in the same transaction as the writes, so listing symbols never counts millions of rows.
+Ticks are unique on (symbol, trade_id) when the trade id is known and on (symbol, ts, price, size)
+otherwise (``trade_id = -1``); the primary key (symbol_id, ts, trade_id, price, size) is also the
+read order, and a partial unique index enforces the trade-id rule.
+"""
+
+from __future__ import annotations
+
+SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE symbols (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        )""",
+        """CREATE TABLE symbol_stats (
+            symbol_id INTEGER PRIMARY KEY REFERENCES symbols(id),
+            ticks INTEGER NOT NULL DEFAULT 0,
+            first_ts INTEGER,
+            last_ts INTEGER,
+            quotes INTEGER NOT NULL DEFAULT 0,
+            has_recv_ts INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE bar_stats (
+            symbol_id INTEGER NOT NULL,
+            timeframe TEXT NOT NULL,
+            bars INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (symbol_id, timeframe)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE ticks (
+            symbol_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            trade_id INTEGER NOT NULL,
+            price REAL NOT NULL,
+            size REAL NOT NULL,
+            side INTEGER NOT NULL,
+            recv_ts INTEGER NOT NULL,
+            PRIMARY KEY (symbol_id, ts, trade_id, price, size)
+        ) WITHOUT ROWID""",
+        "CREATE UNIQUE INDEX ticks_trade_id ON ticks (symbol_id, trade_id) WHERE trade_id >= 0",
+        """CREATE TABLE quotes (
+            symbol_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            update_id INTEGER NOT NULL,
+            bid REAL NOT NULL,
+            bid_size REAL NOT NULL,
+            ask REAL NOT NULL,
+            ask_size REAL NOT NULL,
+            PRIMARY KEY (symbol_id, ts, update_id, bid, bid_size, ask, ask_size)
+        ) WITHOUT ROWID""",
+        """CREATE UNIQUE INDEX quotes_update_id ON quotes (symbol_id, ts, update_id)
+            WHERE update_id >= 0""",
+        """CREATE TABLE bars (
+            symbol_id INTEGER NOT NULL,
+            timeframe TEXT NOT NULL,
+            open_time INTEGER NOT NULL,
+            open REAL NOT NULL,
+            high REAL NOT NULL,
+            low REAL NOT NULL,
+            close REAL NOT NULL,
+            volume REAL NOT NULL,
+            notional REAL NOT NULL,
+            trades INTEGER NOT NULL,
+            taker_buy_volume REAL NOT NULL,
+            PRIMARY KEY (symbol_id, timeframe, open_time)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE alert_rules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            body TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            updated_us INTEGER NOT NULL
+        )""",
+        """CREATE TABLE alert_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            rule_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            payload TEXT NOT NULL
+        )""",
+        "CREATE INDEX alert_events_ts ON alert_events (ts, id)",
+        "CREATE INDEX alert_events_rule ON alert_events (rule_id, ts, id)",
+    ),
+)
+
+POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE symbols (
+            id SERIAL PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        )""",
+        """CREATE TABLE symbol_stats (
+            symbol_id INTEGER PRIMARY KEY REFERENCES symbols(id),
+            ticks BIGINT NOT NULL DEFAULT 0,
+            first_ts BIGINT,
+            last_ts BIGINT,
+            quotes BIGINT NOT NULL DEFAULT 0,
+            has_recv_ts BOOLEAN NOT NULL DEFAULT FALSE
+        )""",
+        """CREATE TABLE bar_stats (
+            symbol_id INTEGER NOT NULL,
+            timeframe TEXT NOT NULL,
+            bars BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (symbol_id, timeframe)
+        )""",
+        """CREATE TABLE ticks (
+            symbol_id INTEGER NOT NULL,
+            ts BIGINT NOT NULL,
+            trade_id BIGINT NOT NULL,
+            price DOUBLE PRECISION NOT NULL,
+            size DOUBLE PRECISION NOT NULL,
+            side SMALLINT NOT NULL,
+            recv_ts BIGINT NOT NULL
+        )""",
+        # one unique index for both rules: trade id known -> (symbol, trade_id) decides, the
+        # content columns are constants then; unknown -> the content decides.
+        """CREATE UNIQUE INDEX ticks_key ON ticks (
+            symbol_id, trade_id,
+            (CASE WHEN trade_id >= 0 THEN 0 ELSE ts END),
+            (CASE WHEN trade_id >= 0 THEN 0 ELSE price END),
+            (CASE WHEN trade_id >= 0 THEN 0 ELSE size END)
+        )""",
+        "CREATE INDEX ticks_symbol_ts ON ticks (symbol_id, ts, trade_id)",
+        "CREATE INDEX ticks_ts_brin ON ticks USING brin (ts)",
+        """CREATE TABLE quotes (
+            symbol_id INTEGER NOT NULL,
+            ts BIGINT NOT NULL,
+            update_id BIGINT NOT NULL,
+            bid DOUBLE PRECISION NOT NULL,
+            bid_size DOUBLE PRECISION NOT NULL,
+            ask DOUBLE PRECISION NOT NULL,
+            ask_size DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE UNIQUE INDEX quotes_key ON quotes (
+            symbol_id, ts, update_id,
+            (CASE WHEN update_id >= 0 THEN 0 ELSE bid END),
+            (CASE WHEN update_id >= 0 THEN 0 ELSE bid_size END),
+            (CASE WHEN update_id >= 0 THEN 0 ELSE ask END),
+            (CASE WHEN update_id >= 0 THEN 0 ELSE ask_size END)
+        )""",
+        """CREATE TABLE bars (
+            symbol_id INTEGER NOT NULL,
+            timeframe TEXT NOT NULL,
+            open_time BIGINT NOT NULL,
+            open DOUBLE PRECISION NOT NULL,
+            high DOUBLE PRECISION NOT NULL,
+            low DOUBLE PRECISION NOT NULL,
+            close DOUBLE PRECISION NOT NULL,
+            volume DOUBLE PRECISION NOT NULL,
+            notional DOUBLE PRECISION NOT NULL,
+            trades BIGINT NOT NULL,
+            taker_buy_volume DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (symbol_id, timeframe, open_time)
+        )""",
+        """CREATE TABLE alert_rules (
+            id BIGSERIAL PRIMARY KEY,
+            body TEXT NOT NULL,
+            created_us BIGINT NOT NULL,
+            updated_us BIGINT NOT NULL
+        )""",
+        """CREATE TABLE alert_events (
+            id BIGSERIAL PRIMARY KEY,
+            rule_id BIGINT NOT NULL,
+            ts BIGINT NOT NULL,
+            payload TEXT NOT NULL
+        )""",
+        "CREATE INDEX alert_events_ts ON alert_events (ts, id)",
+        "CREATE INDEX alert_events_rule ON alert_events (rule_id, ts, id)",
+    ),
+)
+
+__all__ = ["POSTGRES_MIGRATIONS", "SQLITE_MIGRATIONS"]

@@ -1,0 +1,537 @@
+"""The embedded store: one SQLite file in WAL mode, batched idempotent writes, numpy reads.
+
+Write speed comes from sending many rows per ``INSERT OR IGNORE`` statement (the rows flattened
+into one parameter list built in C), rows ordered by the clustered key first, and integer symbol
+ids; read speed from filling numpy arrays straight from the cursor in chunks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from statarb.errors import InputError, StoreError
+from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
+from statarb.store import _common as c
+from statarb.store._schema import SQLITE_MIGRATIONS
+from statarb.store.base import SymbolInfo
+
+#: rows per multi-row INSERT statement (7-9 parameters each, far below SQLite's variable limit)
+_ROWS_PER_STATEMENT = 256
+_TICK_DTYPE = np.dtype([("ts", "i8"), ("tid", "i8"), ("price", "f8"), ("size", "f8")])
+_TICK_DTYPE_RECV = np.dtype([*_TICK_DTYPE.descr, ("recv_ts", "i8")])
+_QUOTE_DTYPE = np.dtype(
+    [("ts", "i8"), ("update_id", "i8"), ("bid", "f8"), ("bid_size", "f8"), ("ask", "f8"),
+     ("ask_size", "f8")]
+)  # fmt: skip
+_BAR_DTYPE = np.dtype(
+    [("open_time", "i8"), ("open", "f8"), ("high", "f8"), ("low", "f8"), ("close", "f8"),
+     ("volume", "f8"), ("notional", "f8"), ("trades", "i8"), ("taker_buy_volume", "f8")]
+)  # fmt: skip
+
+
+def sqlite_path(url: str) -> str:
+    """The file path (or ``":memory:"``) named by a ``sqlite:///...`` URL."""
+    if not url.startswith("sqlite:///"):
+        raise StoreError(
+            f"SQLite URL {url!r} is not valid: use sqlite:///relative/path.db, "
+            "sqlite:////absolute/path.db or sqlite:///:memory:"
+        )
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if not path:
+        raise StoreError(f"SQLite URL {url!r} names no file")
+    return path
+
+
+class SQLiteStore:
+    """A :class:`~statarb.store.base.TickStore` in one SQLite file.
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``.
+    read_only
+        Open with ``mode=ro`` (the dashboard): no migrations, every write raises
+        :class:`~statarb.errors.StoreError`.
+
+    Examples
+    --------
+    >>> store = SQLiteStore("sqlite:///:memory:")
+    >>> store.symbols()
+    []
+    >>> store.close()
+    """
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = url
+        self.read_only = read_only
+        self._path = sqlite_path(url)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._ids: dict[str, int] = {}
+        self._con = self._connect()
+        try:
+            self._migrate()
+        except BaseException:
+            self._con.close()
+            raise
+
+    # -- connection and schema ------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        memory = self._path == ":memory:"
+        if self.read_only and memory:
+            raise StoreError("sqlite:///:memory: cannot be opened read-only; name a file")
+        try:
+            if self.read_only:
+                if not Path(self._path).is_file():
+                    raise StoreError(f"store file {self._path} does not exist (read-only open)")
+                uri = f"{Path(self._path).resolve().as_uri()}?mode=ro"
+                con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            else:
+                if not memory:
+                    Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+                con = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            con.execute("PRAGMA busy_timeout = 10000")
+            if not memory and not self.read_only:
+                con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA synchronous = NORMAL")
+            con.execute("PRAGMA cache_size = -131072")  # 128 MiB
+            con.execute("PRAGMA mmap_size = 268435456")
+            con.execute("PRAGMA temp_store = MEMORY")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite store {self._path}: {exc}") from exc
+        return con
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the file is at."""
+        return int(self._con.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        known = len(SQLITE_MIGRATIONS)
+        have = self.schema_version
+        if have > known:
+            raise StoreError(
+                f"store {self._path} has schema version {have}, newer than this statarb knows "
+                f"({known}); upgrade statarb to open it"
+            )
+        if self.read_only:
+            if have < known:
+                raise StoreError(
+                    f"store {self._path} is at schema version {have}, expected {known}; "
+                    "open it once read-write (e.g. statarb serve) to migrate it"
+                )
+            return
+        for version in range(have + 1, known + 1):
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                # re-check inside the write lock: another process may have migrated meanwhile
+                if self.schema_version >= version:
+                    self._con.execute("COMMIT")
+                    continue
+                for stmt in SQLITE_MIGRATIONS[version - 1]:
+                    self._con.execute(stmt)
+                self._con.execute(f"PRAGMA user_version = {int(version)}")
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes inside the block into one atomic unit (nestable via savepoints).
+
+        Any exception, ``KeyboardInterrupt`` included, rolls back the block.
+        """
+        self._writable()
+        with self._lock:
+            self._depth += 1
+            depth = self._depth
+            try:
+                self._con.execute("BEGIN IMMEDIATE" if depth == 1 else f"SAVEPOINT sp{depth}")
+                try:
+                    yield
+                except BaseException:
+                    self._rollback(depth)
+                    raise
+                if depth == 1:
+                    self._con.execute("COMMIT")
+                else:
+                    self._con.execute(f"RELEASE SAVEPOINT sp{depth}")
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite transaction failed on {self._path}: {exc}") from exc
+            finally:
+                self._depth -= 1
+
+    def _rollback(self, depth: int) -> None:
+        self._ids.clear()  # ids created inside the block may be gone
+        if not self._con.in_transaction:
+            return
+        if depth == 1:
+            self._con.execute("ROLLBACK")
+        else:
+            self._con.execute(f"ROLLBACK TO SAVEPOINT sp{depth}")
+            self._con.execute(f"RELEASE SAVEPOINT sp{depth}")
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self._path} is open read-only; writes are refused")
+
+    def _symbol_id(self, symbol: str, *, create: bool) -> int | None:
+        sid = self._ids.get(symbol)
+        if sid is not None:
+            return sid
+        row = self._con.execute("SELECT id FROM symbols WHERE name = ?", (symbol,)).fetchone()
+        if row is None:
+            if not create:
+                return None
+            cur = self._con.execute("INSERT INTO symbols (name) VALUES (?)", (symbol,))
+            sid = int(cur.lastrowid or 0)
+            self._con.execute("INSERT INTO symbol_stats (symbol_id) VALUES (?)", (sid,))
+        else:
+            sid = int(row[0])
+        self._ids[symbol] = sid
+        return sid
+
+    def _insert_many(self, table: str, sid: int, columns: list[list[Any]], n: int) -> int:
+        """INSERT OR IGNORE ``n`` rows of (sid, *columns); return the number of new rows."""
+        width = len(columns) + 1
+        flat = c.interleave(n, sid, columns)
+        one = "(" + ",".join("?" * width) + ")"
+        k = _ROWS_PER_STATEMENT
+        full = n // k * k * width
+        before = self._con.total_changes
+        if full:
+            sql = f"INSERT OR IGNORE INTO {table} VALUES " + ",".join([one] * k)
+            step = k * width
+            self._con.executemany(sql, (flat[i : i + step] for i in range(0, full, step)))
+        if full < len(flat):
+            rest = flat[full:]
+            sql = f"INSERT OR IGNORE INTO {table} VALUES " + ",".join([one] * (len(rest) // width))
+            self._con.execute(sql, rest)
+        return self._con.total_changes - before
+
+    # -- writes -------------------------------------------------------------------------------
+    def write_ticks(self, batch: TickBatch) -> int:
+        """Store ticks, skipping ones already stored; return how many were new."""
+        b = c.sorted_ticks(batch)
+        if not len(b):
+            return 0
+        cols = [getattr(b, name).tolist() for name in c.TICK_COLUMNS]
+        with self.transaction():
+            sid = self._symbol_id(b.symbol, create=True)
+            assert sid is not None
+            new = self._insert_many("ticks", sid, cols, len(b))
+            if new:
+                self._con.execute(
+                    "UPDATE symbol_stats SET ticks = ticks + ?, "
+                    "first_ts = min(coalesce(first_ts, ?), ?), "
+                    "last_ts = max(coalesce(last_ts, ?), ?), "
+                    "has_recv_ts = max(has_recv_ts, ?) WHERE symbol_id = ?",
+                    (new, *cols[0][:1] * 2, *cols[0][-1:] * 2, int(b.recv_ts.any()), sid),
+                )
+        return new
+
+    def write_quotes(self, batch: QuoteBatch) -> int:
+        """Store quotes, skipping ones already stored; return how many were new."""
+        b = c.sorted_quotes(batch)
+        if not len(b):
+            return 0
+        cols = [getattr(b, name).tolist() for name in c.QUOTE_COLUMNS]
+        with self.transaction():
+            sid = self._symbol_id(b.symbol, create=True)
+            assert sid is not None
+            new = self._insert_many("quotes", sid, cols, len(b))
+            if new:
+                self._con.execute(
+                    "UPDATE symbol_stats SET quotes = quotes + ? WHERE symbol_id = ?", (new, sid)
+                )
+        return new
+
+    def write_bars(self, bars: BarBatch) -> int:
+        """Insert or replace bars on (symbol, timeframe, open_time); return rows written."""
+        c.check_bars(bars)
+        if not len(bars):
+            return 0
+        tf = Timeframe.parse(bars.timeframe).name
+        cols = [bars.open_time.tolist()] + [getattr(bars, n).tolist() for n in c.BAR_VALUE_COLUMNS]
+        rows = list(zip(*cols, strict=True))
+        lo, hi = int(bars.open_time.min()), int(bars.open_time.max())
+        count = (
+            "SELECT count(*) FROM bars WHERE symbol_id = ? AND timeframe = ? "
+            "AND open_time BETWEEN ? AND ?"
+        )
+        with self.transaction():
+            sid = self._symbol_id(bars.symbol, create=True)
+            before = self._con.execute(count, (sid, tf, lo, hi)).fetchone()[0]
+            self._con.executemany(
+                "INSERT OR REPLACE INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((sid, tf, *r) for r in rows),
+            )
+            added = self._con.execute(count, (sid, tf, lo, hi)).fetchone()[0] - before
+            if added:
+                self._con.execute(
+                    "INSERT INTO bar_stats (symbol_id, timeframe, bars) VALUES (?, ?, ?) "
+                    "ON CONFLICT (symbol_id, timeframe) DO UPDATE SET bars = bars + excluded.bars",
+                    (sid, tf, added),
+                )
+        return len(rows)
+
+    # -- reads -------------------------------------------------------------------------------
+    def _fetch(self, sql: str, params: tuple[Any, ...], dtype: np.dtype[Any]) -> np.ndarray:
+        with self._lock:
+            try:
+                cur = self._con.execute(sql, params)
+                parts = []
+                while len(part := np.fromiter(islice(cur, 262144), dtype=dtype)):
+                    parts.append(part)
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite read failed on {self._path}: {exc}") from exc
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+    @staticmethod
+    def _where(start: int | None, end: int | None, col: str) -> tuple[str, tuple[int, ...]]:
+        c.check_range(start, end)
+        sql, params = "", ()
+        if start is not None:
+            sql, params = f" AND {col} >= ?", (int(start),)
+        if end is not None:
+            sql, params = f"{sql} AND {col} < ?", (*params, int(end))
+        return sql, params
+
+    def read_ticks(
+        self, symbol: str, start: int | None = None, end: int | None = None
+    ) -> TickBatch:
+        """Ticks of one symbol in ``[start, end)`` ordered by (ts, trade_id)."""
+        return next(self.iter_ticks(symbol, start, end, chunk=0))
+
+    def iter_ticks(
+        self,
+        symbol: str,
+        start: int | None = None,
+        end: int | None = None,
+        chunk: int = 1_000_000,
+    ) -> Iterator[TickBatch]:
+        """Like :meth:`read_ticks` in chunks of at most ``chunk`` rows (``0``: one chunk).
+
+        Each chunk is a keyset query after the last key of the previous one, so memory stays
+        constant and no connection-wide cursor is held between chunks.
+        """
+        c.check_symbol(symbol)
+        if chunk < 0 or isinstance(chunk, bool):
+            raise InputError(f"chunk must be a positive row count (or 0 for all), got {chunk!r}")
+        sid = self._symbol_id(symbol, create=False)
+        if sid is None:
+            yield TickBatch.empty(symbol)
+            return
+        where, params = self._where(start, end, "ts")
+        with self._lock:
+            row = self._con.execute(
+                "SELECT has_recv_ts FROM symbol_stats WHERE symbol_id = ?", (sid,)
+            ).fetchone()
+        # fewer Python objects per row is what makes reading fast: the side code rides in the
+        # two low bits of the trade id, and recv_ts is read only for symbols that have one
+        recv = bool(row and row[0])
+        dtype = _TICK_DTYPE_RECV if recv else _TICK_DTYPE
+        cols = "ts, (trade_id << 2) | (side + 1), price, size" + (", recv_ts" if recv else "")
+        base = f"SELECT {cols} FROM ticks WHERE symbol_id = ?{where}"
+        if chunk == 0:
+            yield _tick_batch(symbol, self._fetch(base + _ORDER, (sid, *params), dtype))
+            return
+        key_sql = base + " AND (ts, trade_id, price, size) > (?, ?, ?, ?)" + _ORDER + " LIMIT ?"
+        arr = self._fetch(base + _ORDER + " LIMIT ?", (sid, *params, chunk), dtype)
+        while len(arr):
+            yield _tick_batch(symbol, arr)
+            if len(arr) < chunk:
+                return
+            last = arr[-1]
+            key = (
+                int(last["ts"]),
+                int(last["tid"]) >> 2,
+                float(last["price"]),
+                float(last["size"]),
+            )
+            arr = self._fetch(key_sql, (sid, *params, *key, chunk), dtype)
+
+    def read_quotes(
+        self, symbol: str, start: int | None = None, end: int | None = None
+    ) -> QuoteBatch:
+        """Quotes of one symbol in ``[start, end)`` ordered by (ts, update_id)."""
+        c.check_symbol(symbol)
+        sid = self._symbol_id(symbol, create=False)
+        if sid is None:
+            return QuoteBatch.empty(symbol)
+        where, params = self._where(start, end, "ts")
+        a = self._fetch(
+            f"SELECT {', '.join(c.QUOTE_COLUMNS)} FROM quotes WHERE symbol_id = ?{where} "
+            "ORDER BY ts, update_id, bid, bid_size, ask, ask_size",
+            (sid, *params),
+            _QUOTE_DTYPE,
+        )
+        return QuoteBatch(
+            symbol, a["ts"], a["bid"], a["bid_size"], a["ask"], a["ask_size"], a["update_id"]
+        )
+
+    def read_bars(
+        self, symbol: str, timeframe: str, start: int | None = None, end: int | None = None
+    ) -> BarBatch:
+        """Stored bars of one symbol and timeframe with open_time in ``[start, end)``."""
+        c.check_symbol(symbol)
+        tf = Timeframe.parse(timeframe).name
+        sid = self._symbol_id(symbol, create=False)
+        if sid is None:
+            return BarBatch.empty(symbol, tf)
+        where, params = self._where(start, end, "open_time")
+        a = self._fetch(
+            f"SELECT open_time, {', '.join(c.BAR_VALUE_COLUMNS)} FROM bars "
+            f"WHERE symbol_id = ? AND timeframe = ?{where} ORDER BY open_time",
+            (sid, tf, *params),
+            _BAR_DTYPE,
+        )
+        return BarBatch(symbol, tf, *(a[name] for name in _BAR_DTYPE.names or ()))
+
+    def symbols(self) -> list[SymbolInfo]:
+        """Every symbol with stored ticks, quotes or bars, sorted by name."""
+        with self._lock:
+            stats = self._con.execute(
+                "SELECT s.id, s.name, t.ticks, t.first_ts, t.last_ts, t.quotes FROM symbols s "
+                "JOIN symbol_stats t ON t.symbol_id = s.id ORDER BY s.name"
+            ).fetchall()
+            bars: dict[int, dict[str, int]] = {}
+            for sid, tf, n in self._con.execute(
+                "SELECT symbol_id, timeframe, bars FROM bar_stats WHERE bars > 0"
+            ):
+                bars.setdefault(sid, {})[tf] = n
+        out = []
+        for sid, name, ticks, first, last, quotes in stats:
+            if ticks or quotes or sid in bars:
+                out.append(SymbolInfo(name, ticks, first, last, quotes, bars.get(sid, {})))
+        return out
+
+    def last_trade_id(self, symbol: str) -> int | None:
+        """The highest stored trade id of a symbol (for resuming a feed), or ``None``."""
+        c.check_symbol(symbol)
+        sid = self._symbol_id(symbol, create=False)
+        if sid is None:
+            return None
+        with self._lock:
+            row = self._con.execute(
+                "SELECT max(trade_id) FROM ticks WHERE symbol_id = ? AND trade_id >= 0", (sid,)
+            ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    # -- alert rules and history ---------------------------------------------------------------
+    def save_alert_rule(self, rule: dict[str, Any]) -> int:
+        """Insert a rule (no ``"id"`` key) or replace the rule with that ``"id"``; return its id."""
+        rid, body = c.rule_body(rule)
+        now = c.now_us()
+        with self.transaction():
+            if rid is None:
+                cur = self._con.execute(
+                    "INSERT INTO alert_rules (body, created_us, updated_us) VALUES (?, ?, ?)",
+                    (body, now, now),
+                )
+                return int(cur.lastrowid or 0)
+            self._con.execute(
+                "INSERT INTO alert_rules (id, body, created_us, updated_us) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
+                "updated_us = excluded.updated_us",
+                (rid, body, now, now),
+            )
+            return rid
+
+    def list_alert_rules(self) -> list[dict[str, Any]]:
+        """Every stored rule as saved, each with its ``"id"``, ordered by id."""
+        with self._lock:
+            rows = self._con.execute("SELECT id, body FROM alert_rules ORDER BY id").fetchall()
+        return [{**c.load_json(body), "id": int(rid)} for rid, body in rows]
+
+    def delete_alert_rule(self, rule_id: int) -> bool:
+        """Delete a rule (its history stays); return whether it existed."""
+        with self.transaction():
+            cur = self._con.execute("DELETE FROM alert_rules WHERE id = ?", (int(rule_id),))
+            return cur.rowcount > 0
+
+    def add_alert_event(self, event: dict[str, Any]) -> int:
+        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id."""
+        rule_id, ts, payload = c.event_parts(event)
+        with self.transaction():
+            cur = self._con.execute(
+                "INSERT INTO alert_events (rule_id, ts, payload) VALUES (?, ?, ?)",
+                (rule_id, ts, payload),
+            )
+            return int(cur.lastrowid or 0)
+
+    def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
+        """Merge ``changes`` (e.g. delivery status) into a recorded trigger."""
+        with self.transaction():
+            row = self._con.execute(
+                "SELECT id, rule_id, ts, payload FROM alert_events WHERE id = ?", (int(event_id),)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"alert event {event_id} does not exist")
+            merged = {**c.event_dict(row), **changes}
+            rule_id, ts, payload = c.event_parts(merged)
+            self._con.execute(
+                "UPDATE alert_events SET rule_id = ?, ts = ?, payload = ? WHERE id = ?",
+                (rule_id, ts, payload, int(event_id)),
+            )
+
+    def list_alert_events(
+        self,
+        *,
+        rule_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Recorded triggers, newest first, each with ``"id"``, ``"rule_id"`` and ``"ts"``."""
+        if limit < 0:
+            raise InputError(f"limit must be >= 0, got {limit}")
+        where, params = self._where(start, end, "ts")
+        if rule_id is not None:
+            where, params = f"{where} AND rule_id = ?", (*params, int(rule_id))
+        with self._lock:
+            rows = self._con.execute(
+                f"SELECT id, rule_id, ts, payload FROM alert_events WHERE 1 = 1{where} "
+                "ORDER BY ts DESC, id DESC LIMIT ?",
+                (*params, int(limit)),
+            ).fetchall()
+        return [c.event_dict(r) for r in rows]
+
+    def close(self) -> None:
+        """Flush and release the connection (idempotent)."""
+        with self._lock:
+            if self._depth:
+                raise StoreError("close() inside an open transaction")
+            self._con.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"SQLiteStore({self.url!r}, {mode})"
+
+
+_ORDER = " ORDER BY ts, trade_id, price, size"
+
+
+def _tick_batch(symbol: str, a: np.ndarray) -> TickBatch:
+    tid = a["tid"]
+    recv = a["recv_ts"] if "recv_ts" in (a.dtype.names or ()) else np.zeros(len(a), np.int64)
+    return TickBatch(symbol, a["ts"], a["price"], a["size"], (tid & 3) - 1, tid >> 2, recv)
+
+
+__all__ = ["SQLiteStore", "sqlite_path"]
