@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 
 from statarb.errors import InputError
-from statarb.model import SIDE_BUYER_TAKER, BarBatch, TickBatch, Timeframe
+from statarb.model import BarBatch, TickBatch, Timeframe
 
 EmptyBars = Literal["omit", "carry"]
 
@@ -27,13 +27,16 @@ def ticks_to_bars(symbol: str, tf: Timeframe, ts, price, size, side) -> BarBatch
     """Run the tick kernel (sorting first when the ticks are out of order)."""
     from statarb.bars import _kernels as k
 
-    out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us), np.int8(SIDE_BUYER_TAKER))
+    out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us))
     if out[9] == k.UNSORTED:
         order = np.argsort(ts, kind="stable")
         ts, price, size, side = ts[order], price[order], size[order], side[order]
-        out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us), np.int8(SIDE_BUYER_TAKER))
-    if out[9] == k.NOT_FINITE:
-        i = int(out[10])
+        out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us))
+    if not np.isfinite(out[6]).all():
+        bad = np.flatnonzero(~(np.isfinite(price) & np.isfinite(size)))
+        if len(bad) == 0:
+            raise InputError(f"{symbol}: price * size overflows float64 in a bar's notional")
+        i = int(bad[0])
         raise InputError(
             f"{symbol}: tick at ts={int(ts[i])} has a non-finite price {float(price[i])!r} "
             f"or size {float(size[i])!r}; prices and sizes must be finite"
