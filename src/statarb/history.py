@@ -1,0 +1,162 @@
+"""Read history from a store: bars at any timeframe (stored or resampled) and aligned legs.
+
+``load_bars`` prefers, in order: stored bars of exactly the timeframe; stored bars of the
+coarsest finer timeframe that divides it (resampled with :func:`statarb.bars.resample_bars`);
+the stored ticks, streamed in chunks through a :class:`statarb.bars.BarBuilder` so memory stays
+constant and a bar spanning two chunks is built once.
+
+Ranges select bars by open time: ``start <= open_time < end`` (epoch µs, ``None`` unbounded),
+and every returned bar is complete (built from all data of its interval).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from statarb.errors import InputError
+from statarb.model import BarBatch, Timeframe
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from statarb.store.base import SymbolInfo, TickStore
+
+#: rows per chunk when bars are built from stored ticks
+TICK_CHUNK = 1_000_000
+
+
+def _info(store: TickStore, symbol: str) -> SymbolInfo:
+    infos = store.symbols()
+    for info in infos:
+        if info.symbol == symbol:
+            return info
+    known = ", ".join(i.symbol for i in infos) or "none"
+    raise InputError(f"symbol {symbol!r} is not in the store (stored symbols: {known})")
+
+
+def available_timeframes(store: TickStore, symbol: str) -> list[str]:
+    """Timeframes with stored bars for ``symbol``, shortest first (``[]`` when none).
+
+    Raises
+    ------
+    InputError
+        When the store holds nothing for ``symbol``.
+    """
+    info = _info(store, symbol.upper())
+    return sorted(info.bars, key=lambda tf: Timeframe.parse(tf).us)
+
+
+def load_bars(
+    store: TickStore,
+    symbol: str,
+    timeframe: str | Timeframe,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    empty: Literal["omit", "carry"] = "omit",
+) -> BarBatch:
+    """Bars of one symbol with open time in ``[start, end)``, from the best stored source.
+
+    Parameters
+    ----------
+    store
+        Any :class:`~statarb.store.base.TickStore`.
+    symbol
+        Instrument (case-insensitive).
+    timeframe
+        Bar interval, e.g. ``"1m"`` or ``"1h"``.
+    start, end
+        Epoch µs bounds on the bar open time.
+    empty
+        ``"carry"`` fills empty intervals after the first bar (up to ``end`` when given) with
+        the previous close; ``"omit"`` returns only intervals with data.
+
+    Raises
+    ------
+    InputError
+        Unknown symbol, bad timeframe or range.
+    """
+    from statarb.bars import fill_empty, resample_bars
+    from statarb.bars._resample import ceil_open, check_empty
+
+    tf = Timeframe.parse(timeframe)
+    check_empty(empty)
+    if start is not None and end is not None and start >= end:
+        raise InputError(f"start ({start}) must be before end ({end})")
+    symbol = symbol.upper()
+    info = _info(store, symbol)
+    lo = None if start is None else ceil_open(start, tf.us)
+    hi = None if end is None else ceil_open(end, tf.us)
+    if lo is not None and hi is not None and lo >= hi:
+        bars = BarBatch.empty(symbol, tf.name)
+    elif tf.name in info.bars:
+        bars = store.read_bars(symbol, tf.name, lo, hi)
+    else:
+        finer = [s for s in info.bars if tf.us % Timeframe.parse(s).us == 0]
+        if finer:
+            src = max(finer, key=lambda s: Timeframe.parse(s).us)
+            bars = resample_bars(store.read_bars(symbol, src, lo, hi), tf)
+        else:
+            bars = _bars_from_ticks(store, symbol, tf, lo, hi)
+    if empty == "carry":
+        bars = fill_empty(bars, end=end)
+    return bars
+
+
+def _bars_from_ticks(
+    store: TickStore, symbol: str, tf: Timeframe, lo: int | None, hi: int | None
+) -> BarBatch:
+    """Stream the stored ticks of ``[lo, hi)`` through a builder, chunk by chunk."""
+    import numpy as np
+
+    from statarb.bars import BarBuilder
+
+    builder = BarBuilder(symbol, tf)
+    parts = [builder.update(chunk) for chunk in store.iter_ticks(symbol, lo, hi, TICK_CHUNK)]
+    partial = builder.partial
+    if partial is not None:
+        parts.append(builder.close_until(partial.open_time + tf.us))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return BarBatch.empty(symbol, tf.name)
+    names = ("open_time", "open", "high", "low", "close", "volume", "notional", "trades")
+    cols = [np.concatenate([getattr(p, n) for p in parts]) for n in names]
+    tbv = np.concatenate([p.taker_buy_volume for p in parts])
+    return BarBatch(symbol, tf.name, *cols, tbv)
+
+
+def load_aligned(
+    store: TickStore,
+    symbols: Sequence[str],
+    timeframe: str | Timeframe,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    field: str = "close",
+    max_staleness_bars: int = 1,
+) -> pd.DataFrame:
+    """:func:`statarb.bars.align` of :func:`load_bars` for each symbol.
+
+    ``max_staleness_bars`` is how many bars a leg's last value may be carried forward where
+    that leg has no bar (``0``: only times where every leg has a bar).
+
+    Returns
+    -------
+    pandas.DataFrame
+        UTC ``DatetimeIndex`` named ``"time"``, one column per symbol (upper-case).
+    """
+    from statarb.bars import align
+
+    if isinstance(symbols, str) or len(symbols) == 0:
+        raise InputError(f"symbols must be a non-empty list of symbols, got {symbols!r}")
+    if max_staleness_bars < 0:
+        raise InputError(f"max_staleness_bars must be >= 0, got {max_staleness_bars}")
+    tf = Timeframe.parse(timeframe)
+    legs = {s.upper(): load_bars(store, s, tf, start, end) for s in symbols}
+    if len(legs) != len(symbols):
+        raise InputError(f"symbols must be distinct, got {list(symbols)}")
+    return align(legs, field=field, max_staleness=max_staleness_bars * tf.us)
+
+
+__all__ = ["TICK_CHUNK", "available_timeframes", "load_aligned", "load_bars"]
