@@ -89,6 +89,12 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+#: created before any migration runs, so the version can be read from an empty schema
+POSTGRES_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    applied_us BIGINT NOT NULL
+)"""
+
 POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE symbols (
@@ -126,7 +132,7 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             (CASE WHEN trade_id >= 0 THEN 0 ELSE price END),
             (CASE WHEN trade_id >= 0 THEN 0 ELSE size END)
         )""",
-        "CREATE INDEX ticks_symbol_ts ON ticks (symbol_id, ts, trade_id)",
+        "CREATE INDEX ticks_symbol_ts ON ticks (symbol_id, ts, trade_id, price, size)",
         "CREATE INDEX ticks_ts_brin ON ticks USING brin (ts)",
         """CREATE TABLE quotes (
             symbol_id INTEGER NOT NULL,
@@ -137,6 +143,7 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ask DOUBLE PRECISION NOT NULL,
             ask_size DOUBLE PRECISION NOT NULL
         )""",
+        "CREATE INDEX quotes_symbol_ts ON quotes (symbol_id, ts, update_id)",
         """CREATE UNIQUE INDEX quotes_key ON quotes (
             symbol_id, ts, update_id,
             (CASE WHEN update_id >= 0 THEN 0 ELSE bid END),
@@ -175,4 +182,4 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-__all__ = ["POSTGRES_MIGRATIONS", "SQLITE_MIGRATIONS"]
+__all__ = ["POSTGRES_MIGRATIONS", "POSTGRES_VERSION_TABLE", "SQLITE_MIGRATIONS"]

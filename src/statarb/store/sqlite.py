@@ -300,7 +300,8 @@ class SQLiteStore:
     @staticmethod
     def _where(start: int | None, end: int | None, col: str) -> tuple[str, tuple[int, ...]]:
         c.check_range(start, end)
-        sql, params = "", ()
+        sql = ""
+        params: tuple[int, ...] = ()
         if start is not None:
             sql, params = f" AND {col} >= ?", (int(start),)
         if end is not None:

@@ -1,0 +1,515 @@
+"""The scale-out store: PostgreSQL through psycopg 3, bulk paths over binary COPY.
+
+Ticks and quotes are streamed into a session-local staging table with binary COPY (the payload is
+built by numpy, see :mod:`statarb.store._pgcopy`) and moved with ``INSERT ... SELECT ... ON
+CONFLICT DO NOTHING``, so re-imports are idempotent. Reads stream ``COPY (SELECT ...) TO STDOUT``
+in binary and parse it with numpy. The connection runs in autocommit mode: every write is its own
+transaction unless grouped by :meth:`PostgresStore.transaction` (savepoints when nested), and no
+read leaves a transaction open on a long-lived engine connection.
+
+TimescaleDB is not used: a hypertable needs every unique index to hold the time column, while
+ticks are unique on (symbol, trade_id) alone; the BRIN index on ``ts`` serves large time ranges.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+
+from statarb.errors import InputError, StoreError
+from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
+from statarb.store import _common as c
+from statarb.store import _pgcopy
+from statarb.store._schema import POSTGRES_MIGRATIONS, POSTGRES_VERSION_TABLE
+from statarb.store.base import SymbolInfo
+
+_MIGRATION_LOCK = 0x57A7A4B  # pg_advisory_xact_lock key: one migrator at a time
+_TICK_TYPES = ["i8", "i8", "f8", "f8", "i2", "i8"]  # ts, trade_id, price, size, side, recv_ts
+_QUOTE_TYPES = ["i8", "i8", "f8", "f8", "f8", "f8"]
+_TICK_ORDER = " ORDER BY ts, trade_id, price, size"
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """(libpq conninfo URL, schema or None) from ``postgresql://...[?schema=name]``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise StoreError(f"PostgreSQL URL {url!r} is not valid: use postgresql://user@host/db")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None)
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    if schema is not None and (not schema or not schema.replace("_", "a").isalnum()):
+        raise StoreError(f"schema {schema!r} is not valid: use letters, digits and underscores")
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
+class PostgresStore:
+    """A :class:`~statarb.store.base.TickStore` in PostgreSQL.
+
+    Parameters
+    ----------
+    url
+        ``postgresql://user@host:port/dbname``; an optional ``schema=name`` query parameter keeps
+        the tables in that schema (created if missing), other parameters go to libpq.
+    read_only
+        Refuse writes (the session is also ``default_transaction_read_only``); no migrations.
+    """
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        import psycopg
+
+        self.url = url
+        self.read_only = read_only
+        conninfo, self.schema = split_url(url)
+        self._lock = threading.RLock()
+        self._ids: dict[str, int] = {}
+        self._depth = 0
+        try:
+            self._con = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL store {conninfo}: {exc}") from exc
+        try:
+            self._setup()
+        except BaseException:
+            self._con.close()
+            raise
+
+    # -- connection and schema ------------------------------------------------------------
+    def _setup(self) -> None:
+        from psycopg import sql
+
+        if self.schema:
+            if not self.read_only:
+                self._con.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                )
+            self._con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        if self.read_only:
+            self._con.execute("SET default_transaction_read_only = on")
+        self._migrate()
+        if not self.read_only:
+            self._con.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS stage_ticks (ts BIGINT, trade_id BIGINT, "
+                "price DOUBLE PRECISION, size DOUBLE PRECISION, side SMALLINT, recv_ts BIGINT)"
+            )
+            self._con.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS stage_quotes (ts BIGINT, update_id BIGINT, "
+                "bid DOUBLE PRECISION, bid_size DOUBLE PRECISION, ask DOUBLE PRECISION, "
+                "ask_size DOUBLE PRECISION)"
+            )
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the database is at (0 when no table exists yet)."""
+        row = self._con.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            return 0
+        row = self._con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        known = len(POSTGRES_MIGRATIONS)
+        have = self.schema_version
+        if have > known:
+            raise StoreError(
+                f"PostgreSQL store has schema version {have}, newer than this statarb knows "
+                f"({known}); upgrade statarb to open it"
+            )
+        if self.read_only:
+            if have < known:
+                raise StoreError(
+                    f"PostgreSQL store is at schema version {have}, expected {known}; "
+                    "open it once read-write to migrate it"
+                )
+            return
+        for version in range(have + 1, known + 1):
+            with self._con.transaction():
+                self._con.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                self._con.execute(POSTGRES_VERSION_TABLE)
+                if self.schema_version >= version:
+                    continue
+                for stmt in POSTGRES_MIGRATIONS[version - 1]:
+                    self._con.execute(stmt)
+                self._con.execute(
+                    "INSERT INTO schema_version (version, applied_us) VALUES (%s, %s)",
+                    (version, c.now_us()),
+                )
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes inside the block into one atomic unit (nestable via savepoints).
+
+        Any exception, ``KeyboardInterrupt`` included, rolls back the block.
+        """
+        import psycopg
+
+        self._writable()
+        with self._lock:
+            self._depth += 1
+            try:
+                with self._con.transaction():
+                    yield
+            except psycopg.Error as exc:
+                self._ids.clear()
+                raise StoreError(f"PostgreSQL transaction failed: {exc}") from exc
+            except BaseException:
+                self._ids.clear()  # ids created inside the block may be gone
+                raise
+            finally:
+                self._depth -= 1
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError("PostgreSQL store is open read-only; writes are refused")
+
+    def _symbol_id(self, symbol: str, *, create: bool) -> int | None:
+        sid = self._ids.get(symbol)
+        if sid is not None:
+            return sid
+        row = self._con.execute("SELECT id FROM symbols WHERE name = %s", (symbol,)).fetchone()
+        if row is None:
+            if not create:
+                return None
+            row = self._con.execute(
+                "INSERT INTO symbols (name) VALUES (%s) ON CONFLICT (name) DO UPDATE "
+                "SET name = excluded.name RETURNING id",
+                (symbol,),
+            ).fetchone()
+            assert row is not None
+            self._con.execute(
+                "INSERT INTO symbol_stats (symbol_id) VALUES (%s) ON CONFLICT DO NOTHING", (row[0],)
+            )
+        self._ids[symbol] = int(row[0])
+        return int(row[0])
+
+    def _copy_in(self, table: str, columns: list[tuple[np.ndarray, str]]) -> None:
+        self._con.execute(f"TRUNCATE {table}")
+        with self._con.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as cp:
+            cp.write(_pgcopy.encode(columns))
+
+    # -- writes -------------------------------------------------------------------------------
+    def write_ticks(self, batch: TickBatch) -> int:
+        """Store ticks, skipping ones already stored; return how many were new."""
+        b = c.sorted_ticks(batch)
+        if not len(b):
+            return 0
+        cols = [getattr(b, n) for n in c.TICK_COLUMNS]
+        with self.transaction():
+            sid = self._symbol_id(b.symbol, create=True)
+            self._copy_in("stage_ticks", list(zip(cols, _TICK_TYPES, strict=True)))
+            cur = self._con.execute(
+                "INSERT INTO ticks SELECT %s, ts, trade_id, price, size, side, recv_ts "
+                "FROM stage_ticks ON CONFLICT DO NOTHING",
+                (sid,),
+            )
+            new = max(cur.rowcount, 0)
+            if new:
+                self._con.execute(
+                    "UPDATE symbol_stats SET ticks = ticks + %s, first_ts = LEAST(first_ts, %s),"
+                    " last_ts = GREATEST(last_ts, %s), has_recv_ts = has_recv_ts OR %s"
+                    " WHERE symbol_id = %s",
+                    (new, int(b.ts[0]), int(b.ts[-1]), bool(b.recv_ts.any()), sid),
+                )
+        return new
+
+    def write_quotes(self, batch: QuoteBatch) -> int:
+        """Store quotes, skipping ones already stored; return how many were new."""
+        b = c.sorted_quotes(batch)
+        if not len(b):
+            return 0
+        cols = [getattr(b, n) for n in c.QUOTE_COLUMNS]
+        with self.transaction():
+            sid = self._symbol_id(b.symbol, create=True)
+            self._copy_in("stage_quotes", list(zip(cols, _QUOTE_TYPES, strict=True)))
+            cur = self._con.execute(
+                "INSERT INTO quotes SELECT %s, ts, update_id, bid, bid_size, ask, ask_size "
+                "FROM stage_quotes ON CONFLICT DO NOTHING",
+                (sid,),
+            )
+            new = max(cur.rowcount, 0)
+            if new:
+                self._con.execute(
+                    "UPDATE symbol_stats SET quotes = quotes + %s WHERE symbol_id = %s", (new, sid)
+                )
+        return new
+
+    def write_bars(self, bars: BarBatch) -> int:
+        """Insert or replace bars on (symbol, timeframe, open_time); return rows written."""
+        c.check_bars(bars)
+        if not len(bars):
+            return 0
+        tf = Timeframe.parse(bars.timeframe).name
+        cols = [bars.open_time.tolist()] + [getattr(bars, n).tolist() for n in c.BAR_VALUE_COLUMNS]
+        rows = list(zip(*cols, strict=True))
+        sets = ", ".join(f"{n} = excluded.{n}" for n in c.BAR_VALUE_COLUMNS)
+        with self.transaction():
+            sid = self._symbol_id(bars.symbol, create=True)
+            added = 0
+            with self._con.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO bars VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    f"ON CONFLICT (symbol_id, timeframe, open_time) DO UPDATE SET {sets} "
+                    "RETURNING (xmax = 0)",
+                    [(sid, tf, *r) for r in rows],
+                    returning=True,
+                )
+                while True:
+                    added += sum(1 for (inserted,) in cur.fetchall() if inserted)
+                    if not cur.nextset():
+                        break
+            if added:
+                self._con.execute(
+                    "INSERT INTO bar_stats (symbol_id, timeframe, bars) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (symbol_id, timeframe) DO UPDATE "
+                    "SET bars = bar_stats.bars + excluded.bars",
+                    (sid, tf, added),
+                )
+        return len(rows)
+
+    # -- reads -------------------------------------------------------------------------------
+    def _copy_out(self, query: str, params: tuple[Any, ...], types: list[str]) -> list[np.ndarray]:
+        import psycopg
+
+        buf = bytearray()
+        with self._lock:
+            try:
+                cur = self._con.cursor()
+                with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)", params) as cp:
+                    for data in cp:
+                        buf += data
+            except psycopg.Error as exc:
+                raise StoreError(f"PostgreSQL read failed: {exc}") from exc
+        return _pgcopy.decode(buf, types)
+
+    @staticmethod
+    def _where(start: int | None, end: int | None, col: str) -> tuple[str, tuple[int, ...]]:
+        c.check_range(start, end)
+        sql = ""
+        params: tuple[int, ...] = ()
+        if start is not None:
+            sql, params = f" AND {col} >= %s", (int(start),)
+        if end is not None:
+            sql, params = f"{sql} AND {col} < %s", (*params, int(end))
+        return sql, params
+
+    def read_ticks(
+        self, symbol: str, start: int | None = None, end: int | None = None
+    ) -> TickBatch:
+        """Ticks of one symbol in ``[start, end)`` ordered by (ts, trade_id)."""
+        return next(self.iter_ticks(symbol, start, end, chunk=0))
+
+    def iter_ticks(
+        self,
+        symbol: str,
+        start: int | None = None,
+        end: int | None = None,
+        chunk: int = 1_000_000,
+    ) -> Iterator[TickBatch]:
+        """Like :meth:`read_ticks` in chunks of at most ``chunk`` rows (``0``: one chunk)."""
+        c.check_symbol(symbol)
+        if chunk < 0 or isinstance(chunk, bool):
+            raise InputError(f"chunk must be a positive row count (or 0 for all), got {chunk!r}")
+        sid = self._symbol_id(symbol, create=False)
+        if sid is None:
+            yield TickBatch.empty(symbol)
+            return
+        where, params = self._where(start, end, "ts")
+        base = (
+            "SELECT ts, trade_id, price, size, side, recv_ts FROM ticks "
+            f"WHERE symbol_id = %s{where}"
+        )
+        if chunk == 0:
+            yield _ticks(symbol, self._copy_out(base + _TICK_ORDER, (sid, *params), _TICK_TYPES))
+            return
+        after = base + " AND (ts, trade_id, price, size) > (%s, %s, %s, %s)"
+        cols = self._copy_out(base + _TICK_ORDER + " LIMIT %s", (sid, *params, chunk), _TICK_TYPES)
+        while len(cols[0]):
+            yield _ticks(symbol, cols)
+            if len(cols[0]) < chunk:
+                return
+            key = (int(cols[0][-1]), int(cols[1][-1]), float(cols[2][-1]), float(cols[3][-1]))
+            cols = self._copy_out(
+                after + _TICK_ORDER + " LIMIT %s", (sid, *params, *key, chunk), _TICK_TYPES
+            )
+
+    def read_quotes(
+        self, symbol: str, start: int | None = None, end: int | None = None
+    ) -> QuoteBatch:
+        """Quotes of one symbol in ``[start, end)`` ordered by (ts, update_id)."""
+        c.check_symbol(symbol)
+        sid = self._symbol_id(symbol, create=False)
+        if sid is None:
+            return QuoteBatch.empty(symbol)
+        where, params = self._where(start, end, "ts")
+        ts, uid, bid, bsz, ask, asz = self._copy_out(
+            f"SELECT {', '.join(c.QUOTE_COLUMNS)} FROM quotes WHERE symbol_id = %s{where} "
+            "ORDER BY ts, update_id, bid, bid_size, ask, ask_size",
+            (sid, *params),
+            _QUOTE_TYPES,
+        )
+        return QuoteBatch(symbol, ts, bid, bsz, ask, asz, uid)
+
+    def read_bars(
+        self, symbol: str, timeframe: str, start: int | None = None, end: int | None = None
+    ) -> BarBatch:
+        """Stored bars of one symbol and timeframe with open_time in ``[start, end)``."""
+        c.check_symbol(symbol)
+        tf = Timeframe.parse(timeframe).name
+        sid = self._symbol_id(symbol, create=False)
+        if sid is None:
+            return BarBatch.empty(symbol, tf)
+        where, params = self._where(start, end, "open_time")
+        cols = self._copy_out(
+            f"SELECT open_time, {', '.join(c.BAR_VALUE_COLUMNS)} FROM bars "
+            f"WHERE symbol_id = %s AND timeframe = %s{where} ORDER BY open_time",
+            (sid, tf, *params),
+            ["i8", "f8", "f8", "f8", "f8", "f8", "f8", "i8", "f8"],
+        )
+        return BarBatch(symbol, tf, *cols)
+
+    def symbols(self) -> list[SymbolInfo]:
+        """Every symbol with stored ticks, quotes or bars, sorted by name."""
+        with self._lock:
+            stats = self._con.execute(
+                "SELECT s.id, s.name, t.ticks, t.first_ts, t.last_ts, t.quotes FROM symbols s "
+                "JOIN symbol_stats t ON t.symbol_id = s.id ORDER BY s.name"
+            ).fetchall()
+            bars: dict[int, dict[str, int]] = {}
+            for sid, tf, n in self._con.execute(
+                "SELECT symbol_id, timeframe, bars FROM bar_stats WHERE bars > 0"
+            ).fetchall():
+                bars.setdefault(sid, {})[tf] = int(n)
+        return [
+            SymbolInfo(name, int(ticks), first, last, int(quotes), bars.get(sid, {}))
+            for sid, name, ticks, first, last, quotes in stats
+            if ticks or quotes or sid in bars
+        ]
+
+    def last_trade_id(self, symbol: str) -> int | None:
+        """The highest stored trade id of a symbol (for resuming a feed), or ``None``."""
+        c.check_symbol(symbol)
+        sid = self._symbol_id(symbol, create=False)
+        if sid is None:
+            return None
+        with self._lock:
+            row = self._con.execute(
+                "SELECT max(trade_id) FROM ticks WHERE symbol_id = %s AND trade_id >= 0", (sid,)
+            ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    # -- alert rules and history ---------------------------------------------------------------
+    def save_alert_rule(self, rule: dict[str, Any]) -> int:
+        """Insert a rule (no ``"id"`` key) or replace the rule with that ``"id"``; return its id."""
+        rid, body = c.rule_body(rule)
+        now = c.now_us()
+        with self.transaction():
+            if rid is None:
+                row = self._con.execute(
+                    "INSERT INTO alert_rules (body, created_us, updated_us) "
+                    "VALUES (%s, %s, %s) RETURNING id",
+                    (body, now, now),
+                ).fetchone()
+                assert row is not None
+                return int(row[0])
+            self._con.execute(
+                "INSERT INTO alert_rules (id, body, created_us, updated_us) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                "SET body = excluded.body, updated_us = excluded.updated_us",
+                (rid, body, now, now),
+            )
+            # keep the id sequence ahead of explicitly chosen ids
+            self._con.execute(
+                "SELECT setval(pg_get_serial_sequence('alert_rules', 'id'), "
+                "GREATEST((SELECT max(id) FROM alert_rules), 1))"
+            )
+            return rid
+
+    def list_alert_rules(self) -> list[dict[str, Any]]:
+        """Every stored rule as saved, each with its ``"id"``, ordered by id."""
+        with self._lock:
+            rows = self._con.execute("SELECT id, body FROM alert_rules ORDER BY id").fetchall()
+        return [{**c.load_json(body), "id": int(rid)} for rid, body in rows]
+
+    def delete_alert_rule(self, rule_id: int) -> bool:
+        """Delete a rule (its history stays); return whether it existed."""
+        with self.transaction():
+            cur = self._con.execute("DELETE FROM alert_rules WHERE id = %s", (int(rule_id),))
+            return cur.rowcount > 0
+
+    def add_alert_event(self, event: dict[str, Any]) -> int:
+        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id."""
+        rule_id, ts, payload = c.event_parts(event)
+        with self.transaction():
+            row = self._con.execute(
+                "INSERT INTO alert_events (rule_id, ts, payload) VALUES (%s, %s, %s) RETURNING id",
+                (rule_id, ts, payload),
+            ).fetchone()
+            assert row is not None
+            return int(row[0])
+
+    def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
+        """Merge ``changes`` (e.g. delivery status) into a recorded trigger."""
+        with self.transaction():
+            row = self._con.execute(
+                "SELECT id, rule_id, ts, payload FROM alert_events WHERE id = %s FOR UPDATE",
+                (int(event_id),),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"alert event {event_id} does not exist")
+            rule_id, ts, payload = c.event_parts({**c.event_dict(row), **changes})
+            self._con.execute(
+                "UPDATE alert_events SET rule_id = %s, ts = %s, payload = %s WHERE id = %s",
+                (rule_id, ts, payload, int(event_id)),
+            )
+
+    def list_alert_events(
+        self,
+        *,
+        rule_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Recorded triggers, newest first, each with ``"id"``, ``"rule_id"`` and ``"ts"``."""
+        if limit < 0:
+            raise InputError(f"limit must be >= 0, got {limit}")
+        where, params = self._where(start, end, "ts")
+        if rule_id is not None:
+            where, params = f"{where} AND rule_id = %s", (*params, int(rule_id))
+        with self._lock:
+            rows = self._con.execute(
+                f"SELECT id, rule_id, ts, payload FROM alert_events WHERE true{where} "
+                "ORDER BY ts DESC, id DESC LIMIT %s",
+                (*params, int(limit)),
+            ).fetchall()
+        return [c.event_dict(r) for r in rows]
+
+    def close(self) -> None:
+        """Release the connection (idempotent)."""
+        with self._lock:
+            if self._depth:
+                raise StoreError("close() inside an open transaction")
+            self._con.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"PostgresStore({self.url!r}, {mode})"
+
+
+def _ticks(symbol: str, cols: list[np.ndarray]) -> TickBatch:
+    ts, tid, price, size, side, recv = cols
+    return TickBatch(symbol, ts, price, size, side, tid, recv)
+
+
+__all__ = ["PostgresStore", "split_url"]
