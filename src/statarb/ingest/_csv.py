@@ -14,7 +14,6 @@ from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from statarb.errors import FormatError, InputError
@@ -24,7 +23,7 @@ from statarb.ingest._lines import _ROW_ERRORS, _add_record, _reason
 from statarb.model import BarBatch, TickBatch, Timeframe
 from statarb.timeutil import epoch_array_to_us, epoch_to_us
 
-BLOCK_SIZE = 32 * 1024 * 1024
+BLOCK_SIZE = 16 * 1024 * 1024
 _F = pa.float64()
 _I = pa.int64()
 # name -> {field: (column, type)}
@@ -120,8 +119,12 @@ class CsvReader:
     def __iter__(self) -> Iterator[FileChunk]:
         size = self.path.stat().st_size
         with open_raw(self.path) as (stream, raw, _comp, _member):
-            reader = self._open(stream)
             pos = 0
+            try:
+                reader = self._open(stream)
+            except pa.ArrowInvalid:  # the first block already holds a malformed row
+                yield from self._rest_by_rows(pos)
+                return
             while True:
                 try:
                     batch = reader.read_next_batch()
@@ -156,7 +159,7 @@ class CsvReader:
                     strings_can_be_null=True,
                 ),
             )
-        except (pa.ArrowInvalid, OSError) as exc:
+        except OSError as exc:
             raise FormatError(f"cannot read CSV: {exc}", source=self.source) from exc
 
     # -- fast path -----------------------------------------------------------------------------
@@ -165,7 +168,7 @@ class CsvReader:
         valid = np.ones(batch.num_rows, dtype=bool)
         for arr in cols.values():
             if arr.null_count and arr is not cols.get("side") and arr is not cols.get("trade_id"):
-                valid &= ~np.asarray(arr.is_null())
+                valid &= ~_np(arr.is_null(), False).astype(bool)
         errors: list[RowError] = []
         chunk = FileChunk(errors=errors, bytes_read=nbytes)
         if self.info.name == "binance-klines":
@@ -183,11 +186,13 @@ class CsvReader:
 
     def _times(self, arr: pa.Array) -> np.ndarray:
         if pa.types.is_timestamp(arr.type):
+            import pyarrow.compute as pc
+
             if arr.type.tz is None:
                 raise InputError("timestamps have no time zone; add Z or an offset")
-            return np.asarray(pc.cast(arr.fill_null(0), pa.timestamp("us", "UTC"))).astype(np.int64)
+            return _np(pc.cast(arr, pa.timestamp("us", "UTC")).cast(pa.int64()), 0)
         if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-            return epoch_array_to_us(np.asarray(arr.fill_null(0)))
+            return epoch_array_to_us(_np(arr, 0))
         raise InputError(f"timestamps of type {arr.type} are neither epoch numbers nor ISO-8601")
 
     def _ticks(self, cols: dict[str, pa.Array], valid: np.ndarray, chunk: FileChunk) -> None:
@@ -196,8 +201,8 @@ class CsvReader:
         except InputError as exc:
             self._reject(chunk.errors, cols, valid | ~valid, str(exc))
             return
-        price = np.asarray(cols["price"].fill_null(np.nan))
-        size = np.asarray(cols["size"].fill_null(np.nan))
+        price = _np(cols["price"], np.nan)
+        size = _np(cols["size"], np.nan)
         self._reject(chunk.errors, cols, ~valid, "empty field")
         bad = valid & ~((price > 0) & np.isfinite(price) & (size >= 0) & np.isfinite(size))
         self._reject(chunk.errors, cols, bad, "price must be positive and size non-negative")
@@ -205,7 +210,7 @@ class CsvReader:
         self._reject(chunk.errors, cols, bad2, "timestamp is not after 1970")
         keep = valid & ~bad & ~bad2
         side = _side_codes(cols.get("side"), len(ts))
-        tid = np.asarray(cols["trade_id"].fill_null(-1)) if "trade_id" in cols else None
+        tid = _np(cols["trade_id"], -1) if "trade_id" in cols else None
         by_symbol = self._symbols(cols.get("symbol"), keep, chunk, cols)
         for sym, mask in by_symbol.items():
             chunk.ticks[sym] = TickBatch(
@@ -221,10 +226,12 @@ class CsvReader:
     def _symbols(
         self, arr: pa.Array | None, keep: np.ndarray, chunk: FileChunk, cols: dict[str, Any]
     ) -> dict[str, np.ndarray]:
+        import pyarrow.compute as pc
+
         if arr is None:
             return {self.symbol: keep} if self.symbol and keep.any() else {}
         enc = pc.dictionary_encode(pc.utf8_upper(pc.utf8_trim_whitespace(arr)))
-        idx = np.asarray(enc.indices.fill_null(-1))
+        idx = _np(enc.indices, -1)
         out: dict[str, np.ndarray] = {}
         missing = keep.copy()
         for code, sym in enumerate(enc.dictionary.to_pylist()):
@@ -244,9 +251,9 @@ class CsvReader:
         self._reject(chunk.errors, cols, ~valid, "empty field")
         if not valid.any():
             return
-        ot = epoch_array_to_us(np.asarray(cols["open_time"].fill_null(0)))
-        ct = epoch_array_to_us(np.asarray(cols["close_time"].fill_null(0)))
-        num = {k: np.asarray(cols[k].fill_null(np.nan)) for k in ("open", "high", "low", "close")}
+        ot = epoch_array_to_us(_np(cols["open_time"], 0))
+        ct = epoch_array_to_us(_np(cols["close_time"], 0))
+        num = {k: _np(cols[k], np.nan) for k in ("open", "high", "low", "close")}
         ok = valid & (num["low"] > 0) & (num["low"] <= num["high"]) & (ot > 0)
         self._reject(chunk.errors, cols, valid & ~ok, "bar prices must be positive, low <= high")
         if self.timeframe is None:
@@ -261,10 +268,7 @@ class CsvReader:
         sym = self.symbol
         if not sym:
             raise FormatError("klines have no symbol column; give --symbol", source=self.source)
-        rest = [
-            np.asarray(cols[k].fill_null(0))
-            for k in ("volume", "notional", "trades", "taker_buy_volume")
-        ]
+        rest = [_np(cols[k], 0) for k in ("volume", "notional", "trades", "taker_buy_volume")]
         bars = BarBatch(sym, self.timeframe, ot, *num.values(), *rest).take(ok)
         chunk.bars[(sym, bars.timeframe)] = bars
 
@@ -318,12 +322,33 @@ class CsvReader:
         b.bar((self.symbol, self.timeframe), row)
 
 
+def _np(arr: pa.Array, fill: Any) -> np.ndarray:
+    """The column as numpy, nulls replaced by ``fill``.
+
+    Fixed-width columns without nulls are viewed straight from the Arrow buffer
+    (``Array.to_numpy`` would import pandas, a third of a second).
+    """
+    if arr.null_count:
+        arr = arr.fill_null(fill)
+    if pa.types.is_boolean(arr.type):
+        bits = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
+        return np.unpackbits(bits, bitorder="little")[arr.offset : arr.offset + len(arr)]
+    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
+        dtype = np.dtype(arr.type.to_pandas_dtype())
+        return np.frombuffer(arr.buffers()[1], dtype=dtype)[arr.offset : arr.offset + len(arr)]
+    return np.asarray(arr.to_pylist())
+
+
 def _side_codes(arr: pa.Array | None, n: int) -> np.ndarray:
     if arr is None:
         return np.full(n, -1, dtype=np.int8)
+    if pa.types.is_boolean(arr.type) and not arr.null_count:
+        return _np(arr, False).astype(np.int8)
+    import pyarrow.compute as pc  # slow to import: only on the rarer paths
+
     if pa.types.is_boolean(arr.type):
-        return np.asarray(pc.cast(arr, pa.int8()).fill_null(-1)).astype(np.int8)
+        return _np(pc.cast(arr, pa.int8()), -1).astype(np.int8)
     text = pc.utf8_lower(pc.utf8_trim_whitespace(arr.cast(pa.string())))
-    sell = np.asarray(pc.is_in(text, pa.array(["sell", "s", "true", "1"])))
-    buy = np.asarray(pc.is_in(text, pa.array(["buy", "b", "false", "0"])))
+    sell = _np(pc.is_in(text, pa.array(["sell", "s", "true", "1"])), False).astype(bool)
+    buy = _np(pc.is_in(text, pa.array(["buy", "b", "false", "0"])), False).astype(bool)
     return np.where(sell, 1, np.where(buy, 0, -1)).astype(np.int8)
