@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from statarb.errors import InputError
-from statarb.model import BarBatch, Timeframe
+from statarb.model import BAR_COLUMNS, BarBatch, Timeframe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -120,10 +120,9 @@ def _bars_from_ticks(
     parts = [p for p in parts if len(p)]
     if not parts:
         return BarBatch.empty(symbol, tf.name)
-    names = ("open_time", "open", "high", "low", "close", "volume", "notional", "trades")
-    cols = [np.concatenate([getattr(p, n) for p in parts]) for n in names]
-    tbv = np.concatenate([p.taker_buy_volume for p in parts])
-    return BarBatch(symbol, tf.name, *cols, tbv)
+    names = ("open_time", *BAR_COLUMNS)
+    cols = {n: np.concatenate([getattr(p, n) for p in parts]) for n in names}
+    return BarBatch(symbol, tf.name, **cols)
 
 
 def load_aligned(

@@ -23,7 +23,7 @@ UNSORTED = 1
 
 
 @njit(cache=True)
-def ohlcv_from_ticks(ts, price, size, side, step):  # type: ignore[no-untyped-def]
+def ohlcv_from_ticks(ts, price, size, side, step):
     """Bars of non-empty intervals from ticks sorted by ``ts`` (ties keep input order)."""
     n = ts.shape[0]
     if n == 0:
@@ -96,7 +96,7 @@ def ohlcv_from_ticks(ts, price, size, side, step):  # type: ignore[no-untyped-de
 
 
 @njit(cache=True)
-def ohlcv_from_bars(ot_in, o_in, h_in, l_in, c_in, v_in, nt_in, k_in, tb_in, step):  # type: ignore[no-untyped-def]
+def ohlcv_from_bars(ot_in, o_in, h_in, l_in, c_in, v_in, nt_in, k_in, tb_in, step):
     """Coarser bars from finer bars sorted by open time.
 
     Bars without trades and volume (carried, empty intervals) take part in open/high/low/close

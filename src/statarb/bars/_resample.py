@@ -6,6 +6,7 @@ from typing import Literal
 
 import numpy as np
 
+from statarb._typing import Float64Array, Int8Array, Int64Array
 from statarb.errors import InputError
 from statarb.model import BarBatch, TickBatch, Timeframe
 
@@ -23,7 +24,14 @@ def ceil_open(ts: int, step: int) -> int:
     return -((-ts) // step) * step
 
 
-def ticks_to_bars(symbol: str, tf: Timeframe, ts, price, size, side) -> BarBatch:  # type: ignore[no-untyped-def]
+def ticks_to_bars(
+    symbol: str,
+    tf: Timeframe,
+    ts: Int64Array,
+    price: Float64Array,
+    size: Float64Array,
+    side: Int8Array,
+) -> BarBatch:
     """Run the tick kernel (sorting first when the ticks are out of order)."""
     from statarb.bars import _kernels as k
 

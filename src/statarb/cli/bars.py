@@ -11,6 +11,10 @@ import typer
 from statarb.cli._common import fail, settings, store_from
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pandas as pd
+
     from statarb.model import BarBatch
     from statarb.store.base import TickStore
 
@@ -125,7 +129,7 @@ def register(app: typer.Typer) -> None:
             with store_from(settings(store_url=store), read_only=True) as st:
                 available_timeframes(st, symbol.upper())  # unknown symbol: clear error
 
-                def frames():  # type: ignore[no-untyped-def]
+                def frames() -> Iterator[pd.DataFrame]:
                     nonlocal rows
                     for chunk in st.iter_ticks(symbol.upper(), lo, hi):
                         rows += len(chunk)
