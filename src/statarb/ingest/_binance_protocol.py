@@ -1,0 +1,235 @@
+"""Binance USD-M futures stream protocol: stream names, routes, URLs, frame parsing, backoff.
+
+Pure functions and small value types, no I/O: the client (:mod:`statarb.ingest.binance`) and the
+replay server (:mod:`statarb.ingest.replay`) share them, and tests feed them recorded frames.
+
+Routes (since April 2026): ``aggTrade`` and ``markPrice`` streams live on ``/market``,
+``bookTicker`` on ``/public``; stream names are lower-case ``<symbol>@<kind>``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+import orjson
+
+from statarb.errors import InputError
+from statarb.model import Quote, Tick
+
+StreamKind = Literal["aggTrade", "bookTicker", "markPrice"]
+Route = Literal["market", "public"]
+
+#: route of every stream kind the client subscribes to
+STREAM_ROUTES: dict[str, Route] = {
+    "aggTrade": "market",
+    "markPrice": "market",
+    "bookTicker": "public",
+}
+SOURCE = "binance"
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPrice:
+    """One ``markPriceUpdate`` event (times in epoch µs UTC).
+
+    Attributes
+    ----------
+    symbol
+        Upper-case instrument.
+    ts
+        Event time.
+    mark_price, index_price
+        Mark and index price.
+    funding_rate
+        The current funding rate (a fraction, e.g. ``0.0001``).
+    next_funding_time
+        When the next funding is settled.
+    recv_ts
+        Local receipt time.
+    """
+
+    symbol: str
+    ts: int
+    mark_price: float
+    index_price: float
+    funding_rate: float
+    next_funding_time: int
+    recv_ts: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply to a control request: ``result`` on success, ``error`` (code, msg) on failure."""
+
+    id: Any
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+
+Event = Tick | Quote | MarkPrice | Reply | None
+
+
+def check_symbols(symbols: Iterable[str]) -> list[str]:
+    """Upper-case, de-duplicated symbols in the given order; raise on a malformed one."""
+    out: list[str] = []
+    for s in symbols:
+        sym = str(s).strip().upper()
+        if not sym.isalnum() or not sym.isascii():
+            raise InputError(f"symbol {s!r} is not valid; use letters and digits, e.g. BTCUSDT")
+        if sym not in out:
+            out.append(sym)
+    return out
+
+
+def stream_name(symbol: str, kind: str) -> str:
+    """``"btcusdt@aggTrade"`` for ``("BTCUSDT", "aggTrade")``."""
+    if kind not in STREAM_ROUTES:
+        raise InputError(
+            f"stream kind {kind!r} is not supported; use one of {sorted(STREAM_ROUTES)}"
+        )
+    return f"{symbol.lower()}@{kind}"
+
+
+def route_of(stream: str) -> Route:
+    """The route (``"market"`` or ``"public"``) that carries a stream name."""
+    kind = stream.partition("@")[2].partition("@")[0]
+    try:
+        return STREAM_ROUTES[kind]
+    except KeyError:
+        raise InputError(f"stream {stream!r} has no known route") from None
+
+
+def plan_connections(
+    symbols: Sequence[str], kinds: Sequence[str], max_streams: int
+) -> list[tuple[Route, list[str]]]:
+    """Group the streams of ``symbols x kinds`` by route, at most ``max_streams`` per connection."""
+    if max_streams < 1:
+        raise InputError(f"max_streams_per_connection must be >= 1, got {max_streams}")
+    by_route: dict[Route, list[str]] = {}
+    for kind in kinds:
+        for sym in symbols:
+            by_route.setdefault(STREAM_ROUTES[kind], []).append(stream_name(sym, kind))
+    plan: list[tuple[Route, list[str]]] = []
+    for route in ("market", "public"):
+        names = by_route.get(route, [])  # type: ignore[call-overload]
+        for i in range(0, len(names), max_streams):
+            plan.append((route, names[i : i + max_streams]))
+    return plan
+
+
+def stream_url(ws_url: str, route: Route, streams: Sequence[str]) -> str:
+    """Combined-mode URL ``<ws_url>/<route>/stream?streams=a/b`` (bare ``/stream`` if none)."""
+    base = f"{ws_url.rstrip('/')}/{route}/stream"
+    if not streams:
+        return base
+    return base + "?streams=" + quote("/".join(streams), safe="/@_!")
+
+
+def control_message(method: str, req_id: int, params: Sequence[Any] | None = None) -> str:
+    """A SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS request with an unsigned int id."""
+    if req_id < 0:
+        raise InputError(f"request id must be an unsigned integer, got {req_id}")
+    msg: dict[str, Any] = {"method": method}
+    if params is not None:
+        msg["params"] = list(params)
+    msg["id"] = req_id
+    return orjson.dumps(msg).decode()
+
+
+def parse_frame(raw: str | bytes, recv_ts: int) -> Event:
+    """Parse one text frame (combined ``{"stream","data"}`` or raw payload).
+
+    Returns a :class:`~statarb.model.Tick` (``aggTrade``, or ``trade`` with ``a = t``), a
+    :class:`~statarb.model.Quote` (``bookTicker``), a :class:`MarkPrice`, a :class:`Reply` to a
+    control request, or ``None`` for kinds the client does not use (depth, kline, ...). Unknown
+    keys are ignored. Raises ``ValueError``/``KeyError``/``TypeError`` on a malformed frame.
+    """
+    obj = orjson.loads(raw)
+    data = obj.get("data", obj) if "stream" in obj else obj
+    e = data.get("e") if type(data) is dict else None
+    if e == "aggTrade":
+        return Tick(
+            data["s"], data["T"] * 1000, float(data["p"]), float(data["q"]),
+            data["m"], data["a"], SOURCE, recv_ts,
+        )  # fmt: skip
+    if e == "bookTicker":
+        return Quote(
+            data["s"], data.get("T", data.get("E", 0)) * 1000, float(data["b"]), float(data["B"]),
+            float(data["a"]), float(data["A"]), data["u"], recv_ts,
+        )  # fmt: skip
+    if e == "markPriceUpdate":
+        return MarkPrice(
+            data["s"], data["E"] * 1000, float(data["p"]), float(data["i"]),
+            float(data["r"] or 0.0), data["T"] * 1000, recv_ts,
+        )  # fmt: skip
+    if e == "trade":
+        return Tick(
+            data["s"], data["T"] * 1000, float(data["p"]), float(data["q"]),
+            data["m"], data["t"], SOURCE, recv_ts,
+        )  # fmt: skip
+    if e is None and ("result" in obj or "error" in obj) and "id" in obj:
+        return Reply(obj["id"], obj.get("result"), obj.get("error"))
+    return None
+
+
+def event_time_ms(raw_event: Tick | Quote | MarkPrice) -> int:
+    """Exchange time of an event in ms (for the receipt-latency statistic)."""
+    return raw_event.ts // 1000
+
+
+def rest_trade_to_tick(symbol: str, row: dict[str, Any], recv_ts: int) -> Tick:
+    """One ``/fapi/v1/aggTrades`` row as a :class:`~statarb.model.Tick`."""
+    return Tick(
+        symbol, row["T"] * 1000, float(row["p"]), float(row["q"]),
+        row["m"], row["a"], SOURCE, recv_ts,
+    )  # fmt: skip
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float = 0.5,
+    cap: float = 30.0,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Reconnect delay with exponential growth, full jitter and a cap.
+
+    ``rand() * min(cap, base * 2**attempt)`` seconds; ``attempt`` counts failures since the
+    last healthy connection (0 for the first retry).
+
+    Examples
+    --------
+    >>> backoff_delay(3, base=0.5, cap=30.0, rand=lambda: 1.0)
+    4.0
+    >>> backoff_delay(20, base=0.5, cap=30.0, rand=lambda: 1.0)
+    30.0
+    """
+    if attempt < 0:
+        raise InputError(f"attempt must be >= 0, got {attempt}")
+    if base <= 0 or cap < base:
+        raise InputError(f"backoff needs 0 < base <= cap, got base={base}, cap={cap}")
+    ceiling = cap if attempt >= 63 else min(cap, base * (1 << attempt))
+    return rand() * ceiling
+
+
+__all__ = [
+    "STREAM_ROUTES",
+    "MarkPrice",
+    "Reply",
+    "Route",
+    "StreamKind",
+    "backoff_delay",
+    "check_symbols",
+    "control_message",
+    "event_time_ms",
+    "parse_frame",
+    "plan_connections",
+    "rest_trade_to_tick",
+    "route_of",
+    "stream_name",
+    "stream_url",
+]

@@ -1,0 +1,309 @@
+"""Live path to the store: a bounded queue of :class:`FeedBatch` drained into batched writes.
+
+:class:`TickWriter` groups trades and book tickers by symbol into
+:class:`~statarb.model.TickBatch` / :class:`~statarb.model.QuoteBatch` and writes each flush as
+ONE store transaction in a worker thread (``asyncio.to_thread``), so a slow disk never blocks the
+socket reader. While one flush is being written the next batch keeps filling; at most one
+write is in flight. Closed bars (``bar_timeframes``, via :class:`statarb.bars.BarBuilder`) are
+written in the same transaction as the ticks that closed them.
+
+Nothing is dropped here: the writer takes everything from the queue; when the store is slower
+than the feed the queue fills and the FEED applies backpressure (see
+:mod:`statarb.ingest.binance`). A failing store is retried; only after ``max_retries`` failures
+are the rows of that flush counted in ``dropped`` and logged as an error. Mark prices are not
+stored (the store has no table for them); they are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from statarb.errors import InputError, StoreError
+from statarb.ingest._feed_stats import percentile_ms
+from statarb.model import NO_ID, SIDE_UNKNOWN, BarBatch, Quote, QuoteBatch, Tick, TickBatch
+
+if TYPE_CHECKING:
+    from statarb.bars import BarBuilder
+    from statarb.ingest.binance import FeedBatch
+    from statarb.store.base import TickStore
+
+log = logging.getLogger(__name__)
+
+_TICK_COLS = [
+    attrgetter(c) for c in ("ts", "price", "size", "is_buyer_maker", "trade_id", "recv_ts")
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStats:
+    """Counters of a :class:`TickWriter`.
+
+    ``written`` counts rows the store took as new (ticks + quotes); ``received`` rows taken from
+    the queue; ``store_latency_*_ms`` is receipt-to-committed time of recent ticks.
+    """
+
+    received: int
+    written: int
+    bars: int
+    marks: int
+    batches: int
+    dropped: int
+    queue_high_water: int
+    flush_p50_ms: float | None
+    flush_max_ms: float | None
+    store_latency_p50_ms: float | None
+    store_latency_p99_ms: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line."""
+        p99 = "-" if self.store_latency_p99_ms is None else f"{self.store_latency_p99_ms:.0f}ms"
+        return f"written={self.written} flushes={self.batches} hw={self.queue_high_water} p99={p99}"
+
+
+def ticks_to_batch(symbol: str, ticks: Sequence[Tick]) -> TickBatch:
+    """One symbol's :class:`~statarb.model.Tick` list as a :class:`~statarb.model.TickBatch`."""
+    n = len(ticks)
+    ts, price, size, maker, tid, recv = (list(map(g, ticks)) for g in _TICK_COLS)
+    side = np.fromiter((SIDE_UNKNOWN if m is None else m for m in maker), np.int8, n)
+    return TickBatch(
+        symbol,
+        np.array(ts, dtype=np.int64),
+        np.array(price, dtype=np.float64),
+        np.array(size, dtype=np.float64),
+        side,
+        np.fromiter((NO_ID if i is None else i for i in tid), np.int64, n),
+        np.fromiter((r or 0 for r in recv), np.int64, n),
+        source=ticks[0].source,
+    )
+
+
+def quotes_to_batch(symbol: str, quotes: Sequence[Quote]) -> QuoteBatch:
+    """One symbol's :class:`~statarb.model.Quote` list as a :class:`~statarb.model.QuoteBatch`."""
+    return QuoteBatch(
+        symbol,
+        np.array([q.ts for q in quotes], dtype=np.int64),
+        np.array([q.bid for q in quotes]),
+        np.array([q.bid_size for q in quotes]),
+        np.array([q.ask for q in quotes]),
+        np.array([q.ask_size for q in quotes]),
+        np.array([NO_ID if q.update_id is None else q.update_id for q in quotes], dtype=np.int64),
+    )
+
+
+class TickWriter:
+    """Drain a queue of :class:`~statarb.ingest.binance.FeedBatch` into a store in batches.
+
+    Parameters
+    ----------
+    store
+        The store to write (used from one worker thread at a time).
+    batch_size
+        Rows that trigger a flush before ``flush_interval`` has passed.
+    flush_interval
+        Seconds between flushes of whatever has arrived.
+    bar_timeframes
+        Timeframes of bars to build from the ticks and store (e.g. ``("1m",)``).
+    max_retries
+        Attempts per flush when the store fails.
+    """
+
+    def __init__(
+        self,
+        store: TickStore,
+        *,
+        batch_size: int = 5000,
+        flush_interval: float = 0.25,
+        bar_timeframes: Sequence[str] = (),
+        max_retries: int = 3,
+    ) -> None:
+        if batch_size < 1 or flush_interval <= 0 or max_retries < 1:
+            raise InputError(
+                f"batch_size ({batch_size}), flush_interval ({flush_interval}) and max_retries "
+                f"({max_retries}) must be positive"
+            )
+        self.store = store
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.bar_timeframes = list(bar_timeframes)
+        self.max_retries = max_retries
+        self._builders: dict[tuple[str, str], BarBuilder] = {}
+        self._ticks: dict[str, list[Tick]] = {}
+        self._quotes: dict[str, list[Quote]] = {}
+        self._rows = 0
+        self._inflight: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
+        self._done = asyncio.Event()
+        self._running = False
+        self._c = {"received": 0, "written": 0, "bars": 0, "marks": 0, "batches": 0,
+                   "dropped": 0, "hw": 0}  # fmt: skip
+        self._flush_ms: deque[float] = deque(maxlen=1024)
+        self._lat: deque[np.ndarray] = deque(maxlen=64)
+
+    @property
+    def stats(self) -> WriterStats:
+        """A snapshot of the counters."""
+        c = self._c
+        fl = sorted(self._flush_ms)
+        lat = np.sort(np.concatenate(list(self._lat))) if self._lat else np.empty(0, np.int64)
+        return WriterStats(
+            received=c["received"], written=c["written"], bars=c["bars"], marks=c["marks"],
+            batches=c["batches"], dropped=c["dropped"], queue_high_water=c["hw"],
+            flush_p50_ms=fl[len(fl) // 2] if fl else None, flush_max_ms=fl[-1] if fl else None,
+            store_latency_p50_ms=percentile_ms(lat.tolist(), 0.5) if len(lat) else None,
+            store_latency_p99_ms=percentile_ms(lat.tolist(), 0.99) if len(lat) else None,
+        )  # fmt: skip
+
+    async def run(self, queue: asyncio.Queue[FeedBatch]) -> None:
+        """Consume ``queue`` until :meth:`close`; then drain it, flush and return."""
+        self._running = True
+        self._done.clear()
+        try:
+            deadline = time.monotonic() + self.flush_interval
+            while True:
+                self._drain(queue)
+                now = time.monotonic()
+                if self._rows >= self.batch_size or (now >= deadline and self._rows):
+                    await self._flush(wait=self._rows >= 4 * self.batch_size)
+                    deadline = time.monotonic() + self.flush_interval
+                elif now >= deadline:
+                    deadline = now + self.flush_interval
+                if self._closing.is_set():
+                    break
+                await self._wait(queue, max(0.0, deadline - time.monotonic()))
+            self._drain(queue)
+            await self._flush(wait=True)
+            if self._inflight is not None:
+                await self._inflight
+        finally:
+            self._running = False
+            self._done.set()
+
+    async def close(self) -> None:
+        """Flush everything received (and still queued) and stop :meth:`run`."""
+        self._closing.set()
+        if self._running:
+            await self._done.wait()
+        else:
+            await self._flush(wait=True)
+            if self._inflight is not None:
+                await self._inflight
+
+    async def _wait(self, queue: asyncio.Queue[FeedBatch], timeout: float) -> None:
+        if not queue.empty():
+            return
+        getter = asyncio.ensure_future(queue.get())
+        closer = asyncio.ensure_future(self._closing.wait())
+        done, _ = await asyncio.wait({getter, closer}, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        closer.cancel()
+        if getter in done:
+            self._add(getter.result())
+        else:
+            getter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await getter
+            if not getter.cancelled():
+                self._add(getter.result())
+
+    def _drain(self, queue: asyncio.Queue[FeedBatch]) -> None:
+        size = queue.qsize()
+        if size > self._c["hw"]:
+            self._c["hw"] = size
+        while True:
+            try:
+                self._add(queue.get_nowait())
+            except asyncio.QueueEmpty:
+                return
+
+    def _add(self, batch: FeedBatch) -> None:
+        for t in batch.ticks:
+            self._ticks.setdefault(t.symbol, []).append(t)
+        for q in batch.quotes:
+            self._quotes.setdefault(q.symbol, []).append(q)
+        n = len(batch.ticks) + len(batch.quotes)
+        self._rows += n
+        self._c["received"] += n
+        self._c["marks"] += len(batch.marks)
+
+    async def _flush(self, *, wait: bool) -> None:
+        if self._inflight is not None:
+            if not self._inflight.done():
+                if not wait and self._rows < 4 * self.batch_size:
+                    return  # keep filling while the previous write runs
+                await asyncio.wait({self._inflight})
+            inflight, self._inflight = self._inflight, None
+            inflight.result()
+        if not self._rows:
+            return
+        ticks = [ticks_to_batch(s, v) for s, v in self._ticks.items()]
+        quotes = [quotes_to_batch(s, v) for s, v in self._quotes.items()]
+        self._ticks, self._quotes, rows, self._rows = {}, {}, self._rows, 0
+        self._inflight = asyncio.create_task(asyncio.to_thread(self._write, ticks, quotes, rows))
+        if wait:
+            await self._flush(wait=True)
+
+    def _write(self, ticks: list[TickBatch], quotes: list[QuoteBatch], rows: int) -> None:
+        t0 = time.perf_counter()
+        bars = [closed for tb in ticks for closed in self._bars(tb)]
+        for attempt in range(self.max_retries):
+            try:
+                written, n_bars = self._write_once(ticks, quotes, bars)
+                break
+            except StoreError as exc:
+                log.error("store write failed (attempt %d): %s", attempt + 1, exc)
+                time.sleep(0.1 * (attempt + 1))
+        else:
+            self._c["dropped"] += rows
+            log.error("gave up writing %d rows", rows)
+            return
+        done_us = time.time_ns() // 1000
+        self._c["written"] += written
+        self._c["bars"] += n_bars
+        self._c["batches"] += 1
+        self._flush_ms.append((time.perf_counter() - t0) * 1e3)
+        recv = [b.recv_ts[b.recv_ts > 0] for b in ticks]
+        if recv:
+            self._lat.append(done_us - np.concatenate(recv))
+
+    def _write_once(
+        self, ticks: list[TickBatch], quotes: list[QuoteBatch], bars: list[BarBatch]
+    ) -> tuple[int, int]:
+        written = n_bars = 0
+        with self.store.transaction():
+            for tb in ticks:
+                written += self.store.write_ticks(tb)
+            for qb in quotes:
+                written += self.store.write_quotes(qb)
+            for bb in bars:
+                n_bars += self.store.write_bars(bb)
+        return written, n_bars
+
+    def _bars(self, tb: TickBatch) -> list[BarBatch]:
+        out = []
+        for tf in self.bar_timeframes:
+            key = (tb.symbol, tf)
+            if key not in self._builders:
+                from statarb.bars import BarBuilder
+
+                self._builders[key] = BarBuilder(tb.symbol, tf)
+            closed = self._builders[key].update(tb)
+            if len(closed):
+                out.append(closed)
+        return out
+
+
+__all__ = ["TickWriter", "WriterStats", "quotes_to_batch", "ticks_to_batch"]
