@@ -24,15 +24,19 @@ def ceil_open(ts: int, step: int) -> int:
     return -((-ts) // step) * step
 
 
-def ticks_to_bars(
+def tick_columns(
     symbol: str,
     tf: Timeframe,
     ts: Int64Array,
     price: Float64Array,
     size: Float64Array,
     side: Int8Array,
-) -> BarBatch:
-    """Run the tick kernel (sorting first when the ticks are out of order)."""
+) -> tuple[list[np.ndarray], Int64Array]:
+    """Run the tick kernel (stable-sorting first when the ticks are out of order).
+
+    Returns the nine bar columns (open_time, open, high, low, close, volume, notional, trades,
+    taker_buy_volume) and the tick times in the order the kernel read them.
+    """
     from statarb.bars import _kernels as k
 
     out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us))
@@ -49,7 +53,20 @@ def ticks_to_bars(
             f"{symbol}: tick at ts={int(ts[i])} has a non-finite price {float(price[i])!r} "
             f"or size {float(size[i])!r}; prices and sizes must be finite"
         )
-    return BarBatch(symbol, tf.name, *out[:9])
+    return list(out[:9]), ts
+
+
+def ticks_to_bars(
+    symbol: str,
+    tf: Timeframe,
+    ts: Int64Array,
+    price: Float64Array,
+    size: Float64Array,
+    side: Int8Array,
+) -> BarBatch:
+    """Bars of the non-empty intervals of these ticks (see :func:`tick_columns`)."""
+    cols, _ = tick_columns(symbol, tf, ts, price, size, side)
+    return BarBatch(symbol, tf.name, *cols)
 
 
 def resample(

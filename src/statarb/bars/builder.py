@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from typing import Any
 
 import numpy as np
 
-from statarb.bars._resample import EmptyBars, check_empty, fill_empty, ticks_to_bars
+from statarb.bars._resample import EmptyBars, check_empty, fill_empty, tick_columns
 from statarb.errors import InputError
 from statarb.model import Bar, BarBatch, TickBatch, Timeframe
-
-_COLS = tuple(f.name for f in fields(BarBatch)[2:])
 
 
 class BarBuilder:
@@ -51,7 +49,9 @@ class BarBuilder:
         self.empty: EmptyBars = empty
         #: ticks ignored because they were older than the open bar
         self.late = 0
-        self._open: BarBatch | None = None
+        # the open bar as (open_time, open, high, low, close, volume, notional, trades, taker_buy)
+        self._open: tuple[Any, ...] | None = None
+        self._none = BarBatch.empty(symbol, self.timeframe.name)
         self._last_open: int | None = None
         self._last_close: float | None = None
         # times of the first and last tick in the open bar (to merge out-of-order batches)
@@ -60,13 +60,16 @@ class BarBuilder:
     @property
     def partial(self) -> Bar | None:
         """The open (unfinished) bar, or ``None``."""
-        return None if self._open is None else self._open.to_bars()[0]
+        if self._open is None:
+            return None
+        ot, o, h, lo, c, v, nt, k, tb = self._open
+        return Bar(self.symbol, self.timeframe.name, ot, o, h, lo, c, v, nt, k, tb)
 
     @property
     def horizon(self) -> int | None:
         """The earliest tick time still accepted (epoch µs), ``None`` before the first tick."""
         if self._open is not None:
-            return int(self._open.open_time[0])
+            return self._open[0]
         if self._last_open is not None:
             return self._last_open + self.timeframe.us
         return None
@@ -82,25 +85,31 @@ class BarBuilder:
             self.late += int(len(ts) - np.count_nonzero(keep))
             ts, price, size, side = ts[keep], price[keep], size[keep], side[keep]
         if len(ts) == 0:
-            return BarBatch.empty(self.symbol, self.timeframe.name)
-        new = ticks_to_bars(self.symbol, self.timeframe, ts, price, size, side)
-        cols = {c: getattr(new, c) for c in _COLS}
-        first_end = int(new.open_time[0]) + self.timeframe.us
-        span = (int(ts.min()), int(ts[ts < first_end].max()))
+            return self._none
+        cols, ts = tick_columns(self.symbol, self.timeframe, ts, price, size, side)
+        step = self.timeframe.us
+        n = len(cols[0])
+        first_open = int(cols[0][0])
+        # times of the first and last tick of the first and of the last new bar (ts is sorted)
+        first_span = (int(ts[0]), int(ts[np.searchsorted(ts, first_open + step) - 1]))
+        last_span = (int(ts[np.searchsorted(ts, int(cols[0][-1]))]), int(ts[-1]))
         if self._open is not None:
-            if new.open_time[0] == self._open.open_time[0]:
-                _merge_into_first(cols, self._open, self._span, span)
-                span = (min(self._span[0], span[0]), max(self._span[1], span[1]))
+            if first_open == self._open[0]:
+                _merge_into_first(cols, self._open, self._span, first_span)
+                first_span = (
+                    min(self._span[0], first_span[0]),
+                    max(self._span[1], first_span[1]),
+                )
             else:
-                for c in _COLS:
-                    cols[c] = np.concatenate((getattr(self._open, c), cols[c]))
-        merged = BarBatch(self.symbol, self.timeframe.name, **cols)
-        if len(new) > 1:
-            last_open = int(new.open_time[-1])
-            span = (int(ts[ts >= last_open].min()), int(ts.max()))
-        self._open = merged.take(slice(-1, None))
-        self._span = span
-        return self._emit(merged.take(slice(0, -1)), None)
+                cols = [
+                    np.insert(col, 0, value) for col, value in zip(cols, self._open, strict=True)
+                ]
+        self._open = tuple(col[-1].item() for col in cols)
+        self._span = first_span if n == 1 else last_span
+        if len(cols[0]) == 1:
+            return self._emit(self._none, None)
+        closed = BarBatch(self.symbol, self.timeframe.name, *(col[:-1] for col in cols))
+        return self._emit(closed, None)
 
     def close_until(self, ts: int) -> BarBatch:
         """Close the open bar if its interval ended at or before ``ts`` (epoch µs).
@@ -108,9 +117,10 @@ class BarBuilder:
         With ``empty="carry"`` the empty intervals that ended at or before ``ts`` are emitted too.
         """
         step = self.timeframe.us
-        closed = BarBatch.empty(self.symbol, self.timeframe.name)
-        if self._open is not None and int(self._open.open_time[0]) + step <= ts:
-            closed, self._open = self._open, None
+        closed = self._none
+        if self._open is not None and self._open[0] + step <= ts:
+            closed = BarBatch(self.symbol, self.timeframe.name, *([x] for x in self._open))
+            self._open = None
         if self.empty == "carry" and self._open is None:
             return self._emit(closed, ts - ts % step)
         return self._emit(closed, None)
@@ -133,9 +143,12 @@ class BarBuilder:
         return closed
 
 
+_O, _H, _L, _C, _V, _NT, _K, _TB = range(1, 9)
+
+
 def _merge_into_first(
-    cols: dict[str, np.ndarray],
-    bar: BarBatch,
+    cols: list[np.ndarray],
+    bar: tuple[Any, ...],
     bar_span: tuple[int, int],
     new_span: tuple[int, int],
 ) -> None:
@@ -144,10 +157,10 @@ def _merge_into_first(
     On equal times the earlier-arrived tick counts as earlier, as a stable sort would order it.
     """
     if bar_span[0] <= new_span[0]:
-        cols["open"][0] = bar.open[0]
+        cols[_O][0] = bar[_O]
     if bar_span[1] > new_span[1]:
-        cols["close"][0] = bar.close[0]
-    cols["high"][0] = max(cols["high"][0], bar.high[0])
-    cols["low"][0] = min(cols["low"][0], bar.low[0])
-    for c in ("volume", "notional", "trades", "taker_buy_volume"):
-        cols[c][0] += getattr(bar, c)[0]
+        cols[_C][0] = bar[_C]
+    cols[_H][0] = max(cols[_H][0], bar[_H])
+    cols[_L][0] = min(cols[_L][0], bar[_L])
+    for i in (_V, _NT, _K, _TB):
+        cols[i][0] += bar[i]
