@@ -119,7 +119,9 @@ class BarBuilder:
         step = self.timeframe.us
         closed = self._none
         if self._open is not None and self._open[0] + step <= ts:
-            closed = BarBatch(self.symbol, self.timeframe.name, *([x] for x in self._open))
+            closed = BarBatch(
+                self.symbol, self.timeframe.name, *(np.array([x]) for x in self._open)
+            )
             self._open = None
         if self.empty == "carry" and self._open is None:
             return self._emit(closed, ts - ts % step)
