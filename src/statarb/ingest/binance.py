@@ -171,6 +171,7 @@ class BinanceFeed:
         self._n = {"messages": 0, "ticks": 0, "quotes": 0, "marks": 0, "malformed": 0,
                    "queue_full": 0}  # fmt: skip
         self._last_msg: int | None = None
+        self._retired = {"reconnects": 0, "rotations": 0, "watchdog_trips": 0}
 
     # -- public API ---------------------------------------------------------------------------
     @property
@@ -182,9 +183,9 @@ class BinanceFeed:
             messages=self._n["messages"], ticks=self._n["ticks"], quotes=self._n["quotes"],
             marks=self._n["marks"], gaps=self._seq.gaps, backfilled=self._seq.backfilled,
             duplicates=self._seq.duplicates, lost=self._seq.lost,
-            reconnects=sum(c.reconnects for c in conns),
-            rotations=sum(c.rotations for c in conns),
-            watchdog_trips=sum(c.watchdog_trips for c in conns),
+            reconnects=self._retired["reconnects"] + sum(c.reconnects for c in conns),
+            rotations=self._retired["rotations"] + sum(c.rotations for c in conns),
+            watchdog_trips=self._retired["watchdog_trips"] + sum(c.watchdog_trips for c in conns),
             malformed=self._n["malformed"], queue_full=self._n["queue_full"],
             last_message_ts=self._last_msg,
             latency_p50_ms=percentile_ms(lat, 0.50), latency_p99_ms=percentile_ms(lat, 0.99),
@@ -211,6 +212,8 @@ class BinanceFeed:
             await self._seq.cancel_all()
             await self._flush()
             await self._rest.close()
+            for slot in self._slots:
+                self._retire(slot)
             self._slots.clear()
             self._running = False
 
@@ -285,6 +288,12 @@ class BinanceFeed:
             if slot.conn is None:
                 self._start(slot)
         return placed
+
+    def _retire(self, slot: _Slot) -> None:
+        if slot.conn is not None:
+            for k in self._retired:
+                self._retired[k] += getattr(slot.conn, k)
+            slot.conn = None
 
     def _start(self, slot: _Slot) -> None:
         idx = sum(1 for s in self._slots if s.route == slot.route and s.conn is not None)
