@@ -284,6 +284,29 @@ def test_builder_equals_resample_for_any_split(rows, tf, empty, cuts):
     assert_batches_equal(concat_bars(parts, tf), resample(ticks, tf, empty=empty))
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.one_of(tick_rows, gappy_rows),
+    tf=timeframes,
+    empty=st.sampled_from(["omit", "carry"]),
+    cuts=st.lists(st.integers(0, 80), max_size=6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_builder_sorts_within_batches_like_resample(rows, tf, empty, cuts, seed):
+    """Batches in time order, each shuffled inside: the builder orders ticks as a stable sort."""
+    ticks = make_ticks(rows)
+    ticks = ticks.take(np.argsort(ticks.ts, kind="stable"))
+    bounds = sorted({0, len(ticks), *(c for c in cuts if c < len(ticks))})
+    rng = np.random.default_rng(seed)
+    batches = [ticks.take(a + rng.permutation(b - a)) for a, b in itertools.pairwise(bounds)]
+    builder = BarBuilder(SYM, tf, empty=empty)
+    parts = [builder.update(b) for b in batches]
+    parts.append(builder.close_until(int(ticks.ts[-1]) + Timeframe.parse(tf).us))
+    assert builder.late == 0 and builder.partial is None
+    ref = resample(TickBatch.concat(batches), tf, empty=empty)
+    assert_batches_equal(concat_bars(parts, tf), ref)
+
+
 def test_builder_closes_only_on_later_tick_or_clock():
     b = BarBuilder(SYM, "1m")
     assert len(b.update(TickBatch(SYM, [1_000_000, 2_000_000], [1.0, 2.0], [1.0, 1.0]))) == 0
@@ -389,6 +412,19 @@ def test_align_frame_shape_and_errors():
         align({"A": a, "B": resample_bars(b, "2s")})
     with pytest.raises(InputError, match="at least one"):
         align({})
+
+
+def test_fill_empty_refuses_absurd_ranges():
+    with pytest.raises(InputError, match="empty bars"):
+        fill_empty(_bars_at([3], 0), end=2**62)
+    builder = BarBuilder(SYM, "1s", empty="carry")
+    builder.update(TickBatch(SYM, [0, 2**61], [1.0, 1.0], [1.0, 1.0]))
+    with pytest.raises(InputError, match="empty bars"):
+        builder.close_until(2**61 + 1_000_000)
+    assert builder.partial is not None and builder.partial.open_time == 2**61 - 2**61 % 10**6
+    with pytest.raises(InputError, match="non-finite"):
+        builder.update(TickBatch(SYM, [2**61 + 1], [np.nan], [1.0]))
+    assert builder.partial.trades == 1
 
 
 def test_fill_empty_with_prev_close_fills_leading_intervals():

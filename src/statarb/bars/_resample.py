@@ -11,6 +11,8 @@ from statarb.errors import InputError
 from statarb.model import BarBatch, TickBatch, Timeframe
 
 EmptyBars = Literal["omit", "carry"]
+#: most bars ``fill_empty`` will create in one call (a guard against absurd ranges)
+MAX_FILL = 50_000_000
 
 
 def check_empty(empty: str) -> None:
@@ -204,6 +206,12 @@ def fill_empty(
     sel = (bars.open_time >= lo) & (bars.open_time <= hi)
     bars = bars.take(sel)
     n = (hi - lo) // step + 1
+    if n > MAX_FILL:
+        raise InputError(
+            f"{bars.symbol}: filling {bars.timeframe} bars from {lo} to {hi} (epoch µs) would "
+            f"create {n:,} bars including empty bars (limit {MAX_FILL:,}); narrow the range, "
+            "use a longer timeframe or empty='omit'"
+        )
     pos = (bars.open_time - lo) // step
     src = np.full(n, -1, dtype=np.int64)
     src[pos] = np.arange(len(bars))

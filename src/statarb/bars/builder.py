@@ -80,11 +80,13 @@ class BarBuilder:
             raise InputError(f"BarBuilder for {self.symbol} got ticks of {batch.symbol}")
         ts, price, size, side = batch.ts, batch.price, batch.size, batch.side
         horizon = self.horizon
+        late = 0
         if horizon is not None and len(ts) and int(ts.min()) < horizon:
             keep = ts >= horizon
-            self.late += int(len(ts) - np.count_nonzero(keep))
+            late = int(len(ts) - np.count_nonzero(keep))
             ts, price, size, side = ts[keep], price[keep], size[keep], side[keep]
         if len(ts) == 0:
+            self.late += late
             return self._none
         cols, ts = tick_columns(self.symbol, self.timeframe, ts, price, size, side)
         step = self.timeframe.us
@@ -104,12 +106,14 @@ class BarBuilder:
                 cols = [
                     np.insert(col, 0, value) for col, value in zip(cols, self._open, strict=True)
                 ]
+        closed = self._none
+        if len(cols[0]) > 1:
+            closed = BarBatch(self.symbol, self.timeframe.name, *(col[:-1] for col in cols))
+        out = self._emit(closed, None)  # first: on an error the builder is left as it was
         self._open = tuple(col[-1].item() for col in cols)
         self._span = first_span if n == 1 else last_span
-        if len(cols[0]) == 1:
-            return self._emit(self._none, None)
-        closed = BarBatch(self.symbol, self.timeframe.name, *(col[:-1] for col in cols))
-        return self._emit(closed, None)
+        self.late += late
+        return out
 
     def close_until(self, ts: int) -> BarBatch:
         """Close the open bar if its interval ended at or before ``ts`` (epoch µs).
@@ -118,14 +122,16 @@ class BarBuilder:
         """
         step = self.timeframe.us
         closed = self._none
-        if self._open is not None and self._open[0] + step <= ts:
+        closing = self._open is not None and self._open[0] + step <= ts
+        if closing:
             closed = BarBatch(
-                self.symbol, self.timeframe.name, *(np.array([x]) for x in self._open)
+                self.symbol, self.timeframe.name, *(np.array([x]) for x in self._open or ())
             )
+        carry = self.empty == "carry" and (closing or self._open is None)
+        out = self._emit(closed, ts - ts % step if carry else None)
+        if closing:
             self._open = None
-        if self.empty == "carry" and self._open is None:
-            return self._emit(closed, ts - ts % step)
-        return self._emit(closed, None)
+        return out
 
     def _emit(self, closed: BarBatch, until: int | None) -> BarBatch:
         """Record ``closed`` as emitted; with carry, add empty intervals before ``until``."""
