@@ -81,6 +81,38 @@ class FileChunk:
         )
 
 
+#: latest accepted timestamp (year 3000), epoch µs: later values are unit mix-ups or garbage
+MAX_TS_US = 32_503_680_000_000_000
+_FACTOR_TO_US = {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}
+
+
+def valid_ts(ts: int) -> bool:
+    """A usable timestamp: after 1970 and before the year 3000 (epoch µs)."""
+    return 0 < ts <= MAX_TS_US
+
+
+def epoch_us_checked(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch numbers (unit told by magnitude of the first usable value) to µs, and a validity mask.
+
+    Values that are not finite, not positive or beyond :data:`MAX_TS_US` in the chosen unit are
+    marked invalid (their µs value is meaningless) instead of overflowing.
+    """
+    from statarb.timeutil import epoch_array_to_us, epoch_unit
+
+    f = raw.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = np.isfinite(f) & (f > 0) & (f < 1e20)
+    if not ok.any():
+        return np.zeros(len(raw), dtype=np.int64), ok
+    first = raw[int(np.argmax(ok))]
+    factor = _FACTOR_TO_US[epoch_unit(float(first))]
+    ok &= f * factor <= MAX_TS_US
+    safe = np.where(ok, raw, first)
+    ts = epoch_array_to_us(np.concatenate([raw[:0], [first], safe]))[1:]
+    ok &= ts > 0
+    return ts, ok
+
+
 def valid_price(p: float) -> bool:
     """A usable price: finite and positive."""
     return p > 0.0 and math.isfinite(p)

@@ -17,11 +17,18 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from statarb.errors import FormatError, InputError
-from statarb.ingest._chunk import ChunkBuilder, FileChunk, RowError
+from statarb.ingest._chunk import (
+    MAX_TS_US,
+    ChunkBuilder,
+    FileChunk,
+    RowError,
+    epoch_us_checked,
+    valid_ts,
+)
 from statarb.ingest._formats import FormatInfo, find_column, open_raw
 from statarb.ingest._lines import _ROW_ERRORS, _add_record, _reason
-from statarb.model import BarBatch, TickBatch, Timeframe
-from statarb.timeutil import epoch_array_to_us, epoch_to_us
+from statarb.model import NO_ID, BarBatch, TickBatch, Timeframe
+from statarb.timeutil import epoch_to_us
 
 BLOCK_SIZE = 16 * 1024 * 1024
 _F = pa.float64()
@@ -184,20 +191,22 @@ class CsvReader:
             text = ",".join(str(c[i].as_py()) for c in batch_cols.values())
             errors.append(RowError(self.source, self.first_line + self.rows_done + i, why, text))
 
-    def _times(self, arr: pa.Array) -> np.ndarray:
+    def _times(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Epoch µs and a mask of usable values."""
         if pa.types.is_timestamp(arr.type):
             import pyarrow.compute as pc
 
             if arr.type.tz is None:
                 raise InputError("timestamps have no time zone; add Z or an offset")
-            return _np(pc.cast(arr, pa.timestamp("us", "UTC")).cast(pa.int64()), 0)
+            ts = _np(pc.cast(arr, pa.timestamp("us", "UTC")).cast(pa.int64()), 0)
+            return ts, (ts > 0) & (ts <= MAX_TS_US)
         if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-            return epoch_array_to_us(_np(arr, 0))
+            return epoch_us_checked(_np(arr, 0))
         raise InputError(f"timestamps of type {arr.type} are neither epoch numbers nor ISO-8601")
 
     def _ticks(self, cols: dict[str, pa.Array], valid: np.ndarray, chunk: FileChunk) -> None:
         try:
-            ts = self._times(cols["ts"])
+            ts, ts_ok = self._times(cols["ts"])
         except InputError as exc:
             self._reject(chunk.errors, cols, valid | ~valid, str(exc))
             return
@@ -206,11 +215,15 @@ class CsvReader:
         self._reject(chunk.errors, cols, ~valid, "empty field")
         bad = valid & ~((price > 0) & np.isfinite(price) & (size >= 0) & np.isfinite(size))
         self._reject(chunk.errors, cols, bad, "price must be positive and size non-negative")
-        bad2 = valid & ~bad & (ts <= 0)
-        self._reject(chunk.errors, cols, bad2, "timestamp is not after 1970")
+        bad2 = valid & ~bad & ~ts_ok
+        self._reject(chunk.errors, cols, bad2, "timestamp is not between 1970 and 3000")
         keep = valid & ~bad & ~bad2
         side = _side_codes(cols.get("side"), len(ts))
         tid = _np(cols["trade_id"], -1) if "trade_id" in cols else None
+        if tid is not None:
+            bad3 = keep & (tid < NO_ID)
+            self._reject(chunk.errors, cols, bad3, "trade id is negative")
+            keep &= ~bad3
         by_symbol = self._symbols(cols.get("symbol"), keep, chunk, cols)
         for sym, mask in by_symbol.items():
             chunk.ticks[sym] = TickBatch(
@@ -251,11 +264,16 @@ class CsvReader:
         self._reject(chunk.errors, cols, ~valid, "empty field")
         if not valid.any():
             return
-        ot = epoch_array_to_us(_np(cols["open_time"], 0))
-        ct = epoch_array_to_us(_np(cols["close_time"], 0))
+        ot, ot_ok = epoch_us_checked(_np(cols["open_time"], 0))
+        ct, ct_ok = epoch_us_checked(_np(cols["close_time"], 0))
         num = {k: _np(cols[k], np.nan) for k in ("open", "high", "low", "close")}
-        ok = valid & (num["low"] > 0) & (num["low"] <= num["high"]) & (ot > 0)
-        self._reject(chunk.errors, cols, valid & ~ok, "bar prices must be positive, low <= high")
+        ok = valid & (num["low"] > 0) & (num["low"] <= num["high"]) & ot_ok & ct_ok & (ct > ot)
+        self._reject(
+            chunk.errors,
+            cols,
+            valid & ~ok,
+            "bar prices must be positive, low <= high, open < close time",
+        )
         if self.timeframe is None:
             i = int(np.flatnonzero(ok)[0]) if ok.any() else 0
             self.timeframe = timeframe_name(_duration(int(ot[i]), int(ct[i])))
@@ -310,15 +328,19 @@ class CsvReader:
     def _bar_row(self, b: ChunkBuilder, lineno: int, line: str, rec: dict[str, str]) -> None:
         ot, ct = epoch_to_us(int(rec["open_time"])), epoch_to_us(int(rec["close_time"]))
         o, h, lo, c = (float(rec[k]) for k in ("open", "high", "low", "close"))
-        if not (lo > 0 and lo <= h and ot > 0):
-            b.error(lineno, "bar prices must be positive, low <= high", line)
+        trades = int(rec["trades"])
+        if not (lo > 0 and lo <= h and valid_ts(ot) and valid_ts(ct) and ct > ot):
+            b.error(lineno, "bar prices must be positive, low <= high, open < close time", line)
+            return
+        if not 0 <= trades < 2**63:
+            b.error(lineno, f"trade count {trades} is out of range", line)
             return
         tf = self.timeframe or timeframe_name(_duration(ot, ct))
         if tf is None or not self.symbol:
             raise ValueError("cannot tell the kline interval or symbol")
         self.timeframe = Timeframe.parse(tf).name
         vol, notional = float(rec["volume"]), float(rec["notional"])
-        row = (ot, o, h, lo, c, vol, notional, int(rec["trades"]), float(rec["taker_buy_volume"]))
+        row = (ot, o, h, lo, c, vol, notional, trades, float(rec["taker_buy_volume"]))
         b.bar((self.symbol, self.timeframe), row)
 
 

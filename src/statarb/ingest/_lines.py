@@ -9,7 +9,7 @@ from typing import IO, Any
 import orjson
 
 from statarb.errors import InputError
-from statarb.ingest._chunk import ChunkBuilder, FileChunk, valid_price, valid_size
+from statarb.ingest._chunk import ChunkBuilder, FileChunk, valid_price, valid_size, valid_ts
 from statarb.ingest._formats import ALIASES
 from statarb.model import NO_ID, SIDE_BUYER_MAKER, SIDE_BUYER_TAKER, SIDE_UNKNOWN
 from statarb.timeutil import epoch_to_us, parse_time
@@ -184,8 +184,8 @@ def _add_tick(
         b.error(lineno, f"price {price!r} is not a positive number", line)
     elif not valid_size(size):
         b.error(lineno, f"size {size!r} is not a non-negative number", line)
-    elif ts <= 0:
-        b.error(lineno, f"timestamp {ts} is not after 1970", line)
+    elif not valid_ts(ts):
+        b.error(lineno, f"timestamp {ts} (epoch µs) is not between 1970 and 3000", line)
     else:
         b.tick(sym, ts, price, size, side, tid, recv)
 
@@ -200,8 +200,8 @@ def _add_quote(
         b.error(lineno, f"bid {bid!r} / ask {ask!r} must be positive numbers", line)
     elif not (valid_size(bid_size) and valid_size(ask_size)):
         b.error(lineno, "bid/ask sizes must be non-negative numbers", line)
-    elif ts <= 0:
-        b.error(lineno, f"timestamp {ts} is not after 1970", line)
+    elif not valid_ts(ts):
+        b.error(lineno, f"timestamp {ts} (epoch µs) is not between 1970 and 3000", line)
     else:
         uid = _int_id(obj.get("u"))
         b.quote(_symbol(obj.get("s"), symbol), (ts, bid, bid_size, ask, ask_size, uid))

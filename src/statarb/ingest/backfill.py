@@ -60,14 +60,23 @@ class AggTradeClient:
         Seconds per request.
     max_retries
         Attempts per page before giving up with :class:`FeedError`.
+    transport
+        An httpx transport to use instead of the network one.
     """
 
-    def __init__(self, rest_url: str, *, timeout: float = 10.0, max_retries: int = 8) -> None:
+    def __init__(
+        self,
+        rest_url: str,
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 8,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         if max_retries < 1:
             raise InputError(f"max_retries must be >= 1, got {max_retries}")
         self.rest_url = rest_url.rstrip("/")
         self.max_retries = max_retries
-        self._http = httpx.AsyncClient(base_url=self.rest_url, timeout=timeout)
+        self._http = httpx.AsyncClient(base_url=self.rest_url, timeout=timeout, transport=transport)
         self._requests = self._trades = self._limited = self._retries = 0
 
     @property

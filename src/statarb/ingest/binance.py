@@ -254,6 +254,10 @@ class BinanceFeed:
         for slot, _ in per_slot:
             if not slot.streams and slot.conn is not None:
                 slot.conn.stop()
+                if slot.task is not None:
+                    await slot.task
+                self._retire(slot)
+                self._slots.remove(slot)
 
     async def list_subscriptions(self) -> list[str]:
         """Streams the server reports for every connection (LIST_SUBSCRIPTIONS)."""
