@@ -79,6 +79,14 @@ def test_stored_bars_win_and_finer_bars_are_resampled(store):
     assert_same(sel, one.take(slice(2, 5)))
 
 
+def test_carry_stops_at_the_last_stored_data(store):
+    ticks = store.read_ticks("BTCUSDT")
+    last = int(ticks.ts[-1])
+    got = history.load_bars(store, "BTCUSDT", "1m", end=last + 3_600_000_000, empty="carry")
+    assert got.open_time[-1] == last - last % 60_000_000  # no bars invented after the data
+    assert_same(got, resample(ticks, "1m", empty="carry"))
+
+
 def test_unknown_symbol_and_bad_input(store):
     with pytest.raises(InputError, match=r"DOGEUSDT.*BTCUSDT, ETHUSDT"):
         history.load_bars(store, "DOGEUSDT", "1m")

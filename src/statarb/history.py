@@ -69,8 +69,9 @@ def load_bars(
     start, end
         Epoch µs bounds on the bar open time.
     empty
-        ``"carry"`` fills empty intervals after the first bar (up to ``end`` when given) with
-        the previous close; ``"omit"`` returns only intervals with data.
+        ``"carry"`` fills empty intervals after the first bar with the previous close, up to
+        ``end`` but not past the symbol's last stored tick or bar; ``"omit"`` returns only
+        intervals with data.
 
     Raises
     ------
@@ -99,8 +100,12 @@ def load_bars(
             bars = resample_bars(store.read_bars(symbol, src, lo, hi), tf)
         else:
             bars = _bars_from_ticks(store, symbol, tf, lo, hi)
-    if empty == "carry":
-        bars = fill_empty(bars, end=end)
+    if empty == "carry" and len(bars):
+        # carry up to ``end`` but never past the last data the store holds for the symbol
+        data_end = int(bars.open_time[-1]) + tf.us
+        if info.last_ts is not None:
+            data_end = max(data_end, info.last_ts + 1)
+        bars = fill_empty(bars, end=data_end if end is None else min(end, data_end))
     return bars
 
 
