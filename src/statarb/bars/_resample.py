@@ -41,11 +41,13 @@ def tick_columns(
     """
     from statarb.bars import _kernels as k
 
-    out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us))
-    if out[9] == k.UNSORTED:
+    status, blocks = _run_tick_kernel(ts, price, size, side, tf.us)
+    if status == k.UNSORTED:
         order = np.argsort(ts, kind="stable")
         ts, price, size, side = ts[order], price[order], size[order], side[order]
-        out = k.ohlcv_from_ticks(ts, price, size, side, np.int64(tf.us))
+        status, blocks = _run_tick_kernel(ts, price, size, side, tf.us)
+    ints, floats = blocks
+    out = [ints[0], *floats[:6], ints[1], floats[6]]
     if not np.isfinite(out[6]).all():
         bad = np.flatnonzero(~(np.isfinite(price) & np.isfinite(size)))
         if len(bad) == 0:
@@ -55,7 +57,19 @@ def tick_columns(
             f"{symbol}: tick at ts={int(ts[i])} has a non-finite price {float(price[i])!r} "
             f"or size {float(size[i])!r}; prices and sizes must be finite"
         )
-    return list(out[:9]), ts
+    return out, ts
+
+
+def _run_tick_kernel(
+    ts: Int64Array, price: Float64Array, size: Float64Array, side: Int8Array, step: int
+) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
+    from statarb.bars import _kernels as k
+
+    cap = k.bar_capacity(ts, step)
+    ints = np.empty((2, cap), dtype=np.int64)
+    floats = np.empty((7, cap), dtype=np.float64)
+    status, m = k.ohlcv_from_ticks(ts, price, size, side, np.int64(step), ints, floats)
+    return int(status), (ints[:, :m], floats[:, :m])
 
 
 def ticks_to_bars(
