@@ -414,6 +414,18 @@ def test_align_frame_shape_and_errors():
         align({})
 
 
+def test_fill_empty_keeps_bars_outside_the_range_and_carries_from_them():
+    bars = _bars_at([0, 1, 5, 9], 3)
+    out = fill_empty(bars, start=2_000_000, end=7_000_000)
+    assert out.open_time.tolist() == [k * 1_000_000 for k in (0, 1, 2, 3, 4, 5, 6, 9)]
+    # intervals 2..4 carry bar 1's close, 6 carries bar 5's close; bars 0, 1 and 9 unchanged
+    assert out.close.tolist() == [*bars.close[:2], *[bars.close[1]] * 3, *bars.close[2:3],
+                                  bars.close[2], bars.close[3]]  # fmt: skip
+    assert out.trades.tolist() == [1, 1, 0, 0, 0, 1, 0, 1]
+    assert_batches_equal(fill_empty(bars, start=20_000_000), bars)
+    assert len(fill_empty(BarBatch.empty(SYM, "1s"), start=0, end=5_000_000)) == 0
+
+
 def test_fill_empty_refuses_absurd_ranges():
     with pytest.raises(InputError, match="empty bars"):
         fill_empty(_bars_at([3], 0), end=2**62)

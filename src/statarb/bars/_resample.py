@@ -8,7 +8,7 @@ import numpy as np
 
 from statarb._typing import Float64Array, Int8Array, Int64Array
 from statarb.errors import InputError
-from statarb.model import BarBatch, TickBatch, Timeframe
+from statarb.model import BAR_COLUMNS, BarBatch, TickBatch, Timeframe
 
 EmptyBars = Literal["omit", "carry"]
 #: most bars ``fill_empty`` will create in one call (a guard against absurd ranges)
@@ -202,23 +202,30 @@ def fill_empty(
 ) -> BarBatch:
     """Insert the empty intervals of ``bars`` carrying the previous close.
 
-    Fills from the first bar (or from ``start``, when ``prev_close`` gives the price to carry)
-    up to the last bar (or to the last interval opening before ``end``). Inserted bars have
-    open = high = low = close = previous close and zero volume, notional and trades.
+    Fills the intervals opening in ``[start, end)`` (default: from the first to the last bar).
+    Inserted bars have open = high = low = close = the previous close and zero volume,
+    notional and trades. Before the first bar the price is unknown, so nothing is filled there
+    unless ``prev_close`` gives it. Bars outside the range are returned unchanged.
+
+    Raises
+    ------
+    InputError
+        When the range would hold more than :data:`MAX_FILL` bars.
     """
     step = Timeframe.parse(bars.timeframe).us
-    if len(bars) == 0 and prev_close is None:
-        return bars
-    first = int(bars.open_time[0]) if len(bars) else None
-    lo = ceil_open(start, step) if start is not None else first
-    if lo is None or (prev_close is None and first is not None and lo < first):
-        lo = first
-    last = int(bars.open_time[-1]) if len(bars) else None
-    hi = ceil_open(end, step) - step if end is not None else last
+    ot = bars.open_time
+    lo = ceil_open(start, step) if start is not None else (int(ot[0]) if len(ot) else None)
+    hi = ceil_open(end, step) - step if end is not None else (int(ot[-1]) if len(ot) else None)
     if lo is None or hi is None or hi < lo:
         return bars
-    sel = (bars.open_time >= lo) & (bars.open_time <= hi)
-    bars = bars.take(sel)
+    before = int(np.searchsorted(ot, lo))
+    after = int(np.searchsorted(ot, hi, side="right"))
+    if before:
+        prev_close = float(bars.close[before - 1])
+    if prev_close is None:  # nothing known before the first bar in the range
+        if before == after:
+            return bars
+        lo = int(ot[before])
     n = (hi - lo) // step + 1
     if n > MAX_FILL:
         raise InputError(
@@ -226,34 +233,45 @@ def fill_empty(
             f"create {n:,} bars including empty bars (limit {MAX_FILL:,}); narrow the range, "
             "use a longer timeframe or empty='omit'"
         )
-    pos = (bars.open_time - lo) // step
-    src = np.full(n, -1, dtype=np.int64)
-    src[pos] = np.arange(len(bars))
-    filled = np.maximum.accumulate(np.where(src >= 0, np.arange(n), -1))
-    closes = np.append(bars.close, np.nan if prev_close is None else prev_close)
-    carried = np.where(filled >= 0, closes[src[np.maximum(filled, 0)]], closes[-1])
-    ok = ~np.isnan(carried) if prev_close is None else np.ones(n, dtype=bool)
-    has = src >= 0
-    idx = np.maximum(src, 0)
-
-    def col(values: np.ndarray, fill: np.ndarray | float) -> np.ndarray:
-        return (
-            np.where(has, values[idx], fill)[ok] if len(values) else np.broadcast_to(fill, (n,))[ok]
-        )
-
-    zero = 0.0
+    mid = _fill_range(bars.take(slice(before, after)), lo, n, step, prev_close)
+    if before == 0 and after == len(bars):
+        return mid
+    parts = (bars.take(slice(0, before)), mid, bars.take(slice(after, None)))
     return BarBatch(
         bars.symbol,
         bars.timeframe,
-        (lo + np.arange(n, dtype=np.int64) * step)[ok],
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("open_time", *BAR_COLUMNS)),
+    )
+
+
+def _fill_range(bars: BarBatch, lo: int, n: int, step: int, prev_close: float | None) -> BarBatch:
+    """All ``n`` intervals from ``lo``: the bars where present, else carried closes."""
+    src = np.full(n, -1, dtype=np.int64)
+    src[(bars.open_time - lo) // step] = np.arange(len(bars))
+    has = src >= 0
+    last = np.maximum.accumulate(np.where(has, np.arange(n), -1))
+    # the close to carry: the latest bar at or before each interval, else prev_close
+    closes = np.append(bars.close, np.nan if prev_close is None else prev_close)
+    carried = np.where(last >= 0, closes[src[np.maximum(last, 0)]], closes[-1])
+    idx = np.maximum(src, 0)
+
+    def col(values: np.ndarray, fill: np.ndarray | float) -> np.ndarray:
+        if len(values) == 0:
+            return np.broadcast_to(fill, (n,))
+        return np.where(has, values[idx], fill)
+
+    return BarBatch(
+        bars.symbol,
+        bars.timeframe,
+        lo + np.arange(n, dtype=np.int64) * step,
         col(bars.open, carried),
         col(bars.high, carried),
         col(bars.low, carried),
         col(bars.close, carried),
-        col(bars.volume, zero),
-        col(bars.notional, zero),
+        col(bars.volume, 0.0),
+        col(bars.notional, 0.0),
         col(bars.trades, 0),
-        col(bars.taker_buy_volume, zero),
+        col(bars.taker_buy_volume, 0.0),
     )
 
 
