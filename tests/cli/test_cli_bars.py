@@ -120,3 +120,10 @@ def test_export_bars_parquet(stored, tmp_path: Path):
     assert_array_equal(back["time"].dt.as_unit("us").astype("int64"), ref.open_time)
     assert_array_equal(back["high"], ref.high)
     assert_allclose(back["vwap"], ref.notional / ref.volume, rtol=1e-15)
+
+
+def test_commands_are_registered():
+    res = run("--help")
+    assert res.exit_code == 0 and "bars" in res.stdout and "export" in res.stdout
+    res = run("export", "--help")
+    assert res.exit_code == 0 and "ticks" in res.stdout and "bars" in res.stdout
