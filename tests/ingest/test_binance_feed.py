@@ -1,0 +1,164 @@
+"""The live feed against the local replay server: complete, in order, exactly once, via faults."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _live_helpers import Collected, feed_for, run_until, write_recording
+
+from statarb.ingest.binance import FeedBatch
+from statarb.ingest.files import read_file
+from statarb.ingest.replay import ReplayServer
+from statarb.model import TickBatch
+
+SYMS = ("AAAUSDT", "BBBUSDT")
+
+
+def _source(path: Path) -> dict[str, TickBatch]:
+    parts: dict[str, list[TickBatch]] = {}
+    for chunk in read_file(path):
+        for s, b in chunk.ticks.items():
+            parts.setdefault(s, []).append(b)
+    return {s: TickBatch.concat(bs) for s, bs in parts.items()}
+
+
+def assert_exactly_once(got: Collected, source: dict[str, TickBatch]) -> None:
+    """Every source trade emitted once, in id order, with the recorded values."""
+    for sym, b in source.items():
+        ticks = got.ticks[sym]
+        assert [t.trade_id for t in ticks] == b.trade_id.tolist(), sym
+        np.testing.assert_array_equal([t.price for t in ticks], b.price)
+        np.testing.assert_array_equal([t.size for t in ticks], b.size)
+        np.testing.assert_array_equal([t.ts for t in ticks], b.ts)
+        np.testing.assert_array_equal([int(t.is_buyer_maker) for t in ticks], b.side)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    return write_recording(tmp_path / "rec.jsonl", SYMS, n=400)
+
+
+async def _session(path: Path, *, expect_from: dict[str, int] | None = None, server_kw=None,
+                   **feed_kw) -> tuple[Collected, object, ReplayServer]:  # fmt: skip
+    source = _source(path)
+    expect = {s: len(b) - (expect_from or {}).get(s, 0) for s, b in source.items()}
+    async with ReplayServer([path], **(server_kw or {"speed": None})) as server:
+        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
+        feed = feed_for(server, list(source), queue, **feed_kw)
+        got = await run_until(feed, queue, expect)
+        return got, feed.stats, server
+
+
+async def test_multi_symbol_session_is_complete_and_in_order(recording: Path) -> None:
+    got, stats, _ = await _session(recording, streams=("aggTrade", "bookTicker"))
+    assert_exactly_once(got, _source(recording))
+    assert stats.ticks == 800 and stats.lost == 0  # type: ignore[attr-defined]
+    for sym in SYMS:  # quotes arrive in update-id order, each once
+        u = [q.update_id for q in got.quotes[sym]]
+        assert u == sorted(set(u))
+
+
+async def test_forced_disconnects_lose_nothing(recording: Path) -> None:
+    got, stats, server = await _session(
+        recording, server_kw={"speed": 10.0, "disconnect_every": 150}
+    )
+    assert_exactly_once(got, _source(recording))
+    assert stats.reconnects >= 2 and stats.backfilled > 0  # type: ignore[attr-defined]
+    assert server.connections >= 3
+
+
+async def test_skipped_id_range_is_backfilled_over_rest(recording: Path) -> None:
+    got, stats, _ = await _session(
+        recording, server_kw={"speed": 10.0, "skip_ids": {"AAAUSDT": (1100, 1149)}}
+    )
+    assert_exactly_once(got, _source(recording))
+    assert stats.gaps == 1 and stats.backfilled == 50  # type: ignore[attr-defined]
+
+
+async def test_stall_trips_the_watchdog_and_backfill_catches_up(recording: Path) -> None:
+    got, stats, _ = await _session(
+        recording, server_kw={"speed": 20.0, "stall": (100, 1.0)}, silence_timeout=0.3
+    )
+    assert_exactly_once(got, _source(recording))
+    assert stats.watchdog_trips >= 1 and stats.reconnects >= 1  # type: ignore[attr-defined]
+
+
+async def test_restart_backfills_from_the_last_stored_id(recording: Path) -> None:
+    got, stats, _ = await _session(
+        recording, expect_from={"AAAUSDT": 150, "BBBUSDT": 10},
+        last_ids={"AAAUSDT": 1149, "BBBUSDT": 1009},
+    )  # fmt: skip
+    src = _source(recording)
+    assert got.ids("AAAUSDT") == src["AAAUSDT"].trade_id[150:].tolist()
+    assert got.ids("BBBUSDT") == src["BBBUSDT"].trade_id[10:].tolist()
+    assert stats.backfilled > 0  # type: ignore[attr-defined]
+
+
+async def test_rotation_is_make_before_break(tmp_path: Path) -> None:
+    path = write_recording(tmp_path / "r.jsonl", SYMS, n=300, step_ms=10, quotes=False)
+    got, stats, _ = await _session(path, server_kw={"speed": 4.0}, rotate_after=0.25)
+    assert_exactly_once(got, _source(path))
+    assert stats.rotations >= 2  # type: ignore[attr-defined]
+    assert stats.gaps == 0 and stats.backfilled == 0  # type: ignore[attr-defined]
+
+
+async def test_real_recordings_with_disconnects(shared_data: Path) -> None:
+    d = shared_data / "binance-usdm-recorded"
+    files = [d / "btcusdt_20240718.gz", d / "ethusdt_20240718.gz"]
+    source = {s: b for f in files for s, b in _source(f).items()}
+    async with ReplayServer(files, speed=None, disconnect_every=400) as server:
+        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
+        feed = feed_for(server, ["BTCUSDT", "ETHUSDT"], queue, streams=("aggTrade", "bookTicker"))
+        got = await run_until(feed, queue, {s: len(b) for s, b in source.items()})
+    assert_exactly_once(got, source)
+    assert feed.stats.reconnects >= 1
+
+
+async def test_subscribe_and_unsubscribe_on_a_live_connection(tmp_path: Path) -> None:
+    path = write_recording(tmp_path / "r.jsonl", SYMS, n=500, step_ms=10, quotes=False)
+    async with ReplayServer([path], speed=2.0) as server:
+        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
+        feed = feed_for(server, ["AAAUSDT"], queue)
+        task = asyncio.create_task(feed.run())
+        got = Collected()
+
+        async def until(cond) -> None:  # type: ignore[no-untyped-def]
+            async with asyncio.timeout(10):
+                while not cond():
+                    got.add(await queue.get())
+
+        await until(lambda: len(got.ticks["AAAUSDT"]) >= 20)
+        await feed.subscribe(["bbbusdt"])
+        assert await feed.list_subscriptions() == ["aaausdt@aggTrade", "bbbusdt@aggTrade"]
+        await until(lambda: len(got.ticks["BBBUSDT"]) >= 20)
+        assert len([s for s in feed._slots]) == 1  # same connection carries both
+        await feed.unsubscribe(["AAAUSDT"])
+        await asyncio.sleep(0.05)
+        while not queue.empty():
+            got.add(queue.get_nowait())
+        n_a, n_b = len(got.ticks["AAAUSDT"]), len(got.ticks["BBBUSDT"])
+        await until(lambda: len(got.ticks["BBBUSDT"]) >= n_b + 20)
+        assert len(got.ticks["AAAUSDT"]) == n_a
+        assert await feed.list_subscriptions() == ["bbbusdt@aggTrade"]
+        feed.stop()
+        await task
+    for sym in SYMS:
+        ids = got.ids(sym)
+        assert ids == list(range(ids[0], ids[0] + len(ids)))  # consecutive, no dups
+
+
+async def test_unknown_symbol_is_silent_and_the_watchdog_reconnects(recording: Path) -> None:
+    async with ReplayServer([recording], speed=None) as server:
+        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=10)
+        feed = feed_for(server, ["ZZZUSDT"], queue, silence_timeout=0.2)
+        task = asyncio.create_task(feed.run())
+        async with asyncio.timeout(10):
+            while feed.stats.reconnects < 2:
+                await asyncio.sleep(0.05)
+        feed.stop()
+        await task
+    assert feed.stats.watchdog_trips >= 2 and feed.stats.ticks == 0
+    assert server.connections >= 3
