@@ -39,8 +39,8 @@ def ohlcv_from_ticks(ts, price, size, side, step, ints, floats):
 
     Writes open_time and trades into the rows of ``ints`` (2 x m) and open, high, low, close,
     volume, notional and taker-buy volume into the rows of ``floats`` (7 x m), where ``m`` is
-    :func:`bar_capacity`; the caller allocates them (as numpy blocks large enough for huge
-    pages, which halves the cost of fresh output memory). Returns (status, bars written).
+    :func:`bar_capacity`; the caller allocates them as two numpy blocks (numpy may back
+    large blocks with huge pages). Returns (status, bars written).
     """
     n = ts.shape[0]
     m = ints.shape[1]
