@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import json
 import zipfile
 from pathlib import Path
 
@@ -88,7 +90,7 @@ def concat_bars(parts: list[BarBatch], tf: str) -> BarBatch:
     if not parts:
         return BarBatch.empty(SYM, tf)
     return BarBatch(
-        SYM,
+        parts[0].symbol,
         tf,
         np.concatenate([p.open_time for p in parts]),
         *(np.concatenate([getattr(p, c) for p in parts]) for c in BAR_COLUMNS),
@@ -259,6 +261,35 @@ def test_resample_bars_real_klines_match_pandas(shared_data, name):
         ours = resample_bars(bars, tf)
         assert len(ours) == 40_320 * 60 // Timeframe.parse(tf).seconds
         assert_bars_equal(ours, ref)
+
+
+def _recorded_trades(path: Path) -> TickBatch:
+    """Trades (``@trade`` frames) of a recorded Binance USD-M WebSocket file, in arrival order."""
+    rows = []
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            if '@trade"' not in line:
+                continue
+            d = json.loads(line.split(" ", 1)[1])["data"]
+            rows.append((d["T"] * 1000, float(d["p"]), float(d["q"]), int(d["m"]), d["t"]))
+    ts, price, size, side, tid = zip(*rows, strict=True)
+    return TickBatch(d["s"], ts, price, size, side=side, trade_id=tid)
+
+
+@pytest.mark.parametrize("name", ["btcusdt_20240808.gz", "ethusdt_20240719.gz"])
+def test_real_trades_resample_and_builder_match_pandas(shared_data, name):
+    ticks = _recorded_trades(shared_data / "binance-usdm-recorded" / name)
+    assert len(ticks) > 9000
+    for tf in ("1s", "15s", "1m"):
+        for empty in ("omit", "carry"):
+            bars = resample(ticks, tf, empty=empty)
+            assert_bars_equal(bars, pandas_bars(ticks, tf, empty))
+        builder = BarBuilder(ticks.symbol, tf)
+        parts = [builder.update(ticks.take(slice(i, i + 97))) for i in range(0, len(ticks), 97)]
+        parts.append(builder.close_until(int(ticks.ts[-1]) + Timeframe.parse(tf).us))
+        got = concat_bars(parts, tf)
+        assert_batches_equal(got, resample(ticks, tf))
+    assert resample_bars(resample(ticks, "1s"), "1m").trades.sum() == len(ticks)
 
 
 # ------------------------------------------------------------------------------------------
