@@ -59,15 +59,39 @@ def check_range(start: int | None, end: int | None) -> None:
 
 
 def sorted_ticks(batch: TickBatch) -> TickBatch:
-    """The batch ordered by (ts, trade_id) (the stored key order), copying only if needed."""
+    """The batch checked and ordered by (ts, trade_id, price, size), copying only if needed."""
     check_symbol(batch.symbol)
     check_finite("ticks", batch.symbol, price=batch.price, size=batch.size)
     if len(batch) < 2:
         return batch
     dts = np.diff(batch.ts)
-    if bool(((dts > 0) | ((dts == 0) & (np.diff(batch.trade_id) >= 0))).all()):
+    if bool(((dts > 0) | ((dts == 0) & (np.diff(batch.trade_id) > 0))).all()):
         return batch
-    return batch.take(np.lexsort((batch.trade_id, batch.ts)))
+    return batch.take(np.lexsort((batch.size, batch.price, batch.trade_id, batch.ts)))
+
+
+def unique_ticks(batch: TickBatch) -> TickBatch:
+    """Drop rows whose key repeats an earlier row of the (sorted) batch; the first one stays."""
+    n = len(batch)
+    if n < 2:
+        return batch
+    keep = np.zeros(n, dtype=bool)
+    has_id = batch.trade_id >= 0
+    idx = np.flatnonzero(has_id)
+    if len(idx):
+        keep[idx[np.unique(batch.trade_id[idx], return_index=True)[1]]] = True
+    idx = np.flatnonzero(~has_id)
+    if len(idx):
+        keep[idx[np.unique(content_keys(batch, idx), return_index=True)[1]]] = True
+    return batch if keep.all() else batch.take(keep)
+
+
+def content_keys(batch: TickBatch, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """(ts, price, size) of the chosen rows as one structured array (for unique / isin)."""
+    ts = batch.ts[idx]
+    keys = np.empty(len(ts), dtype=[("ts", "i8"), ("price", "f8"), ("size", "f8")])
+    keys["ts"], keys["price"], keys["size"] = ts, batch.price[idx], batch.size[idx]
+    return keys
 
 
 def sorted_quotes(batch: QuoteBatch) -> QuoteBatch:
@@ -176,6 +200,7 @@ __all__ = [
     "check_bars",
     "check_range",
     "check_symbol",
+    "content_keys",
     "dump_json",
     "event_dict",
     "event_parts",
@@ -185,4 +210,5 @@ __all__ = [
     "rule_body",
     "sorted_quotes",
     "sorted_ticks",
+    "unique_ticks",
 ]

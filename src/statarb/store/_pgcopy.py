@@ -1,8 +1,12 @@
-"""PostgreSQL binary COPY buffers built and parsed with numpy (no per-row Python).
+"""PostgreSQL bulk payloads built and parsed with numpy (no per-row Python).
 
-The binary COPY format is a fixed 19-byte header, then per row a big-endian int16 field count
-followed by (int32 length, value) per field, then an int16 ``-1`` trailer. With NOT NULL
+Writing: the binary COPY format is a fixed 19-byte header, then per row a big-endian int16 field
+count followed by (int32 length, value) per field, then an int16 ``-1`` trailer. With NOT NULL
 fixed-width columns every row has the same layout, so a whole batch is one structured array.
+
+Reading: ``COPY ... TO STDOUT`` hands over one message per row, which costs a Python round per
+row in the driver; instead the server packs the rows into one ``bytea`` (``string_agg`` of the
+columns' binary send functions, big-endian, no per-field lengths) parsed here in one go.
 """
 
 from __future__ import annotations
@@ -13,8 +17,7 @@ import numpy as np
 
 from statarb.errors import StoreError
 
-_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_HEADER = _SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
 
 
@@ -37,24 +40,25 @@ def encode(columns: list[tuple[np.ndarray, str]]) -> bytes:
     return _HEADER + rec.tobytes() + _TRAILER
 
 
-def decode(buf: bytes | bytearray | memoryview, types: list[str]) -> list[np.ndarray]:
-    """Columns (native byte order) of a binary COPY payload of NOT NULL fixed-width fields."""
-    mv = memoryview(buf)
-    if len(mv) == 0:
+_SEND = {"i2": "int2send", "i4": "int4send", "i8": "int8send", "f8": "float8send"}
+
+
+def packed_query(query: str, types: list[str]) -> str:
+    """Wrap a SELECT of NOT NULL fixed-width columns so it returns them packed in one bytea."""
+    names = [f"c{j}" for j in range(len(types))]
+    parts = " || ".join(f"{_SEND[t]}({n})" for n, t in zip(names, types, strict=True))
+    return f"SELECT string_agg({parts}, ''::bytea) FROM ({query}) AS q({', '.join(names)})"
+
+
+def unpack(buf: bytes | None, types: list[str]) -> list[np.ndarray]:
+    """Columns (native byte order) of a :func:`packed_query` result."""
+    dtype = np.dtype([(f"c{j}", ">" + t) for j, t in enumerate(types)])
+    if not buf:
         return [np.empty(0, dtype=t) for t in types]
-    if bytes(mv[:11]) != _SIGNATURE:
-        raise StoreError("unexpected COPY output: not the PostgreSQL binary format")
-    ext = int.from_bytes(mv[15:19], "big")
-    start = 19 + ext
-    dtype = row_dtype(types)
-    body = len(mv) - start - len(_TRAILER)
-    if body < 0 or body % dtype.itemsize:
-        raise StoreError("unexpected COPY output: rows are not the expected fixed width")
-    rec = np.frombuffer(mv, dtype=dtype, offset=start, count=body // dtype.itemsize)
-    for j, t in enumerate(types):
-        if len(rec) and not (rec[f"l{j}"] == np.dtype(t).itemsize).all():
-            raise StoreError(f"unexpected COPY output: column {j} is NULL or not {t}")
-    return [rec[f"v{j}"].astype(t) for j, t in enumerate(types)]
+    if len(buf) % dtype.itemsize:
+        raise StoreError("unexpected packed rows: length is not a multiple of the row width")
+    rec = np.frombuffer(buf, dtype=dtype)
+    return [rec[f"c{j}"].astype(t) for j, t in enumerate(types)]
 
 
-__all__ = ["decode", "encode", "row_dtype"]
+__all__ = ["encode", "packed_query", "row_dtype", "unpack"]
