@@ -1,0 +1,210 @@
+"""The replay server over real sockets: routes, control replies, REST, clock and fault switches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import websockets
+from _live_helpers import write_recording
+from websockets.asyncio.client import ClientConnection, connect
+
+from statarb.errors import InputError
+from statarb.ingest.files import read_file
+from statarb.ingest.replay import ReplayServer
+
+
+def _ws(url: str) -> connect:
+    return connect(url, close_timeout=0.2, max_queue=None)
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    return write_recording(tmp_path / "rec.jsonl", ("AAAUSDT", "BBBUSDT"), n=200, step_ms=10)
+
+
+async def _frames(ws: ClientConnection, n: int, timeout: float = 5.0) -> list[dict]:
+    out = []
+    async with asyncio.timeout(timeout):
+        while len(out) < n:
+            out.append(orjson.loads(await ws.recv()))
+    return out
+
+
+async def _silent(ws: ClientConnection, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(ws.recv(), seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def test_combined_and_raw_paths(recording: Path) -> None:
+    async with ReplayServer([recording], speed=5.0) as srv:
+        async with _ws(f"{srv.ws_url}/market/stream?streams=aaausdt@aggTrade") as ws:
+            frames = await _frames(ws, 5)
+        assert all(f["stream"] == "aaausdt@aggTrade" for f in frames)
+        d = frames[0]["data"]
+        assert d["e"] == "aggTrade" and d["s"] == "AAAUSDT" and d["a"] == d["f"] == d["l"]
+        assert isinstance(d["p"], str) and isinstance(d["T"], int) and isinstance(d["m"], bool)
+        async with _ws(f"{srv.ws_url}/public/ws/bbbusdt@bookTicker") as ws:
+            raw = await _frames(ws, 3)
+        assert all(f["e"] == "bookTicker" and f["s"] == "BBBUSDT" for f in raw)
+
+
+async def test_control_requests_over_the_socket(recording: Path) -> None:
+    async with (
+        ReplayServer([recording], speed=5.0) as srv,
+        _ws(f"{srv.ws_url}/public/ws") as ws,
+    ):
+        await ws.send('{"method":"SUBSCRIBE","params":["aaausdt@bookTicker"],"id":1}')
+        assert orjson.loads(await ws.recv()) == {"result": None, "id": 1}
+        first = await _frames(ws, 2)
+        assert first[0]["e"] == "bookTicker" and "stream" not in first[0]
+        await ws.send('{"method":"SET_PROPERTY","params":["combined",true],"id":2}')
+        await ws.send('{"method":"GET_PROPERTY","params":["combined"],"id":3}')
+        await ws.send('{"method":"LIST_SUBSCRIPTIONS","id":4}')
+        await ws.send('{"method":"SUBSCRIBE","params":["AAAUSDT@bookTicker"],"id":5}')
+        replies, later = {}, []
+        async with asyncio.timeout(5):
+            while len(replies) < 4:
+                msg = orjson.loads(await ws.recv())
+                if "id" in msg:
+                    replies[msg["id"]] = msg
+                else:
+                    later.append(msg)
+        assert replies[2] == {"result": None, "id": 2}
+        assert replies[3] == {"result": True, "id": 3}
+        assert replies[4] == {"result": ["aaausdt@bookTicker"], "id": 4}
+        assert replies[5] == {
+            "error": {"code": 2, "msg": "Invalid request: invalid stream"},
+            "id": 5,
+        }
+        nxt = (await _frames(ws, 1))[0]
+        assert nxt["stream"] == "aaausdt@bookTicker"  # combined after SET_PROPERTY
+
+
+async def test_wrong_route_and_legacy_paths_ack_but_stay_silent(recording: Path) -> None:
+    async with ReplayServer([recording], speed=1.0) as srv:
+        async with (
+            _ws(f"{srv.ws_url}/public/stream") as pub,
+            _ws(f"{srv.ws_url}/ws") as leg,
+        ):
+            for ws in (pub, leg):
+                await ws.send('{"method":"SUBSCRIBE","params":["aaausdt@aggTrade"],"id":9}')
+                assert orjson.loads(await ws.recv()) == {"result": None, "id": 9}
+            assert await _silent(pub, 0.4) and await _silent(leg, 0.1)
+            await leg.send('{"method":"SUBSCRIBE","params":["aaausdt@bookTicker"],"id":10}')
+            assert orjson.loads(await leg.recv()) == {"result": None, "id": 10}
+            assert (await _frames(leg, 1))[0]["e"] == "bookTicker"  # public streams flow
+        async with _ws(f"{srv.ws_url}/market/ws/zzzusdt@aggTrade") as ws:
+            assert await _silent(ws, 0.3)  # unknown but well-formed symbol
+
+
+async def test_clock_runs_from_the_first_connection_and_rest_serves_only_the_past(
+    recording: Path,
+) -> None:
+    async with ReplayServer([recording], speed=2.0) as srv, httpx.AsyncClient() as http:
+        url = f"{srv.rest_url}/fapi/v1/aggTrades"
+        r = await http.get(url, params={"symbol": "AAAUSDT", "fromId": 1000})
+        assert r.status_code == 200 and r.json() == []  # nothing has happened yet
+        async with _ws(f"{srv.ws_url}/market/stream?streams=aaausdt@aggTrade") as ws:
+            await _frames(ws, 10)
+        await asyncio.sleep(0.2)  # the clock keeps running with nobody connected
+        r = await http.get(url, params={"symbol": "AAAUSDT", "fromId": 1000, "limit": 1000})
+        rows = r.json()
+        assert 10 < len(rows) < 200
+        assert [x["a"] for x in rows] == list(range(1000, 1000 + len(rows)))
+        assert set(rows[0]) == {"a", "p", "q", "f", "l", "T", "m"}
+        assert int(r.headers["X-MBX-USED-WEIGHT-1M"]) >= 40
+        page = (
+            await http.get(url, params={"symbol": "aaausdt", "fromId": 1005, "limit": 3})
+        ).json()
+        assert [x["a"] for x in page] == [1005, 1006, 1007]
+
+
+async def test_rest_errors_ping_time_and_exchange_info(recording: Path, shared_data: Path) -> None:
+    async with ReplayServer([recording], speed=None) as srv, httpx.AsyncClient() as http:
+        base = srv.rest_url
+        bad = await http.get(f"{base}/fapi/v1/aggTrades", params={"symbol": "NOPEUSDT"})
+        assert bad.status_code == 400 and bad.json() == {"code": -1121, "msg": "Invalid symbol."}
+        assert (await http.get(f"{base}/fapi/v1/aggTrades")).json()["code"] == -1102
+        lim = await http.get(
+            f"{base}/fapi/v1/aggTrades", params={"symbol": "AAAUSDT", "limit": 1001}
+        )
+        assert lim.status_code == 400 and lim.json()["code"] == -1130
+        assert (await http.get(f"{base}/fapi/v1/ping")).json() == {}
+        assert isinstance((await http.get(f"{base}/fapi/v1/time")).json()["serverTime"], int)
+        assert (await http.get(f"{base}/nothing")).status_code == 404
+        info = (await http.get(f"{base}/fapi/v1/exchangeInfo")).json()
+    real_text = (shared_data / "binance-usdm-protocol" / "BINANCE_FUTURES.0").read_text()
+    real = json.loads(real_text[real_text.index("{") :].splitlines()[0])
+    assert set(info) == set(real)
+    assert [s["symbol"] for s in info["symbols"]] == ["AAAUSDT", "BBBUSDT"]
+    real_keys = set(real["symbols"][0])
+    for sym in info["symbols"]:
+        assert set(sym) == real_keys
+        assert {f["filterType"] for f in sym["filters"]} == {
+            f["filterType"] for f in real["symbols"][0]["filters"]
+        }
+    assert (
+        info["symbols"][0]["pricePrecision"] == 1 and info["symbols"][0]["quantityPrecision"] == 1
+    )
+
+
+async def test_rest_weight_limit_answers_429_with_retry_after(recording: Path) -> None:
+    srv = ReplayServer([recording], speed=None, rest_weight_limit=45)
+    async with srv, httpx.AsyncClient() as http:
+        url = f"{srv.rest_url}/fapi/v1/aggTrades"
+        codes = [(await http.get(url, params={"symbol": "AAAUSDT"})) for _ in range(3)]
+    assert [r.status_code for r in codes] == [200, 200, 429]
+    assert codes[2].json()["code"] == -1003 and int(codes[2].headers["Retry-After"]) >= 1
+
+
+async def test_disconnect_every_and_incoming_rate_limit(recording: Path) -> None:
+    srv = ReplayServer([recording], speed=None, disconnect_every=7)
+    async with srv, _ws(f"{srv.ws_url}/market/stream?streams=aaausdt@aggTrade") as ws:
+        got = []
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                got.append(await asyncio.wait_for(ws.recv(), 5))
+        assert len(got) == 7
+    async with (
+        ReplayServer([recording], speed=1.0) as srv,
+        _ws(f"{srv.ws_url}/public/ws") as ws,
+    ):
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            for i in range(30):
+                await ws.send(f'{{"method":"LIST_SUBSCRIPTIONS","id":{i}}}')
+                await asyncio.sleep(0.001)
+            async with asyncio.timeout(5):
+                while True:
+                    await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_trade_recordings_are_served_as_aggregate_trades(shared_data: Path) -> None:
+    path = shared_data / "binance-usdm-recorded" / "btcusdt_20240718.gz"
+    src = next(iter(read_file(path))).ticks["BTCUSDT"]
+    srv = ReplayServer([path], speed=None)
+    async with srv, _ws(f"{srv.ws_url}/market/stream?streams=btcusdt@aggTrade") as ws:
+        frames = [f["data"] for f in await _frames(ws, 50)]
+    ids = src.trade_id.tolist()
+    for f in frames:
+        j = ids.index(f["a"])
+        assert f["a"] == f["f"] == f["l"]
+        assert float(f["p"]) == src.price[j] and float(f["q"]) == src.size[j]
+        assert f["T"] * 1000 == src.ts[j] and f["m"] == bool(src.side[j] == 1)
+
+
+def test_invalid_options(recording: Path) -> None:
+    with pytest.raises(InputError):
+        ReplayServer([recording], speed=0)
+    with pytest.raises(InputError):
+        ReplayServer([recording], disconnect_every=0)
+    with pytest.raises(InputError):
+        ReplayServer([])
