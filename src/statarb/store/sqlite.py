@@ -140,6 +140,11 @@ class SQLiteStore:
                     self._con.execute(stmt)
                 self._con.execute(f"PRAGMA user_version = {int(version)}")
                 self._con.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._con.execute("ROLLBACK")
+                raise StoreError(
+                    f"migrating {self._path} to version {version} failed: {exc}"
+                ) from exc
             except BaseException:
                 self._con.execute("ROLLBACK")
                 raise
