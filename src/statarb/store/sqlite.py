@@ -161,20 +161,29 @@ class SQLiteStore:
             self._depth += 1
             depth = self._depth
             try:
-                self._con.execute("BEGIN IMMEDIATE" if depth == 1 else f"SAVEPOINT sp{depth}")
+                self._sql("BEGIN IMMEDIATE" if depth == 1 else f"SAVEPOINT sp{depth}")
                 try:
                     yield
-                except BaseException:
+                except BaseException as exc:
+                    self._rollback(depth)
+                    if isinstance(exc, sqlite3.Error):
+                        raise StoreError(f"SQLite write failed on {self._path}: {exc}") from exc
+                    raise
+                try:
+                    self._sql("COMMIT" if depth == 1 else f"RELEASE SAVEPOINT sp{depth}")
+                except StoreError:
                     self._rollback(depth)
                     raise
-                if depth == 1:
-                    self._con.execute("COMMIT")
-                else:
-                    self._con.execute(f"RELEASE SAVEPOINT sp{depth}")
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite transaction failed on {self._path}: {exc}") from exc
             finally:
                 self._depth -= 1
+
+    def _sql(self, statement: str) -> None:
+        try:
+            self._con.execute(statement)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"SQLite {statement.split()[0]} failed on {self._path}: {exc}"
+            ) from exc
 
     def _rollback(self, depth: int) -> None:
         self._ids.clear()  # ids created inside the block may be gone
