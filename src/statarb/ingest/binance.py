@@ -312,7 +312,7 @@ class BinanceFeed:
 
         slot.conn = ManagedConnection(
             name, lambda: stream_url(self.ws_url, slot.route, slot.streams),
-            self._on_frame, on_open, **self._conn_opts,
+            self.handle_frame, on_open, **self._conn_opts,
         )  # fmt: skip
         slot.task = asyncio.create_task(slot.conn.run(), name=f"binance-{name}")
 
@@ -336,7 +336,11 @@ class BinanceFeed:
             self._pending.pop(req_id, None)
 
     # -- frames -------------------------------------------------------------------------------
-    async def _on_frame(self, raw: str | bytes, recv: int) -> None:
+    async def handle_frame(self, raw: str | bytes, recv: int) -> None:
+        """Process one received frame (``recv`` = receipt time, epoch µs), as the reader does.
+
+        Public so recorded traffic can be replayed through the real handlers.
+        """
         n = self._n
         n["messages"] += 1
         self._last_msg = recv

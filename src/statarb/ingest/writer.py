@@ -114,11 +114,16 @@ class TickWriter:
     batch_size
         Rows that trigger a flush before ``flush_interval`` has passed.
     flush_interval
-        Seconds between flushes of whatever has arrived.
+        Longest time rows wait before their write starts (when the store keeps up).
     bar_timeframes
         Timeframes of bars to build from the ticks and store (e.g. ``("1m",)``).
     max_retries
         Attempts per flush when the store fails.
+    eager
+        Group commit: whenever no write is running, write what has arrived at once, so the
+        batch size follows the load and receipt-to-stored latency stays near one write time.
+        With ``False`` rows wait for ``batch_size`` or ``flush_interval`` (fewer, larger
+        transactions, e.g. for a remote database).
     """
 
     def __init__(
@@ -129,6 +134,7 @@ class TickWriter:
         flush_interval: float = 0.25,
         bar_timeframes: Sequence[str] = (),
         max_retries: int = 3,
+        eager: bool = True,
     ) -> None:
         if batch_size < 1 or flush_interval <= 0 or max_retries < 1:
             raise InputError(
@@ -140,6 +146,7 @@ class TickWriter:
         self.flush_interval = flush_interval
         self.bar_timeframes = list(bar_timeframes)
         self.max_retries = max_retries
+        self.eager = eager
         self._builders: dict[tuple[str, str], BarBuilder] = {}
         self._ticks: dict[str, list[Tick]] = {}
         self._quotes: dict[str, list[Quote]] = {}
@@ -176,7 +183,9 @@ class TickWriter:
             while True:
                 self._drain(queue)
                 now = time.monotonic()
-                if self._rows >= self.batch_size or (now >= deadline and self._rows):
+                idle = self._inflight is None or self._inflight.done()
+                if self._rows and (self._rows >= self.batch_size or now >= deadline
+                                   or (self.eager and idle)):  # fmt: skip
                     await self._flush(wait=self._rows >= 4 * self.batch_size)
                     deadline = time.monotonic() + self.flush_interval
                 elif now >= deadline:
@@ -207,8 +216,10 @@ class TickWriter:
             return
         getter = asyncio.ensure_future(queue.get())
         closer = asyncio.ensure_future(self._closing.wait())
-        done, _ = await asyncio.wait({getter, closer}, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        waits: set[asyncio.Future[Any]] = {getter, closer}
+        if self.eager and self._rows and self._inflight is not None:
+            waits.add(self._inflight)  # write the waiting rows as soon as this write ends
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         closer.cancel()
         if getter in done:
             self._add(getter.result())
