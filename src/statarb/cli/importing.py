@@ -11,9 +11,10 @@ import typer
 from statarb.cli._common import EXIT_OK, EXIT_PARTIAL, fail, settings, store_from
 
 if TYPE_CHECKING:
+    from statarb.ingest.report import ImportReport
     from statarb.store.base import SymbolInfo, TickStore
 
-#: files at least this big (bytes in total) get a progress bar even when stderr is not a terminal
+#: files at least this big (bytes in total) report progress even when stderr is not a terminal
 BIG_IMPORT_BYTES = 256 * 1024 * 1024
 
 
@@ -53,12 +54,13 @@ def run_import(
     from statarb.ingest.files import import_files
 
     total = sum(p.stat().st_size for p in paths if p.is_file())
-    bar = show_progress or sys.stderr.isatty() or total >= BIG_IMPORT_BYTES
     try:
-        if bar:
+        if sys.stderr.isatty():
             report = _with_progress(paths, store, symbol=symbol, strict=strict)
         else:
-            report = import_files(paths, store, symbol=symbol, strict=strict)
+            lines = show_progress or total >= BIG_IMPORT_BYTES
+            progress = _ProgressLines() if lines else None
+            report = import_files(paths, store, symbol=symbol, strict=strict, progress=progress)
     except FormatError as exc:
         if exc.line is not None:  # a bad row in --strict mode: that file was rolled back
             fail(f"{exc} (nothing stored from {exc.source})", EXIT_PARTIAL)
@@ -69,7 +71,25 @@ def run_import(
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
 
-def _with_progress(paths: list[Path], store: TickStore, **kw: object):  # type: ignore[no-untyped-def]
+class _ProgressLines:
+    """Progress for a log file or pipe: one stderr line per tenth of the input."""
+
+    def __init__(self) -> None:
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        tenth = done * 10 // total if total else 10
+        if tenth > self.shown:
+            self.shown = tenth
+            mb = 1024 * 1024
+            typer.echo(
+                f"import: {tenth * 10}% ({done / mb:,.1f} of {total / mb:,.1f} MB)", err=True
+            )
+
+
+def _with_progress(
+    paths: list[Path], store: TickStore, *, symbol: str | None, strict: bool
+) -> ImportReport:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -88,7 +108,7 @@ def _with_progress(paths: list[Path], store: TickStore, **kw: object):  # type: 
         def update(done: int, total: int) -> None:
             prog.update(task, completed=done, total=total)
 
-        return import_files(paths, store, progress=update, **kw)  # type: ignore[arg-type]
+        return import_files(paths, store, symbol=symbol, strict=strict, progress=update)
 
 
 def register(app: typer.Typer) -> None:

@@ -196,7 +196,16 @@ class ChunkBuilder:
             for s, c in self._ticks.items()
         }
         quotes = {
-            s: QuoteBatch(s, *(np.array(x) for x in c), source=self.tick_source)
+            s: QuoteBatch(
+                s,
+                np.array(c[0], np.int64),
+                np.array(c[1], np.float64),
+                np.array(c[2], np.float64),
+                np.array(c[3], np.float64),
+                np.array(c[4], np.float64),
+                np.array(c[5], np.int64),
+                source=self.tick_source,
+            )
             for s, c in self._quotes.items()
         }
         bars = {k: BarBatch(k[0], k[1], *(np.array(x) for x in c)) for k, c in self._bars.items()}

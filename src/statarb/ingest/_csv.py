@@ -7,8 +7,8 @@ hands the rest of the file to a row-by-row reader that reports each bad row with
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,7 +30,9 @@ from statarb.ingest._lines import _ROW_ERRORS, _add_record, _reason
 from statarb.model import NO_ID, BarBatch, TickBatch, Timeframe
 from statarb.timeutil import epoch_to_us
 
+#: bytes read from the file at a time (whole lines), and pyarrow's parallel parse unit inside
 BLOCK_SIZE = 16 * 1024 * 1024
+PARSE_BLOCK_SIZE = 4 * 1024 * 1024
 _F = pa.float64()
 _I = pa.int64()
 # name -> {field: (column, type)}
@@ -62,8 +64,14 @@ _BINANCE_FIELDS: dict[str, dict[str, tuple[str, pa.DataType]]] = {
         "close_time": ("close_time", _I),
     },
 }
-_UNITS = (("w", 604_800_000_000), ("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000))
-_UNITS += (("s", 1_000_000), ("ms", 1_000))
+_UNITS: tuple[tuple[str, int], ...] = (
+    ("w", 604_800_000_000),
+    ("d", 86_400_000_000),
+    ("h", 3_600_000_000),
+    ("m", 60_000_000),
+    ("s", 1_000_000),
+    ("ms", 1_000),
+)
 
 
 def timeframe_name(us: int) -> str | None:
@@ -72,6 +80,24 @@ def timeframe_name(us: int) -> str | None:
         if us > 0 and us % size == 0:
             return f"{us // size}{unit}"
     return None
+
+
+def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
+    """Whole lines of a stream, about ``size`` bytes at a time (constant memory)."""
+    carry = b""
+    while True:
+        data = stream.read(size)
+        if not data:
+            break
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n") + 1
+        if cut == 0:
+            carry = buf
+            continue
+        carry = buf[cut:]
+        yield buf[:cut]
+    if carry:
+        yield carry + b"\n"
 
 
 def _duration(open_us: int, close_us: int) -> int:
@@ -114,8 +140,8 @@ class CsvReader:
         self.path, self.info, self.source = path, info, source
         self.symbol, self.timeframe, self.chunk_rows = symbol, timeframe, chunk_rows
         self.fields = _fields(info)
-        self.first_line = 2 if info.header else 1
-        self.rows_done = 0
+        self._start, self._offset = 1, 0
+        self._line_map: list[int] | None = None
         if info.name != "binance-klines" and "symbol" not in self.fields and not symbol:
             raise FormatError(
                 "rows have no symbol column and none could be taken from the file name; "
@@ -125,49 +151,62 @@ class CsvReader:
 
     def __iter__(self) -> Iterator[FileChunk]:
         size = self.path.stat().st_size
+        pos = 0
         with open_raw(self.path) as (stream, raw, _comp, _member):
-            pos = 0
-            try:
-                reader = self._open(stream)
-            except pa.ArrowInvalid:  # the first block already holds a malformed row
-                yield from self._rest_by_rows(pos)
-                return
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    break
-                except pa.ArrowInvalid:
-                    yield from self._rest_by_rows(pos)
-                    return
-                for start in range(0, batch.num_rows, self.chunk_rows):
-                    part = batch.slice(start, self.chunk_rows)
-                    now = min(raw.tell(), size)
-                    yield self._convert(part, now - pos)
+            line = 1
+            for block in _blocks(stream, BLOCK_SIZE):
+                start, nlines = line, block.count(b"\n")
+                line += nlines
+                if start == 1 and self.info.header:
+                    cut = block.find(b"\n") + 1
+                    block, start = block[cut:], 2
+                now = max(pos, min(raw.tell(), size))
+                for chunk in self._block(block, start):
+                    yield replace(chunk, bytes_read=now - pos) if now > pos else chunk
                     pos = now
-                    self.rows_done += part.num_rows
-        if size > pos:  # bytes not reached by the reader (zip directory, read-ahead)
+        if size > pos:  # bytes the reader never needed (zip directory)
             yield FileChunk(bytes_read=size - pos)
 
-    def _open(self, stream: IO[bytes]) -> pacsv.CSVStreamingReader:
-        types = {col: typ for col, typ in self.fields.values() if typ is not None}
+    def _block(self, block: bytes, start: int) -> Iterator[FileChunk]:
+        """Parse one block of whole lines starting at line ``start``."""
+        if not block or block.isspace():  # isspace stops at the first other byte
+            return
         try:
-            return pacsv.open_csv(
-                stream,
-                read_options=pacsv.ReadOptions(
-                    block_size=BLOCK_SIZE,
-                    column_names=list(self.info.columns),
-                    skip_rows=1 if self.info.header else 0,
-                ),
-                parse_options=pacsv.ParseOptions(newlines_in_values=False),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=types,
-                    include_columns=[c for c, _ in self.fields.values()],
-                    strings_can_be_null=True,
-                ),
-            )
-        except OSError as exc:
-            raise FormatError(f"cannot read CSV: {exc}", source=self.source) from exc
+            table = self._read(block)
+        except pa.ArrowInvalid:  # a malformed row: this block row by row, with exact lines
+            yield from self._block_by_rows(block, start)
+            return
+        self._start, self._line_map = start, None
+        if block.startswith((b"\n", b"\r\n")) or b"\n\n" in block or b"\n\r\n" in block:
+            lines = block.split(b"\n")
+            self._line_map = [k for k, ln in enumerate(lines) if ln.strip(b"\r")]
+        self._offset = 0
+        for batch in table.to_batches():
+            for first in range(0, batch.num_rows, self.chunk_rows):
+                part = batch.slice(first, self.chunk_rows)
+                yield self._convert(part, 0)
+                self._offset += part.num_rows
+
+    def _line_of(self, i: int) -> int:
+        k = self._offset + i
+        return self._start + (self._line_map[k] if self._line_map is not None else k)
+
+    def _read(self, block: bytes) -> pa.Table:
+        types = {col: typ for col, typ in self.fields.values() if typ is not None}
+        return pacsv.read_csv(
+            pa.BufferReader(block),
+            read_options=pacsv.ReadOptions(
+                block_size=PARSE_BLOCK_SIZE,
+                column_names=list(self.info.columns),
+                use_threads=True,
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                include_columns=[c for c, _ in self.fields.values()],
+                strings_can_be_null=True,
+            ),
+        )
 
     # -- fast path -----------------------------------------------------------------------------
     def _convert(self, batch: pa.RecordBatch, nbytes: int) -> FileChunk:
@@ -189,7 +228,7 @@ class CsvReader:
     ) -> None:
         for i in np.flatnonzero(bad).tolist():
             text = ",".join(str(c[i].as_py()) for c in batch_cols.values())
-            errors.append(RowError(self.source, self.first_line + self.rows_done + i, why, text))
+            errors.append(RowError(self.source, self._line_of(i), why, text))
 
     def _times(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """Epoch µs and a mask of usable values."""
@@ -291,27 +330,24 @@ class CsvReader:
         chunk.bars[(sym, bars.timeframe)] = bars
 
     # -- slow path -----------------------------------------------------------------------------
-    def _rest_by_rows(self, pos: int) -> Iterator[FileChunk]:
+    def _block_by_rows(self, block: bytes, start: int) -> Iterator[FileChunk]:
         b = ChunkBuilder(self.source)
-        size = self.path.stat().st_size
-        with open_raw(self.path) as (stream, raw, _comp, _member):
-            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-            data_rows = 0
-            for lineno, line in enumerate(text, 1):
-                if lineno < self.first_line or not line.strip():
-                    continue
-                data_rows += 1
-                if data_rows <= self.rows_done:
-                    continue
-                self._row(b, lineno, line)
-                if b.rows >= self.chunk_rows:
-                    now = max(pos, min(raw.tell(), size))
-                    yield b.flush(now - pos)
-                    pos = now
-        yield b.flush(max(0, size - pos))
+        text = block.decode("utf-8", errors="replace")
+        for k, line in enumerate(text.split("\n")):
+            line = line.rstrip("\r")
+            if not line.strip():
+                continue
+            self._row(b, start + k, line)
+            if b.rows >= self.chunk_rows:
+                yield b.flush(0)
+        yield b.flush(0)
 
     def _row(self, b: ChunkBuilder, lineno: int, line: str) -> None:
-        values = next(csv.reader([line]))
+        try:
+            values = next(csv.reader([line]))
+        except csv.Error as exc:
+            b.error(lineno, f"not a CSV row: {exc}", line)
+            return
         if len(values) != len(self.info.columns):
             b.error(lineno, f"expected {len(self.info.columns)} columns, got {len(values)}", line)
             return

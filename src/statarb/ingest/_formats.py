@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import orjson
 
@@ -160,7 +160,7 @@ def open_raw(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes], Compression, st
     try:
         if comp == "gzip":
             with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-                yield gz, raw, comp, None
+                yield cast(IO[bytes], gz), raw, comp, None
         elif comp == "zip":
             with zipfile.ZipFile(raw) as zf:
                 member = _zip_member(zf, path.name)

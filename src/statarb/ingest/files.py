@@ -13,10 +13,12 @@ Examples
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from statarb.errors import FormatError, InputError
 from statarb.ingest._chunk import FileChunk, RowError
@@ -141,6 +143,49 @@ class _FileTally:
         )
 
 
+def _prefetch(chunks: Iterator[FileChunk], depth: int = 2) -> Iterator[FileChunk]:
+    """Parse the next chunks in a thread while the caller stores the current one.
+
+    pyarrow parses without the GIL and SQLite steps release it, so on two cores parsing
+    hides partly behind writing. Reader errors are re-raised in the caller; when the caller
+    stops (an error, Ctrl-C) the reader thread stops after its current block.
+    """
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for c in chunks:
+                if not put(("chunk", c)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed over to the caller, which raises it
+            put(("error", exc))
+
+    thread = threading.Thread(target=work, name="statarb-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
 def import_files(
     paths: Sequence[str | Path],
     store: TickStore,
@@ -185,7 +230,7 @@ def import_files(
     for path, info in zip(files, infos, strict=True):
         tally = _FileTally(path, info)
         with store.transaction():
-            for chunk in read_file(path, symbol=symbol):
+            for chunk in _prefetch(read_file(path, symbol=symbol)):
                 if strict and chunk.errors:
                     e = chunk.errors[0]
                     raise FormatError(f"{e.reason} (row: {e.text!r})", source=e.source, line=e.line)
