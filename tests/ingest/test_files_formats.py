@@ -267,3 +267,38 @@ def test_zip_with_two_members_is_rejected(tmp_path: Path) -> None:
         zf.writestr("b.csv", "y")
     with pytest.raises(FormatError, match="exactly one"):
         detect_format(path)
+
+
+def test_line_numbers_exact_with_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "BTCUSDT-aggTrades.csv"
+    path.write_text(
+        "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n"
+        "\n"
+        "1,42314.0,0.021,1,1,1704067200005,true\n"
+        "\n"
+        "\n"
+        "2,-42314.1,0.100,2,2,1704067200011,false\n"
+        "3,42314.1,0.002,3,3,1704067200047,false\n"
+    )
+    c = read_all(path)
+    assert [(e.line, e.reason) for e in c.errors] == [
+        (6, "price must be positive and size non-negative")
+    ]
+    assert c.ticks["BTCUSDT"].trade_id.tolist() == [1, 3]
+
+
+def test_naive_iso_times_are_rejected_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("time,symbol,price,size\n2024-01-01T00:00:00,BTCUSDT,1,1\n")
+    c = read_all(path)
+    assert not c.ticks
+    assert [(e.line, "time zone" in e.reason) for e in c.errors] == [(2, True)]
+
+
+def test_aggtrades_microseconds_with_header(tmp_path: Path) -> None:
+    path = tmp_path / "BTCUSDT-aggTrades-2025-01-01.csv"
+    path.write_text(
+        "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n"
+        "7,42314.0,0.021,1,1,1735689600000123,true\n"
+    )
+    assert read_all(path).ticks["BTCUSDT"].ts.tolist() == [1735689600000123]

@@ -104,3 +104,24 @@ def test_progress_reaches_total(store) -> None:  # type: ignore[no-untyped-def]
     total = sum(p.stat().st_size for p in files)
     assert seen[-1] == (total, total)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_interrupt_mid_file_keeps_store_consistent(store, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(_csv, "BLOCK_SIZE", 4096)  # several chunks in one file
+    first = FIX / "seed_ticks.ndjson"
+    rows = [f"{10 + i},42314.{i % 10},0.010,1,1,{1704067200005 + i},true" for i in range(2000)]
+    big = tmp_path / "BTCUSDT-aggTrades-2024-01-01.csv"
+    big.write_text("\n".join(rows) + "\n")
+    calls = 0
+
+    def interrupt(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # first file done, second one part way
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_files([first, big], store, progress=interrupt)
+    info = {s.symbol: s.ticks for s in store.symbols()}
+    assert info == {"BTCUSDT": 2, "ETHUSDT": 1}  # the first file whole, nothing of the second
+    assert import_files([big], store).ticks == 2000
