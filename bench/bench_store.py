@@ -94,9 +94,9 @@ def bench_sqlite_write(folder: Path, b: TickBatch) -> None:
         con.close()
         return k
 
-    t_ours, n = measure(ours, repeat=3)
+    t_ours, n = measure(ours, repeat=3, warmup=0)
     assert n == len(b)
-    t_base, _ = measure(plain, repeat=3)
+    t_base, _ = measure(plain, repeat=3, warmup=0)
     report("store", f"write {len(b):,} ticks (SQLite)", t_ours, t_base, ours_name="write_ticks",
            base_name="executemany 1 txn, same key", items=len(b),
            target=">= 400k rows/s")  # fmt: skip
@@ -177,9 +177,9 @@ def bench_pg_ingest(folder: Path, b: TickBatch) -> None:
         store.close()
         return n
 
-    t_pg, n = measure(pg, repeat=3)
+    t_pg, n = measure(pg, repeat=3, warmup=0)
     assert n == len(b)
-    t_lite, _ = measure(lite, repeat=3)
+    t_lite, _ = measure(lite, repeat=3, warmup=0)
     report("store", f"ingest {len(b):,} ticks: PostgreSQL COPY vs SQLite", t_pg, t_lite,
            ours_name="PostgresStore.write_ticks", base_name="SQLiteStore.write_ticks",
            items=len(b), target=">= 1.5x")  # fmt: skip
@@ -200,7 +200,8 @@ def bench_bars(folder: Path, n: int, with_pg: bool) -> None:
     def bars_of(store: SQLiteStore | PostgresStore) -> int:
         return len(resample(store.read_ticks(big.symbol), "1m"))
 
-    t_lite, nbars = measure(lambda: bars_of(lite), repeat=1)
+    resample(big.take(slice(0, 1000)), "1m")  # compile the kernel outside the timings
+    t_lite, nbars = measure(lambda: bars_of(lite), repeat=1, warmup=0)
     lite.close()
     if not with_pg:
         print(f"[store] 1m bars over {n:,} SQLite ticks: {t_lite['median']:.2f}s ({nbars} bars)")
@@ -212,7 +213,7 @@ def bench_bars(folder: Path, n: int, with_pg: bool) -> None:
         for i in range(0, n, 1_000_000):
             pg.write_ticks(big.take(slice(i, i + 1_000_000)))
         print(f"[store] stored {n:,} ticks in PostgreSQL in {time.perf_counter() - t:.1f}s")
-        t_pg, pg_bars = measure(lambda: bars_of(pg), repeat=1)
+        t_pg, pg_bars = measure(lambda: bars_of(pg), repeat=1, warmup=0)
         assert pg_bars == nbars
         pg.close()
     finally:

@@ -13,7 +13,8 @@ def open_store(url: str, *, read_only: bool = False) -> TickStore:
     ----------
     url
         ``sqlite:///relative/or/absolute/path.db`` (``sqlite:////abs/path.db`` also works) or
-        ``postgresql://user@host:port/dbname``.
+        ``postgresql://user@host:port/dbname``; a ``?schema=name`` parameter keeps the PostgreSQL
+        tables in that schema (created if missing).
     read_only
         Open for reading only (the dashboard); no migrations are run.
     """

@@ -75,8 +75,10 @@ def unique_ticks(batch: TickBatch) -> TickBatch:
     n = len(batch)
     if n < 2:
         return batch
-    keep = np.zeros(n, dtype=bool)
     has_id = batch.trade_id >= 0
+    if has_id.all() and bool((np.diff(batch.trade_id) > 0).all()):
+        return batch  # the common case: ids rise with time
+    keep = np.zeros(n, dtype=bool)
     idx = np.flatnonzero(has_id)
     if len(idx):
         keep[idx[np.unique(batch.trade_id[idx], return_index=True)[1]]] = True

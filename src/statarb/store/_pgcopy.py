@@ -11,6 +11,7 @@ columns' binary send functions, big-endian, no per-field lengths) parsed here in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -29,15 +30,25 @@ def row_dtype(types: list[str]) -> np.dtype[Any]:
     return np.dtype(fields)
 
 
-def encode(columns: list[tuple[np.ndarray, str]]) -> bytes:
-    """A complete binary COPY payload of the given (array, type) columns."""
+def encode(columns: list[tuple[np.ndarray, str]], *, rows_per_part: int = 0) -> Iterator[bytes]:
+    """A complete binary COPY payload of the given (array, type) columns, in parts.
+
+    ``rows_per_part`` > 0 yields the rows in slices of that many, so a writer thread can send one
+    part while the next is being built.
+    """
     n = len(columns[0][0]) if columns else 0
-    rec = np.empty(n, dtype=row_dtype([t for _, t in columns]))
-    rec["n"] = len(columns)
-    for j, (a, t) in enumerate(columns):
-        rec[f"l{j}"] = np.dtype(t).itemsize
-        rec[f"v{j}"] = a
-    return _HEADER + rec.tobytes() + _TRAILER
+    step = rows_per_part if rows_per_part > 0 else max(n, 1)
+    dtype = row_dtype([t for _, t in columns])
+    yield _HEADER
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        rec = np.empty(hi - lo, dtype=dtype)
+        rec["n"] = len(columns)
+        for j, (a, t) in enumerate(columns):
+            rec[f"l{j}"] = np.dtype(t).itemsize
+            rec[f"v{j}"] = a[lo:hi]
+        yield rec.tobytes()
+    yield _TRAILER
 
 
 _SEND = {"i2": "int2send", "i4": "int4send", "i8": "int8send", "f8": "float8send"}

@@ -39,7 +39,8 @@ _MIGRATION_LOCK = 0x57A7A4B  # pg_advisory_xact_lock key: one migrator at a time
 _TICK_LOCK = 0x57A7  # pg_advisory_xact_lock(class, symbol_id): one tick writer per symbol
 _TICK_TYPES = ["i8", "i8", "f8", "f8", "i2", "i8"]  # ts, trade_id, price, size, side, recv_ts
 _QUOTE_TYPES = ["i8", "i8", "f8", "f8", "f8", "f8"]
-_MAX_PACKED_ROWS = 8_000_000
+_MAX_PACKED_ROWS = 2_000_000
+_COPY_PART_ROWS = 100_000
 
 
 def split_url(url: str) -> tuple[str, str | None]:
@@ -202,10 +203,15 @@ class PostgresStore:
         target = sql.Identifier(table) if isinstance(table, str) else table
         if truncate:
             self._con.execute(sql.SQL("TRUNCATE {}").format(target))
-        with self._con.cursor().copy(
-            sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(target)
+        from psycopg.copy import QueuedLibpqWriter
+
+        cur = self._con.cursor()
+        with cur.copy(
+            sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(target),
+            writer=QueuedLibpqWriter(cur),
         ) as cp:
-            cp.write(_pgcopy.encode(columns))
+            for part in _pgcopy.encode(columns, rows_per_part=_COPY_PART_ROWS):
+                cp.write(part)
 
     # -- writes -------------------------------------------------------------------------------
     def write_ticks(self, batch: TickBatch) -> int:
