@@ -156,8 +156,13 @@ class ChunkBuilder:
         cols = self._quotes.get(symbol)
         if cols is None:
             cols = self._quotes[symbol] = ([], [], [], [], [], [])
-        for c, v in zip(cols, row, strict=True):
-            c.append(v)
+        ts, bid, bid_size, ask, ask_size, uid = row
+        cols[0].append(ts)
+        cols[1].append(bid)
+        cols[2].append(bid_size)
+        cols[3].append(ask)
+        cols[4].append(ask_size)
+        cols[5].append(uid)
         self.rows += 1
 
     def bar(self, key: tuple[str, str], row: tuple[Any, ...]) -> None:

@@ -54,6 +54,8 @@ def _split_prefix(line: bytes) -> tuple[bytes, int] | None:
     rest = line[sp + 1 :].lstrip()
     if not rest.startswith((b"{", b"[")):
         return None
+    if prefix.isdigit() and len(prefix) == 19:  # unix ns, the common case
+        return rest, int(prefix) // 1000
     try:
         num: int | float = int(prefix)
     except ValueError:
@@ -75,6 +77,9 @@ def _parse_line(b: ChunkBuilder, line: bytes, lineno: int, symbol: str | None) -
         b.skip("text")
         return
     payload, recv = split
+    if payload.startswith(b'{"stream":"') and b"@depth" in payload[11:64].split(b'"', 1)[0]:
+        b.skip("depthUpdate")  # order-book streams are not imported: skip before parsing
+        return
     try:
         obj = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
@@ -109,7 +114,7 @@ def _dispatch(
             lineno,
             line,
             _symbol(obj.get("s"), symbol),
-            epoch_to_us(_number(obj["T"], "T")),
+            _exchange_us(obj["T"]),
             float(obj["p"]),
             float(obj["q"]),
             _side(obj.get("m")),
@@ -124,6 +129,13 @@ def _dispatch(
         b.skip("depthSnapshot")
     else:
         _add_record(b, lineno, line, obj, recv, symbol)
+
+
+def _exchange_us(v: Any) -> int:
+    """Exchange time (epoch ms from Binance; other units by magnitude) to epoch µs."""
+    if type(v) is int and 100_000_000_000 <= v < 100_000_000_000_000:
+        return v * 1000
+    return epoch_to_us(_number(v, "T"))
 
 
 def _number(v: Any, name: str) -> int | float:
@@ -193,7 +205,7 @@ def _add_tick(
 def _add_quote(
     b: ChunkBuilder, lineno: int, line: bytes, obj: dict[str, Any], symbol: str | None
 ) -> None:
-    ts = epoch_to_us(_number(obj.get("T") or obj["E"], "T"))
+    ts = _exchange_us(obj.get("T") or obj["E"])
     bid, bid_size = float(obj["b"]), float(obj["B"])
     ask, ask_size = float(obj["a"]), float(obj["A"])
     if not (valid_price(bid) and valid_price(ask)):
