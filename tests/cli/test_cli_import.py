@@ -116,3 +116,12 @@ def test_import_subprocess_exit_code(sqlite_url: str) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "2 ticks" in res.stdout and "1 quotes" in res.stdout
+
+
+def test_info_before_any_import(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    res = cli("info", "--store", url)
+    assert res.exit_code == 0
+    assert "empty" in res.output
+    assert json.loads(cli("info", "--json", "--store", url).stdout) == []
+    assert not (tmp_path / "none.db").exists()

@@ -152,8 +152,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show what is stored: per symbol ticks, first/last time, quotes, bar timeframes."""
         cfg = settings(store_url=store)
-        with store_from(cfg, read_only=True) as st:
-            infos = st.symbols()
+        db = cfg.sqlite_path
+        if db is not None and str(db) != ":memory:" and not db.exists():
+            infos = []  # nothing imported yet; do not create the file just to say so
+        else:
+            with store_from(cfg, read_only=True) as st:
+                infos = st.symbols()
         if json:
             import json as _json
 
