@@ -125,3 +125,12 @@ def test_interrupt_mid_file_keeps_store_consistent(store, tmp_path: Path, monkey
     info = {s.symbol: s.ticks for s in store.symbols()}
     assert info == {"BTCUSDT": 2, "ETHUSDT": 1}  # the first file whole, nothing of the second
     assert import_files([big], store).ticks == 2000
+
+
+def test_file_without_symbol_fails_before_anything_is_stored(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    anon = tmp_path / "klines.csv"
+    anon.write_text("1704067200000,1,1.2,0.9,1.1,10,1704067259999,11,5,4,4.4,0\n")
+    with pytest.raises(FormatError, match="--symbol"):
+        import_files([FIX / "seed_ticks.csv", anon], store)
+    assert store.symbols() == []
+    assert import_files([anon], store, symbol="ALGOUSDT").bars == 1

@@ -124,6 +124,16 @@ def _fields(info: FormatInfo) -> dict[str, tuple[str, pa.DataType | None]]:
     return out
 
 
+def check_symbol(info: FormatInfo, symbol: str | None, source: str) -> None:
+    """Raise :class:`FormatError` when rows of a CSV could get no symbol."""
+    if not symbol and find_column(info.columns, "symbol") is None:
+        raise FormatError(
+            "rows have no symbol column and none could be taken from the file name "
+            "(e.g. BTCUSDT-aggTrades-2024-01-01.csv); give one with --symbol",
+            source=source,
+        )
+
+
 class CsvReader:
     """Reads one CSV file (already detected) into :class:`FileChunk` s."""
 
@@ -142,12 +152,7 @@ class CsvReader:
         self.fields = _fields(info)
         self._start, self._offset = 1, 0
         self._line_map: list[int] | None = None
-        if info.name != "binance-klines" and "symbol" not in self.fields and not symbol:
-            raise FormatError(
-                "rows have no symbol column and none could be taken from the file name; "
-                "give one with --symbol",
-                source=source,
-            )
+        check_symbol(info, symbol, source)
 
     def __iter__(self) -> Iterator[FileChunk]:
         size = self.path.stat().st_size

@@ -223,6 +223,11 @@ def import_files(
     """
     files = [Path(p) for p in paths]
     infos = [detect_format(p) for p in files]
+    for p, info in zip(files, infos, strict=True):
+        if info.is_csv:
+            from statarb.ingest._csv import check_symbol
+
+            check_symbol(info, _default_symbol(p, info, symbol), p.name)
     total = sum(p.stat().st_size for p in files)
     done = 0
     reports: list[FileReport] = []
