@@ -1,6 +1,6 @@
 """Tick stores: write and read speed of SQLite and PostgreSQL against plain-library baselines.
 
-Measured in one process, each against its baseline:
+Measured in one process, each against its baseline, the two timed alternately:
 
 1. 1M-tick ``SQLiteStore.write_ticks`` into a fresh store vs a plain sqlite3 ``executemany`` in
    one transaction into a table with the same unique key (row tuples built from the same numpy
@@ -21,10 +21,13 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +48,30 @@ def make_ticks(n: int, symbol: str = "BTCUSDT", seed: int = 20240601) -> TickBat
     size = np.round(rng.exponential(0.05, n), 3) + 0.001
     side = (rng.random(n) < 0.5).astype(np.int8)
     return TickBatch(symbol, ts, price, size, side, np.arange(1_989_156_011, 1_989_156_011 + n))
+
+
+def paired(
+    ours: Callable[[], Any], base: Callable[[], Any], repeat: int = 3
+) -> tuple[dict[str, float], dict[str, float], Any]:
+    """Time ``ours`` and ``base`` alternately (one untimed round first), so that load from other
+    processes on a shared machine falls on both alike; median/min/max seconds of each."""
+    ours()
+    base()
+    t_ours: list[float] = []
+    t_base: list[float] = []
+    res = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        res = ours()
+        t_ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        base()
+        t_base.append(time.perf_counter() - t)
+
+    def stats(ts: list[float]) -> dict[str, float]:
+        return {"median": statistics.median(ts), "min": min(ts), "max": max(ts)}
+
+    return stats(t_ours), stats(t_base), res
 
 
 def _fresh(folder: Path, name: str) -> Path:
@@ -94,9 +121,8 @@ def bench_sqlite_write(folder: Path, b: TickBatch) -> None:
         con.close()
         return k
 
-    t_ours, n = measure(ours, repeat=3, warmup=0)
+    t_ours, t_base, n = paired(ours, plain)
     assert n == len(b)
-    t_base, _ = measure(plain, repeat=3, warmup=0)
     report("store", f"write {len(b):,} ticks (SQLite)", t_ours, t_base, ours_name="write_ticks",
            base_name="executemany 1 txn, same key", items=len(b),
            target=">= 400k rows/s")  # fmt: skip
@@ -122,8 +148,10 @@ def bench_sqlite_read(folder: Path, b: TickBatch) -> None:
         "WHERE symbol_id = (SELECT id FROM symbols WHERE name = ?) "
         "ORDER BY ts, trade_id, price, size"
     )
-    t_ours, got = measure(lambda: store.read_ticks(b.symbol), repeat=3)
-    t_base, frame = measure(lambda: pd.read_sql(query, con, params=(b.symbol,)), repeat=3)
+    t_ours, t_base, got = paired(
+        lambda: store.read_ticks(b.symbol), lambda: pd.read_sql(query, con, params=(b.symbol,))
+    )
+    frame = pd.read_sql(query, con, params=(b.symbol,))
     assert np.array_equal(got.price, frame["price"].to_numpy()) and len(got) == len(b)
     report("store", f"read {len(b):,} ticks of one symbol (SQLite)", t_ours, t_base,
            ours_name="read_ticks", base_name="pandas.read_sql", items=len(b),
@@ -177,9 +205,8 @@ def bench_pg_ingest(folder: Path, b: TickBatch) -> None:
         store.close()
         return n
 
-    t_pg, n = measure(pg, repeat=3, warmup=0)
+    t_pg, t_lite, n = paired(pg, lite)
     assert n == len(b)
-    t_lite, _ = measure(lite, repeat=3, warmup=0)
     report("store", f"ingest {len(b):,} ticks: PostgreSQL COPY vs SQLite", t_pg, t_lite,
            ours_name="PostgresStore.write_ticks", base_name="SQLiteStore.write_ticks",
            items=len(b), target=">= 1.5x")  # fmt: skip

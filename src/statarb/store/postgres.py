@@ -32,6 +32,7 @@ from statarb.errors import InputError, StoreError
 from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
 from statarb.store import _pgcopy
+from statarb.store._alerts import AlertPersistence
 from statarb.store._schema import POSTGRES_MIGRATIONS, POSTGRES_VERSION_TABLE
 from statarb.store.base import SymbolInfo
 
@@ -56,7 +57,7 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
-class PostgresStore:
+class PostgresStore(AlertPersistence):
     """A :class:`~statarb.store.base.TickStore` in PostgreSQL.
 
     Parameters
@@ -504,92 +505,23 @@ class PostgresStore:
             ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
-    # -- alert rules and history ---------------------------------------------------------------
-    def save_alert_rule(self, rule: dict[str, Any]) -> int:
-        """Insert a rule (no ``"id"`` key) or replace the rule with that ``"id"``; return its id."""
-        rid, body = c.rule_body(rule)
-        now = c.now_us()
-        with self.transaction():
-            if rid is None:
-                row = self._con.execute(
-                    "INSERT INTO alert_rules (body, created_us, updated_us) "
-                    "VALUES (%s, %s, %s) RETURNING id",
-                    (body, now, now),
-                ).fetchone()
-                assert row is not None
-                return int(row[0])
-            self._con.execute(
-                "INSERT INTO alert_rules (id, body, created_us, updated_us) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
-                "SET body = excluded.body, updated_us = excluded.updated_us",
-                (rid, body, now, now),
-            )
-            # keep the id sequence ahead of explicitly chosen ids
-            self._con.execute(
-                "SELECT setval(pg_get_serial_sequence('alert_rules', 'id'), "
-                "GREATEST((SELECT max(id) FROM alert_rules), 1))"
-            )
-            return rid
+    # -- plumbing for the alert persistence ----------------------------------------------------
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
+        import psycopg
 
-    def list_alert_rules(self) -> list[dict[str, Any]]:
-        """Every stored rule as saved, each with its ``"id"``, ordered by id."""
         with self._lock:
-            rows = self._con.execute("SELECT id, body FROM alert_rules ORDER BY id").fetchall()
-        return [{**c.load_json(body), "id": int(rid)} for rid, body in rows]
+            try:
+                cur = self._con.execute(sql.replace("?", "%s"), params)
+                return (cur.fetchall() if cur.description else []), cur.rowcount
+            except psycopg.Error as exc:
+                raise StoreError(f"PostgreSQL statement failed: {exc}") from exc
 
-    def delete_alert_rule(self, rule_id: int) -> bool:
-        """Delete a rule (its history stays); return whether it existed."""
-        with self.transaction():
-            cur = self._con.execute("DELETE FROM alert_rules WHERE id = %s", (int(rule_id),))
-            return cur.rowcount > 0
-
-    def add_alert_event(self, event: dict[str, Any]) -> int:
-        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id."""
-        rule_id, ts, payload = c.event_parts(event)
-        with self.transaction():
-            row = self._con.execute(
-                "INSERT INTO alert_events (rule_id, ts, payload) VALUES (%s, %s, %s) RETURNING id",
-                (rule_id, ts, payload),
-            ).fetchone()
-            assert row is not None
-            return int(row[0])
-
-    def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
-        """Merge ``changes`` (e.g. delivery status) into a recorded trigger."""
-        with self.transaction():
-            row = self._con.execute(
-                "SELECT id, rule_id, ts, payload FROM alert_events WHERE id = %s FOR UPDATE",
-                (int(event_id),),
-            ).fetchone()
-            if row is None:
-                raise StoreError(f"alert event {event_id} does not exist")
-            rule_id, ts, payload = c.event_parts({**c.event_dict(row), **changes})
-            self._con.execute(
-                "UPDATE alert_events SET rule_id = %s, ts = %s, payload = %s WHERE id = %s",
-                (rule_id, ts, payload, int(event_id)),
-            )
-
-    def list_alert_events(
-        self,
-        *,
-        rule_id: int | None = None,
-        start: int | None = None,
-        end: int | None = None,
-        limit: int = 1000,
-    ) -> list[dict[str, Any]]:
-        """Recorded triggers, newest first, each with ``"id"``, ``"rule_id"`` and ``"ts"``."""
-        if limit < 0:
-            raise InputError(f"limit must be >= 0, got {limit}")
-        where, params = self._where(start, end, "ts")
-        if rule_id is not None:
-            where, params = f"{where} AND rule_id = %s", (*params, int(rule_id))
-        with self._lock:
-            rows = self._con.execute(
-                f"SELECT id, rule_id, ts, payload FROM alert_events WHERE true{where} "
-                "ORDER BY ts DESC, id DESC LIMIT %s",
-                (*params, int(limit)),
-            ).fetchall()
-        return [c.event_dict(r) for r in rows]
+    def _after_explicit_rule_id(self) -> None:
+        # keep the id sequence ahead of ids chosen by callers
+        self._execute(
+            "SELECT setval(pg_get_serial_sequence('alert_rules', 'id'), "
+            "GREATEST((SELECT max(id) FROM alert_rules), 1))"
+        )
 
     def close(self) -> None:
         """Release the connection (idempotent)."""

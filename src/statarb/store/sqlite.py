@@ -20,6 +20,7 @@ import numpy as np
 from statarb.errors import InputError, StoreError
 from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
+from statarb.store._alerts import AlertPersistence
 from statarb.store._schema import SQLITE_MIGRATIONS
 from statarb.store.base import SymbolInfo
 
@@ -50,7 +51,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SQLiteStore:
+class SQLiteStore(AlertPersistence):
     """A :class:`~statarb.store.base.TickStore` in one SQLite file.
 
     Parameters
@@ -443,84 +444,14 @@ class SQLiteStore:
             ).fetchone()
         return None if row[0] is None else int(row[0])
 
-    # -- alert rules and history ---------------------------------------------------------------
-    def save_alert_rule(self, rule: dict[str, Any]) -> int:
-        """Insert a rule (no ``"id"`` key) or replace the rule with that ``"id"``; return its id."""
-        rid, body = c.rule_body(rule)
-        now = c.now_us()
-        with self.transaction():
-            if rid is None:
-                cur = self._con.execute(
-                    "INSERT INTO alert_rules (body, created_us, updated_us) VALUES (?, ?, ?)",
-                    (body, now, now),
-                )
-                return int(cur.lastrowid or 0)
-            self._con.execute(
-                "INSERT INTO alert_rules (id, body, created_us, updated_us) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
-                "updated_us = excluded.updated_us",
-                (rid, body, now, now),
-            )
-            return rid
-
-    def list_alert_rules(self) -> list[dict[str, Any]]:
-        """Every stored rule as saved, each with its ``"id"``, ordered by id."""
+    # -- plumbing for the alert persistence ----------------------------------------------------
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
         with self._lock:
-            rows = self._con.execute("SELECT id, body FROM alert_rules ORDER BY id").fetchall()
-        return [{**c.load_json(body), "id": int(rid)} for rid, body in rows]
-
-    def delete_alert_rule(self, rule_id: int) -> bool:
-        """Delete a rule (its history stays); return whether it existed."""
-        with self.transaction():
-            cur = self._con.execute("DELETE FROM alert_rules WHERE id = ?", (int(rule_id),))
-            return cur.rowcount > 0
-
-    def add_alert_event(self, event: dict[str, Any]) -> int:
-        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id."""
-        rule_id, ts, payload = c.event_parts(event)
-        with self.transaction():
-            cur = self._con.execute(
-                "INSERT INTO alert_events (rule_id, ts, payload) VALUES (?, ?, ?)",
-                (rule_id, ts, payload),
-            )
-            return int(cur.lastrowid or 0)
-
-    def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
-        """Merge ``changes`` (e.g. delivery status) into a recorded trigger."""
-        with self.transaction():
-            row = self._con.execute(
-                "SELECT id, rule_id, ts, payload FROM alert_events WHERE id = ?", (int(event_id),)
-            ).fetchone()
-            if row is None:
-                raise StoreError(f"alert event {event_id} does not exist")
-            merged = {**c.event_dict(row), **changes}
-            rule_id, ts, payload = c.event_parts(merged)
-            self._con.execute(
-                "UPDATE alert_events SET rule_id = ?, ts = ?, payload = ? WHERE id = ?",
-                (rule_id, ts, payload, int(event_id)),
-            )
-
-    def list_alert_events(
-        self,
-        *,
-        rule_id: int | None = None,
-        start: int | None = None,
-        end: int | None = None,
-        limit: int = 1000,
-    ) -> list[dict[str, Any]]:
-        """Recorded triggers, newest first, each with ``"id"``, ``"rule_id"`` and ``"ts"``."""
-        if limit < 0:
-            raise InputError(f"limit must be >= 0, got {limit}")
-        where, params = self._where(start, end, "ts")
-        if rule_id is not None:
-            where, params = f"{where} AND rule_id = ?", (*params, int(rule_id))
-        with self._lock:
-            rows = self._con.execute(
-                f"SELECT id, rule_id, ts, payload FROM alert_events WHERE 1 = 1{where} "
-                "ORDER BY ts DESC, id DESC LIMIT ?",
-                (*params, int(limit)),
-            ).fetchall()
-        return [c.event_dict(r) for r in rows]
+            try:
+                cur = self._con.execute(sql, params)
+                return cur.fetchall(), cur.rowcount
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite statement failed on {self._path}: {exc}") from exc
 
     def close(self) -> None:
         """Flush and release the connection (idempotent)."""

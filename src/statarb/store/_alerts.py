@@ -1,0 +1,111 @@
+"""Alert rules and trigger history, shared by both stores (the SQL is plain and portable)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+from statarb.errors import InputError, StoreError
+from statarb.store import _common as c
+
+
+class AlertPersistence:
+    """The alert part of the :class:`~statarb.store.base.TickStore` contract.
+
+    A store mixing this in provides :meth:`transaction` and :meth:`_execute` (SQL with ``?``
+    placeholders; returns every result row and the row count) and may override
+    :meth:`_after_explicit_rule_id`.
+    """
+
+    def transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
+        raise NotImplementedError
+
+    def _after_explicit_rule_id(self) -> None:
+        """Hook run after a rule was stored under an id chosen by the caller."""
+
+    def save_alert_rule(self, rule: dict[str, Any]) -> int:
+        """Insert a rule (no ``"id"`` key) or replace the rule with that ``"id"``; return its id."""
+        rid, body = c.rule_body(rule)
+        now = c.now_us()
+        with self.transaction():
+            if rid is None:
+                rows, _ = self._execute(
+                    "INSERT INTO alert_rules (body, created_us, updated_us) VALUES (?, ?, ?) "
+                    "RETURNING id",
+                    (body, now, now),
+                )
+                return int(rows[0][0])
+            self._execute(
+                "INSERT INTO alert_rules (id, body, created_us, updated_us) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
+                "updated_us = excluded.updated_us",
+                (rid, body, now, now),
+            )
+            self._after_explicit_rule_id()
+            return rid
+
+    def list_alert_rules(self) -> list[dict[str, Any]]:
+        """Every stored rule as saved, each with its ``"id"``, ordered by id."""
+        rows, _ = self._execute("SELECT id, body FROM alert_rules ORDER BY id")
+        return [{**c.load_json(body), "id": int(rid)} for rid, body in rows]
+
+    def delete_alert_rule(self, rule_id: int) -> bool:
+        """Delete a rule (its history stays); return whether it existed."""
+        with self.transaction():
+            _, count = self._execute("DELETE FROM alert_rules WHERE id = ?", (int(rule_id),))
+            return count > 0
+
+    def add_alert_event(self, event: dict[str, Any]) -> int:
+        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id."""
+        rule_id, ts, payload = c.event_parts(event)
+        with self.transaction():
+            rows, _ = self._execute(
+                "INSERT INTO alert_events (rule_id, ts, payload) VALUES (?, ?, ?) RETURNING id",
+                (rule_id, ts, payload),
+            )
+            return int(rows[0][0])
+
+    def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
+        """Merge ``changes`` (e.g. delivery status) into a recorded trigger."""
+        if not isinstance(changes, dict):
+            raise TypeError(f"changes must be a dict, got {type(changes).__name__}")
+        with self.transaction():
+            rows, _ = self._execute(
+                "SELECT id, rule_id, ts, payload FROM alert_events WHERE id = ?", (int(event_id),)
+            )
+            if not rows:
+                raise StoreError(f"alert event {event_id} does not exist")
+            rule_id, ts, payload = c.event_parts({**c.event_dict(rows[0]), **changes})
+            self._execute(
+                "UPDATE alert_events SET rule_id = ?, ts = ?, payload = ? WHERE id = ?",
+                (rule_id, ts, payload, int(event_id)),
+            )
+
+    def list_alert_events(
+        self,
+        *,
+        rule_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Recorded triggers, newest first, each with ``"id"``, ``"rule_id"`` and ``"ts"``."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise InputError(f"limit must be an int >= 0, got {limit!r}")
+        c.check_range(start, end)
+        where, params = "", list[int]()
+        for clause, value in (("ts >= ?", start), ("ts < ?", end), ("rule_id = ?", rule_id)):
+            if value is not None:
+                where, params = f"{where} AND {clause}", [*params, int(value)]
+        rows, _ = self._execute(
+            f"SELECT id, rule_id, ts, payload FROM alert_events WHERE 1 = 1{where} "
+            "ORDER BY ts DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [c.event_dict(r) for r in rows]
+
+
+__all__ = ["AlertPersistence"]
