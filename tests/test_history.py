@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -35,13 +37,26 @@ def assert_same(a: BarBatch, b: BarBatch) -> None:
         assert_allclose(getattr(a, c), getattr(b, c), rtol=1e-12, err_msg=c)
 
 
-@pytest.fixture
-def store(sqlite_url):
-    s = open_store(sqlite_url)
-    s.write_ticks(synthetic("BTCUSDT", 600, 1))
-    s.write_ticks(synthetic("ETHUSDT", 500, 2, gap_us=900_000.0))
-    yield s
-    s.close()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, sqlite_url):
+    """Both real backends, holding two symbols' ticks (PostgreSQL: a schema dropped after)."""
+    url, schema = sqlite_url, None
+    if request.param == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        schema = f"statarb_test_history_{uuid.uuid4().hex[:10]}"
+        url = f"{dsn}?schema={schema}"
+    s = open_store(url)
+    try:
+        s.write_ticks(synthetic("BTCUSDT", 600, 1))
+        s.write_ticks(synthetic("ETHUSDT", 500, 2, gap_us=900_000.0))
+        yield s
+    finally:
+        s.close()
+        if schema is not None:
+            import psycopg
+
+            with psycopg.connect(dsn, autocommit=True) as con:
+                con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.mark.parametrize("tf", ["1s", "1m", "5m", "1h"])
