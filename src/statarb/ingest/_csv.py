@@ -10,7 +10,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +24,13 @@ from statarb.ingest._chunk import (
     RowError,
     epoch_us_checked,
     valid_ts,
+)
+from statarb.ingest._columns import (
+    bar_duration,
+    column_numpy,
+    line_blocks,
+    side_codes,
+    timeframe_name,
 )
 from statarb.ingest._formats import FormatInfo, find_column, open_raw
 from statarb.ingest._lines import _ROW_ERRORS, _add_record, _reason
@@ -64,45 +71,6 @@ _BINANCE_FIELDS: dict[str, dict[str, tuple[str, pa.DataType]]] = {
         "close_time": ("close_time", _I),
     },
 }
-_UNITS: tuple[tuple[str, int], ...] = (
-    ("w", 604_800_000_000),
-    ("d", 86_400_000_000),
-    ("h", 3_600_000_000),
-    ("m", 60_000_000),
-    ("s", 1_000_000),
-    ("ms", 1_000),
-)
-
-
-def timeframe_name(us: int) -> str | None:
-    """``60_000_000`` -> ``"1m"``; ``None`` when not a whole number of milliseconds."""
-    for unit, size in _UNITS:
-        if us > 0 and us % size == 0:
-            return f"{us // size}{unit}"
-    return None
-
-
-def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
-    """Whole lines of a stream, about ``size`` bytes at a time (constant memory)."""
-    carry = b""
-    while True:
-        data = stream.read(size)
-        if not data:
-            break
-        buf = carry + data if carry else data
-        cut = buf.rfind(b"\n") + 1
-        if cut == 0:
-            carry = buf
-            continue
-        carry = buf[cut:]
-        yield buf[:cut]
-    if carry:
-        yield carry + b"\n"
-
-
-def _duration(open_us: int, close_us: int) -> int:
-    """Bar length from Binance's inclusive close time (``close - open + 1`` in ms or µs)."""
-    return ((close_us - open_us) // 1000 + 1) * 1000
 
 
 def _fields(info: FormatInfo) -> dict[str, tuple[str, pa.DataType | None]]:
@@ -159,7 +127,7 @@ class CsvReader:
         pos = 0
         with open_raw(self.path) as (stream, raw, _comp, _member):
             line = 1
-            for block in _blocks(stream, BLOCK_SIZE):
+            for block in line_blocks(stream, BLOCK_SIZE):
                 start, nlines = line, block.count(b"\n")
                 line += nlines
                 if start == 1 and self.info.header:
@@ -219,7 +187,7 @@ class CsvReader:
         valid = np.ones(batch.num_rows, dtype=bool)
         for arr in cols.values():
             if arr.null_count and arr is not cols.get("side") and arr is not cols.get("trade_id"):
-                valid &= ~_np(arr.is_null(), False).astype(bool)
+                valid &= ~column_numpy(arr.is_null(), False).astype(bool)
         errors: list[RowError] = []
         chunk = FileChunk(errors=errors, bytes_read=nbytes)
         if self.info.name == "binance-klines":
@@ -242,10 +210,10 @@ class CsvReader:
 
             if arr.type.tz is None:
                 raise InputError("timestamps have no time zone; add Z or an offset")
-            ts = _np(pc.cast(arr, pa.timestamp("us", "UTC")).cast(pa.int64()), 0)
+            ts = column_numpy(pc.cast(arr, pa.timestamp("us", "UTC")).cast(pa.int64()), 0)
             return ts, (ts > 0) & (ts <= MAX_TS_US)
         if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-            return epoch_us_checked(_np(arr, 0))
+            return epoch_us_checked(column_numpy(arr, 0))
         raise InputError(f"timestamps of type {arr.type} are neither epoch numbers nor ISO-8601")
 
     def _ticks(self, cols: dict[str, pa.Array], valid: np.ndarray, chunk: FileChunk) -> None:
@@ -254,16 +222,16 @@ class CsvReader:
         except InputError as exc:
             self._reject(chunk.errors, cols, valid | ~valid, str(exc))
             return
-        price = _np(cols["price"], np.nan)
-        size = _np(cols["size"], np.nan)
+        price = column_numpy(cols["price"], np.nan)
+        size = column_numpy(cols["size"], np.nan)
         self._reject(chunk.errors, cols, ~valid, "empty field")
         bad = valid & ~((price > 0) & np.isfinite(price) & (size >= 0) & np.isfinite(size))
         self._reject(chunk.errors, cols, bad, "price must be positive and size non-negative")
         bad2 = valid & ~bad & ~ts_ok
         self._reject(chunk.errors, cols, bad2, "timestamp is not between 1970 and 3000")
         keep = valid & ~bad & ~bad2
-        side = _side_codes(cols.get("side"), len(ts))
-        tid = _np(cols["trade_id"], -1) if "trade_id" in cols else None
+        side = side_codes(cols.get("side"), len(ts))
+        tid = column_numpy(cols["trade_id"], -1) if "trade_id" in cols else None
         if tid is not None:
             bad3 = keep & (tid < NO_ID)
             self._reject(chunk.errors, cols, bad3, "trade id is negative")
@@ -288,7 +256,7 @@ class CsvReader:
         if arr is None:
             return {self.symbol: keep} if self.symbol and keep.any() else {}
         enc = pc.dictionary_encode(pc.utf8_upper(pc.utf8_trim_whitespace(arr)))
-        idx = _np(enc.indices, -1)
+        idx = column_numpy(enc.indices, -1)
         out: dict[str, np.ndarray] = {}
         missing = keep.copy()
         for code, sym in enumerate(enc.dictionary.to_pylist()):
@@ -308,9 +276,9 @@ class CsvReader:
         self._reject(chunk.errors, cols, ~valid, "empty field")
         if not valid.any():
             return
-        ot, ot_ok = epoch_us_checked(_np(cols["open_time"], 0))
-        ct, ct_ok = epoch_us_checked(_np(cols["close_time"], 0))
-        num = {k: _np(cols[k], np.nan) for k in ("open", "high", "low", "close")}
+        ot, ot_ok = epoch_us_checked(column_numpy(cols["open_time"], 0))
+        ct, ct_ok = epoch_us_checked(column_numpy(cols["close_time"], 0))
+        num = {k: column_numpy(cols[k], np.nan) for k in ("open", "high", "low", "close")}
         ok = valid & (num["low"] > 0) & (num["low"] <= num["high"]) & ot_ok & ct_ok & (ct > ot)
         self._reject(
             chunk.errors,
@@ -320,7 +288,7 @@ class CsvReader:
         )
         if self.timeframe is None:
             i = int(np.flatnonzero(ok)[0]) if ok.any() else 0
-            self.timeframe = timeframe_name(_duration(int(ot[i]), int(ct[i])))
+            self.timeframe = timeframe_name(bar_duration(int(ot[i]), int(ct[i])))
         if self.timeframe is None:
             raise FormatError(
                 "cannot tell the kline interval from close_time - open_time + 1 or the file "
@@ -330,7 +298,9 @@ class CsvReader:
         sym = self.symbol
         if not sym:
             raise FormatError("klines have no symbol column; give --symbol", source=self.source)
-        rest = [_np(cols[k], 0) for k in ("volume", "notional", "trades", "taker_buy_volume")]
+        rest = [
+            column_numpy(cols[k], 0) for k in ("volume", "notional", "trades", "taker_buy_volume")
+        ]
         bars = BarBatch(sym, self.timeframe, ot, *num.values(), *rest).take(ok)
         chunk.bars[(sym, bars.timeframe)] = bars
 
@@ -376,42 +346,10 @@ class CsvReader:
         if not 0 <= trades < 2**63:
             b.error(lineno, f"trade count {trades} is out of range", line)
             return
-        tf = self.timeframe or timeframe_name(_duration(ot, ct))
+        tf = self.timeframe or timeframe_name(bar_duration(ot, ct))
         if tf is None or not self.symbol:
             raise ValueError("cannot tell the kline interval or symbol")
         self.timeframe = Timeframe.parse(tf).name
         vol, notional = float(rec["volume"]), float(rec["notional"])
         row = (ot, o, h, lo, c, vol, notional, trades, float(rec["taker_buy_volume"]))
         b.bar((self.symbol, self.timeframe), row)
-
-
-def _np(arr: pa.Array, fill: Any) -> np.ndarray:
-    """The column as numpy, nulls replaced by ``fill``.
-
-    Fixed-width columns without nulls are viewed straight from the Arrow buffer
-    (``Array.to_numpy`` would import pandas, a third of a second).
-    """
-    if arr.null_count:
-        arr = arr.fill_null(fill)
-    if pa.types.is_boolean(arr.type):
-        bits = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
-        return np.unpackbits(bits, bitorder="little")[arr.offset : arr.offset + len(arr)]
-    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-        dtype = np.dtype(arr.type.to_pandas_dtype())
-        return np.frombuffer(arr.buffers()[1], dtype=dtype)[arr.offset : arr.offset + len(arr)]
-    return np.asarray(arr.to_pylist())
-
-
-def _side_codes(arr: pa.Array | None, n: int) -> np.ndarray:
-    if arr is None:
-        return np.full(n, -1, dtype=np.int8)
-    if pa.types.is_boolean(arr.type) and not arr.null_count:
-        return _np(arr, False).astype(np.int8)
-    import pyarrow.compute as pc  # slow to import: only on the rarer paths
-
-    if pa.types.is_boolean(arr.type):
-        return _np(pc.cast(arr, pa.int8()), -1).astype(np.int8)
-    text = pc.utf8_lower(pc.utf8_trim_whitespace(arr.cast(pa.string())))
-    sell = _np(pc.is_in(text, pa.array(["sell", "s", "true", "1"])), False).astype(bool)
-    buy = _np(pc.is_in(text, pa.array(["buy", "b", "false", "0"])), False).astype(bool)
-    return np.where(sell, 1, np.where(buy, 0, -1)).astype(np.int8)
