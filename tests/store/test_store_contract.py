@@ -95,7 +95,12 @@ def test_trade_id_decides_for_ticks_with_id(store: TickStore) -> None:
     store.write_ticks(b)
     clash = TickBatch("BTCUSDT", b.ts + 7, b.price * 2, b.size, b.side, b.trade_id)
     assert store.write_ticks(clash) == 0
-    assert rows(store.read_ticks("BTCUSDT")) == expected(b)
+    assert store.write_ticks(TickBatch.concat([clash, ticks(1, start_id=99)])) == 1
+    assert rows(store.read_ticks("BTCUSDT")) == expected(
+        TickBatch.concat([b, ticks(1, start_id=99)])
+    )
+    info = store.symbols()[0]
+    assert (info.first_ts, info.last_ts, info.ticks) == (int(b.ts.min()), int(b.ts.max()), 11)
 
 
 def test_symbols_are_separate(store: TickStore) -> None:
@@ -325,6 +330,8 @@ def test_random_splits_read_back_the_deduplicated_union(
             if hi > lo:
                 new += store.write_ticks(shuffled.take(slice(lo, hi)))
     got = rows(store.read_ticks(symbol))
+    info = next(i for i in store.symbols() if i.symbol == symbol)
+    assert (info.ticks, info.first_ts, info.last_ts) == (len(got), got[0][0], got[-1][0])
     # which duplicate survives depends on arrival order; compare the keys and the content rule
     assert new == len(got) == len(expected(shuffled))
     assert got == expected_keys_match(got, shuffled)

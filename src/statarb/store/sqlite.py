@@ -246,12 +246,14 @@ class SQLiteStore(AlertPersistence):
             assert sid is not None
             new = self._insert_many("ticks", sid, cols, len(b))
             if new:
+                # first/last from the table (index ends, O(log n)): a batch row that lost to a
+                # stored tick with the same trade id must not widen the range
                 self._con.execute(
                     "UPDATE symbol_stats SET ticks = ticks + ?, "
-                    "first_ts = min(coalesce(first_ts, ?), ?), "
-                    "last_ts = max(coalesce(last_ts, ?), ?), "
+                    "first_ts = (SELECT min(ts) FROM ticks WHERE symbol_id = ?), "
+                    "last_ts = (SELECT max(ts) FROM ticks WHERE symbol_id = ?), "
                     "has_recv_ts = max(has_recv_ts, ?) WHERE symbol_id = ?",
-                    (new, *cols[0][:1] * 2, *cols[0][-1:] * 2, int(b.recv_ts.any()), sid),
+                    (new, sid, sid, int(b.recv_ts.any()), sid),
                 )
         return new
 
