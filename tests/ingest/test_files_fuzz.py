@@ -124,3 +124,59 @@ def test_websocket_frames_with_arbitrary_fields(
         obj = {"stream": "x", "data": data} if envelope else data
         lines.append(f"1723161255088176367 {json.dumps(obj)}")
     assert _consume("\n".join(lines).encode(), "btcusdt_20240808") >= 1
+
+
+_trades = st.lists(
+    st.tuples(
+        st.integers(1_500_000_000_000, 2_000_000_000_000),  # ms
+        st.decimals("0.0001", "100000", places=4),
+        st.decimals("0.001", "1000", places=3),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_trades, st.integers(1, 50))
+def test_every_encoding_round_trips_to_the_same_ticks(trades: list, chunk_rows: int) -> None:
+    import json
+
+    ids = range(1000, 1000 + len(trades))
+    expect = {
+        "ts": [t * 1000 for t, *_ in trades],
+        "price": [float(p) for _, p, _, _ in trades],
+        "size": [float(q) for _, _, q, _ in trades],
+        "side": [int(m) for *_, m in trades],
+        "trade_id": list(ids),
+    }
+    csv_rows = [
+        f"{i},{p},{q},1,1,{t},{str(m).lower()}" for i, (t, p, q, m) in zip(ids, trades, strict=True)
+    ]
+    frames = [
+        "1723161255088176367 "
+        + json.dumps(
+            {
+                "stream": "btcusdt@aggTrade",
+                "data": {"e": "aggTrade", "E": t + 5, "a": i, "s": "BTCUSDT", "p": str(p),
+                         "q": str(q), "f": 1, "l": 1, "T": t, "m": m},
+            }
+        )
+        for i, (t, p, q, m) in zip(ids, trades, strict=True)
+    ]  # fmt: skip
+    encodings = {
+        "BTCUSDT-aggTrades.csv": "\n".join(csv_rows),
+        "btcusdt_ws.txt": "\n".join(frames),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in encodings.items():
+            path = Path(tmp) / name
+            path.write_text(text + "\n")
+            batches = [
+                c.ticks["BTCUSDT"] for c in read_file(path, chunk_rows=chunk_rows) if c.ticks
+            ]
+            assert all(len(b) <= chunk_rows for b in batches)
+            for col, values in expect.items():
+                got = [v for b in batches for v in getattr(b, col).tolist()]
+                assert got == values, (name, col)
