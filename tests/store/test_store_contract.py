@@ -62,6 +62,11 @@ def bars(symbol: str, tf: str, times: list[int], close: float = 1.0) -> BarBatch
     return BarBatch(symbol, tf, times, one, one * 2, one / 2, one * close, one, one, one, one / 4)
 
 
+def test_store_implements_the_protocol(store: TickStore, store_url: str) -> None:
+    assert isinstance(store, TickStore)
+    assert store.url == store_url
+
+
 def test_write_then_rewrite_is_idempotent(store: TickStore) -> None:
     b = ticks(500)
     assert store.write_ticks(b) == 500
