@@ -73,10 +73,11 @@ class FileReport:
     def summary(self) -> str:
         """One line: counts of this file."""
         skipped = sum(self.skipped.values())
+        kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(self.skipped.items()))
         return (
             f"{self.path} [{self.format}]: {self.rows:,} rows, {self.ticks:,} ticks, "
             f"{self.quotes:,} quotes, {self.bars:,} bars stored, {self.duplicates:,} duplicates, "
-            f"{self.rejected:,} rejected, {skipped:,} skipped"
+            f"{self.rejected:,} rejected, {skipped:,} skipped" + (f" ({kinds})" if kinds else "")
         )
 
 
