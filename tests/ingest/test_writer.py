@@ -52,10 +52,10 @@ async def test_writer_batches_groups_and_flushes_on_close(sqlite_url: str) -> No
     task = asyncio.create_task(writer.run(queue))
     a, b = _ticks("AAAUSDT", 700), _ticks("BBBUSDT", 300, start_id=50)
     for i in range(0, 700, 70):  # interleaved batches of two symbols
-        await queue.put(FeedBatch(a[i : i + 70], _quotes("AAAUSDT", 2) if i == 0 else []))
-        await queue.put(FeedBatch(b[i // 70 * 30 : i // 70 * 30 + 30]))
+        await queue.put(FeedBatch.of(a[i : i + 70], _quotes("AAAUSDT", 2) if i == 0 else []))
+        await queue.put(FeedBatch.of(b[i // 70 * 30 : i // 70 * 30 + 30]))
         await asyncio.sleep(0.005)
-    await queue.put(FeedBatch(a[:10]))  # duplicates: the store keeps one copy
+    await queue.put(FeedBatch.of(a[:10]))  # duplicates: the store keeps one copy
     await writer.close()
     await task
     stats = writer.stats
@@ -74,7 +74,7 @@ async def test_close_without_run_still_flushes(sqlite_url: str) -> None:
     store = open_store(sqlite_url)
     writer = TickWriter(store)
     queue: asyncio.Queue[FeedBatch] = asyncio.Queue()
-    await queue.put(FeedBatch(_ticks("AAAUSDT", 5)))
+    await queue.put(FeedBatch.of(_ticks("AAAUSDT", 5)))
     task = asyncio.create_task(writer.run(queue))
     await asyncio.sleep(0)
     await writer.close()  # long before the 0.25 s flush interval
@@ -90,7 +90,7 @@ async def test_closed_bars_match_batch_resample(sqlite_url: str) -> None:
     ticks = _ticks("AAAUSDT", 400, step_us=700_000)  # ~4.7 minutes
     task = asyncio.create_task(writer.run(queue))
     for i in range(0, 400, 25):
-        await queue.put(FeedBatch(ticks[i : i + 25]))
+        await queue.put(FeedBatch.of(ticks[i : i + 25]))
         await asyncio.sleep(0.002)
     await writer.close()
     await task

@@ -71,6 +71,12 @@ class Reply:
 
 
 Event = Tick | Quote | MarkPrice | Reply | None
+#: a trade as a tuple in :class:`~statarb.model.Tick` field order (``Tick(*row)`` builds one):
+#: (symbol, ts, price, size, is_buyer_maker, trade_id, source, recv_ts)
+TradeRow = tuple[str, int, float, float, "bool | None", "int | None", str, "int | None"]
+#: a best bid/ask in :class:`~statarb.model.Quote` field order (``Quote(*row)``)
+QuoteRow = tuple[str, int, float, float, float, float, "int | None", "int | None"]
+EV_NONE, EV_TRADE, EV_QUOTE, EV_MARK, EV_REPLY = 0, 1, 2, 3, 4
 
 
 def check_symbols(symbols: Iterable[str]) -> list[str]:
@@ -140,6 +146,40 @@ def control_message(method: str, req_id: int, params: Sequence[Any] | None = Non
     return orjson.dumps(msg).decode()
 
 
+def decode_frame(raw: str | bytes, recv_ts: int) -> tuple[int, Any]:
+    """Parse one text frame into ``(kind, value)`` without building objects (the hot path).
+
+    ``EV_TRADE`` -> :data:`TradeRow`, ``EV_QUOTE`` -> :data:`QuoteRow`, ``EV_MARK`` ->
+    :class:`MarkPrice`, ``EV_REPLY`` -> :class:`Reply`, ``EV_NONE`` -> ``None``.
+    """
+    obj = orjson.loads(raw)
+    data = obj.get("data", obj) if "stream" in obj else obj
+    e = data.get("e") if type(data) is dict else None
+    if e == "aggTrade":
+        return EV_TRADE, (
+            data["s"], data["T"] * 1000, float(data["p"]), float(data["q"]),
+            data["m"], data["a"], SOURCE, recv_ts,
+        )  # fmt: skip
+    if e == "bookTicker":
+        return EV_QUOTE, (
+            data["s"], data.get("T", data.get("E", 0)) * 1000, float(data["b"]),
+            float(data["B"]), float(data["a"]), float(data["A"]), data["u"], recv_ts,
+        )  # fmt: skip
+    if e == "markPriceUpdate":
+        return EV_MARK, MarkPrice(
+            data["s"], data["E"] * 1000, float(data["p"]), float(data["i"]),
+            float(data["r"] or 0.0), data["T"] * 1000, recv_ts,
+        )  # fmt: skip
+    if e == "trade":
+        return EV_TRADE, (
+            data["s"], data["T"] * 1000, float(data["p"]), float(data["q"]),
+            data["m"], data["t"], SOURCE, recv_ts,
+        )  # fmt: skip
+    if e is None and ("result" in obj or "error" in obj) and "id" in obj:
+        return EV_REPLY, Reply(obj["id"], obj.get("result"), obj.get("error"))
+    return EV_NONE, None
+
+
 def parse_frame(raw: str | bytes, recv_ts: int) -> Event:
     """Parse one text frame (combined ``{"stream","data"}`` or raw payload).
 
@@ -148,32 +188,22 @@ def parse_frame(raw: str | bytes, recv_ts: int) -> Event:
     control request, or ``None`` for kinds the client does not use (depth, kline, ...). Unknown
     keys are ignored. Raises ``ValueError``/``KeyError``/``TypeError`` on a malformed frame.
     """
-    obj = orjson.loads(raw)
-    data = obj.get("data", obj) if "stream" in obj else obj
-    e = data.get("e") if type(data) is dict else None
-    if e == "aggTrade":
-        return Tick(
-            data["s"], data["T"] * 1000, float(data["p"]), float(data["q"]),
-            data["m"], data["a"], SOURCE, recv_ts,
-        )  # fmt: skip
-    if e == "bookTicker":
-        return Quote(
-            data["s"], data.get("T", data.get("E", 0)) * 1000, float(data["b"]), float(data["B"]),
-            float(data["a"]), float(data["A"]), data["u"], recv_ts,
-        )  # fmt: skip
-    if e == "markPriceUpdate":
-        return MarkPrice(
-            data["s"], data["E"] * 1000, float(data["p"]), float(data["i"]),
-            float(data["r"] or 0.0), data["T"] * 1000, recv_ts,
-        )  # fmt: skip
-    if e == "trade":
-        return Tick(
-            data["s"], data["T"] * 1000, float(data["p"]), float(data["q"]),
-            data["m"], data["t"], SOURCE, recv_ts,
-        )  # fmt: skip
-    if e is None and ("result" in obj or "error" in obj) and "id" in obj:
-        return Reply(obj["id"], obj.get("result"), obj.get("error"))
-    return None
+    kind, value = decode_frame(raw, recv_ts)
+    if kind == EV_TRADE:
+        return Tick(*value)
+    if kind == EV_QUOTE:
+        return Quote(*value)
+    return value  # type: ignore[no-any-return]
+
+
+def tick_row(t: Tick) -> TradeRow:
+    """A :class:`~statarb.model.Tick` as a :data:`TradeRow`."""
+    return (t.symbol, t.ts, t.price, t.size, t.is_buyer_maker, t.trade_id, t.source, t.recv_ts)
+
+
+def quote_row(q: Quote) -> QuoteRow:
+    """A :class:`~statarb.model.Quote` as a :data:`QuoteRow`."""
+    return (q.symbol, q.ts, q.bid, q.bid_size, q.ask, q.ask_size, q.update_id, q.recv_ts)
 
 
 def event_time_ms(raw_event: Tick | Quote | MarkPrice) -> int:
@@ -217,19 +247,29 @@ def backoff_delay(
 
 
 __all__ = [
+    "EV_MARK",
+    "EV_NONE",
+    "EV_QUOTE",
+    "EV_REPLY",
+    "EV_TRADE",
     "STREAM_ROUTES",
     "MarkPrice",
+    "QuoteRow",
     "Reply",
     "Route",
     "StreamKind",
+    "TradeRow",
     "backoff_delay",
     "check_symbols",
     "control_message",
+    "decode_frame",
     "event_time_ms",
     "parse_frame",
     "plan_connections",
+    "quote_row",
     "rest_trade_to_tick",
     "route_of",
     "stream_name",
     "stream_url",
+    "tick_row",
 ]

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from statarb.errors import FeedError
+from statarb.ingest._binance_protocol import TradeRow, tick_row
 from statarb.ingest.backfill import AggTradeClient
-from statarb.model import Tick
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[Tick], None]
+Emit = Callable[[TradeRow], None]
 Flush = Callable[[], Awaitable[None]]
 
 
@@ -31,7 +31,7 @@ class SymbolState:
 
     symbol: str
     last_id: int | None = None
-    held: list[Tick] = field(default_factory=list)
+    held: list[TradeRow] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
 
     @property
@@ -93,18 +93,22 @@ class TradeSequencer:
         if st is not None and st.last_id is not None and not st.backfilling:
             self._start(st)
 
-    def on_tick(self, t: Tick) -> None:
-        """One live trade."""
-        st = self.states.get(t.symbol)
+    def on_tick(self, t: TradeRow) -> None:
+        """One live trade (a :data:`TradeRow`)."""
+        st = self.states.get(t[0])
         if st is None:
             return
-        tid: int = t.trade_id  # type: ignore[assignment]
+        tid: int = t[5]  # type: ignore[assignment]
         last = st.last_id
+        if st.task is None and last is not None and tid == last + 1:  # the common case
+            st.last_id = tid
+            self.emit(t)
+            return
         if last is not None and tid <= last:
             self.duplicates += 1
             return
         if st.task is not None:
-            if st.held and tid <= st.held[-1].trade_id:  # type: ignore[operator]
+            if st.held and tid <= st.held[-1][5]:  # type: ignore[operator]
                 self.duplicates += 1
             else:
                 st.held.append(t)
@@ -114,7 +118,7 @@ class TradeSequencer:
             self.emit(t)
             return
         self.gaps += 1
-        log.info("%s: trade ids %d..%d missing, backfilling over REST", t.symbol, last + 1, tid - 1)
+        log.info("%s: trade ids %d..%d missing, backfilling over REST", t[0], last + 1, tid - 1)
         st.held.append(t)
         self._start(st)
 
@@ -132,7 +136,7 @@ class TradeSequencer:
         tries = 0
         try:
             while True:
-                target = st.held[0].trade_id if st.held else None
+                target = st.held[0][5] if st.held else None
                 assert st.last_id is not None
                 if target is not None and st.last_id + 1 >= target:
                     break
@@ -143,14 +147,14 @@ class TradeSequencer:
                 if st.last_id == before:
                     tries += 1
                     if tries > self.catch_up_tries:
-                        self._give_up(st, st.held[0].trade_id)  # type: ignore[arg-type]
+                        self._give_up(st, st.held[0][5])  # type: ignore[arg-type]
                         break
                     await asyncio.sleep(self.catch_up_pause)
         except FeedError as exc:
             self.backfill_errors += 1
             log.error("%s: backfill failed: %s", st.symbol, exc)
             if st.held:
-                self._give_up(st, st.held[0].trade_id)  # type: ignore[arg-type]
+                self._give_up(st, st.held[0][5])  # type: ignore[arg-type]
         finally:
             if self.states.get(st.symbol) is st:
                 st.task = None
@@ -165,7 +169,7 @@ class TradeSequencer:
                 if t.trade_id > st.last_id:  # type: ignore[operator]
                     st.last_id = t.trade_id
                     self.backfilled += 1
-                    self.emit(t)
+                    self.emit(tick_row(t))
             await self.flush()
 
     def _give_up(self, st: SymbolState, target: int) -> None:

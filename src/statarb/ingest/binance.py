@@ -32,20 +32,29 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from statarb.config import BINANCE_REST_URL, BINANCE_WS_URL
 from statarb.errors import FeedError, InputError
 from statarb.ingest._binance_protocol import (
+    EV_MARK,
+    EV_QUOTE,
+    EV_REPLY,
+    EV_TRADE,
     STREAM_ROUTES,
     MarkPrice,
+    QuoteRow,
     Reply,
     Route,
+    TradeRow,
     check_symbols,
     control_message,
-    parse_frame,
+    decode_frame,
+    quote_row,
     stream_name,
     stream_url,
+    tick_row,
 )
 from statarb.ingest._feed_stats import FeedStats, percentile_ms
 from statarb.ingest._sequencer import TradeSequencer
@@ -60,16 +69,39 @@ StreamKind = Literal["aggTrade", "bookTicker", "markPrice"]
 _PARAMS_PER_MESSAGE = 50
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FeedBatch:
-    """What the feed puts on its queue: events in arrival order (trades in per-symbol id order)."""
+    """What the feed puts on its queue: events in arrival order (trades in per-symbol id order).
 
-    ticks: list[Tick] = field(default_factory=list)
-    quotes: list[Quote] = field(default_factory=list)
+    Trades and quotes travel as tuples in :class:`~statarb.model.Tick` /
+    :class:`~statarb.model.Quote` field order (building frozen objects per message would cost
+    more than parsing it); :attr:`ticks` and :attr:`quotes` build the objects on first use.
+    """
+
+    trade_rows: list[TradeRow] = field(default_factory=list)
+    quote_rows: list[QuoteRow] = field(default_factory=list)
     marks: list[MarkPrice] = field(default_factory=list)
 
+    @classmethod
+    def of(
+        cls, ticks: Iterable[Tick] = (), quotes: Iterable[Quote] = (),
+        marks: Iterable[MarkPrice] = (),
+    ) -> FeedBatch:  # fmt: skip
+        """A batch from :class:`~statarb.model.Tick` / :class:`~statarb.model.Quote` objects."""
+        return cls([tick_row(t) for t in ticks], [quote_row(q) for q in quotes], list(marks))
+
+    @cached_property
+    def ticks(self) -> list[Tick]:
+        """The trades as :class:`~statarb.model.Tick` objects."""
+        return [Tick(*r) for r in self.trade_rows]
+
+    @cached_property
+    def quotes(self) -> list[Quote]:
+        """The best bid/ask updates as :class:`~statarb.model.Quote` objects."""
+        return [Quote(*r) for r in self.quote_rows]
+
     def __len__(self) -> int:
-        return len(self.ticks) + len(self.quotes) + len(self.marks)
+        return len(self.trade_rows) + len(self.quote_rows) + len(self.marks)
 
 
 class _Slot:
@@ -152,13 +184,13 @@ class BinanceFeed:
         self._flush_us = int(flush_every * 1e6)
         self.ack_timeout = ack_timeout
         self._rest = AggTradeClient(rest_url)
-        self._seq = TradeSequencer(self._rest, self._emit_tick, self._flush)
+        self._ticks: list[TradeRow] = []
+        self._seq = TradeSequencer(self._rest, self._ticks.append, self._flush)
         ids = {k.upper(): int(v) for k, v in (last_ids or {}).items()}
         for s in self.symbols:
             self._seq.add(s, ids.get(s))
         self._slots: list[_Slot] = []
-        self._ticks: list[Tick] = []
-        self._quotes: list[Quote] = []
+        self._quotes: list[QuoteRow] = []
         self._marks: list[MarkPrice] = []
         self._last_flush = 0
         self._last_quote: dict[str, int] = {}
@@ -168,7 +200,8 @@ class BinanceFeed:
         self._stop = asyncio.Event()
         self._running = False
         self._latency: deque[int] = deque(maxlen=4096)
-        self._n = {"messages": 0, "ticks": 0, "quotes": 0, "marks": 0, "malformed": 0,
+        self._messages = 0
+        self._n = {"ticks": 0, "quotes": 0, "marks": 0, "malformed": 0,
                    "queue_full": 0}  # fmt: skip
         self._last_msg: int | None = None
         self._retired = {"reconnects": 0, "rotations": 0, "watchdog_trips": 0}
@@ -180,7 +213,7 @@ class BinanceFeed:
         lat = sorted(self._latency)
         conns = [s.conn for s in self._slots if s.conn is not None]
         return FeedStats(
-            messages=self._n["messages"], ticks=self._n["ticks"], quotes=self._n["quotes"],
+            messages=self._messages, ticks=self._n["ticks"], quotes=self._n["quotes"],
             marks=self._n["marks"], gaps=self._seq.gaps, backfilled=self._seq.backfilled,
             duplicates=self._seq.duplicates, lost=self._seq.lost,
             reconnects=self._retired["reconnects"] + sum(c.reconnects for c in conns),
@@ -341,38 +374,37 @@ class BinanceFeed:
 
         Public so recorded traffic can be replayed through the real handlers.
         """
-        n = self._n
-        n["messages"] += 1
+        self._messages += 1
         self._last_msg = recv
         try:
-            ev = parse_frame(raw, recv)
+            kind, ev = decode_frame(raw, recv)
         except (ValueError, KeyError, TypeError) as exc:
-            n["malformed"] += 1
+            self._n["malformed"] += 1
             log.warning("malformed frame (%s): %.200r", exc, raw)
             return
-        kind = type(ev)
-        if kind is Tick:
-            self._latency.append(recv - ev.ts)  # type: ignore[union-attr]
-            self._seq.on_tick(ev)  # type: ignore[arg-type]
-        elif kind is Quote:
-            self._on_quote(ev)  # type: ignore[arg-type]
-        elif kind is MarkPrice:
-            self._on_mark(ev)  # type: ignore[arg-type]
-        elif kind is Reply:
-            self._on_reply(ev)  # type: ignore[arg-type]
+        if kind == EV_TRADE:
+            self._latency.append(recv - ev[1])
+            self._seq.on_tick(ev)
+        elif kind == EV_QUOTE:
+            self._on_quote(ev)
+        elif kind == EV_MARK:
+            self._on_mark(ev)
+        elif kind == EV_REPLY:
+            self._on_reply(ev)
         if (len(self._ticks) + len(self._quotes) >= self.batch_max
                 or recv - self._last_flush >= self._flush_us):  # fmt: skip
             await self._flush()
 
-    def _on_quote(self, q: Quote) -> None:
-        last = self._last_quote.get(q.symbol)
+    def _on_quote(self, q: QuoteRow) -> None:
+        sym, uid = q[0], q[6]
+        last = self._last_quote.get(sym)
         if last is None:
-            if q.symbol not in self._seq.states:
+            if sym not in self._seq.states:
                 return
-        elif q.update_id <= last:  # type: ignore[operator]
+        elif uid <= last:  # type: ignore[operator]
             return  # overlap of a rotation
-        self._last_quote[q.symbol] = q.update_id  # type: ignore[assignment]
-        self._latency.append(q.recv_ts - q.ts)  # type: ignore[operator]
+        self._last_quote[sym] = uid  # type: ignore[assignment]
+        self._latency.append(q[7] - q[1])  # type: ignore[operator]
         self._n["quotes"] += 1
         self._quotes.append(q)
 
@@ -395,16 +427,14 @@ class BinanceFeed:
         else:
             fut.set_result(r.result)
 
-    def _emit_tick(self, t: Tick) -> None:
-        self._n["ticks"] += 1
-        self._ticks.append(t)
-
     async def _flush(self) -> None:
         self._last_flush = time.time_ns() // 1000
         if not (self._ticks or self._quotes or self._marks):
             return
-        batch = FeedBatch(self._ticks, self._quotes, self._marks)
-        self._ticks, self._quotes, self._marks = [], [], []
+        batch = FeedBatch(self._ticks[:], self._quotes, self._marks)
+        self._ticks.clear()  # the sequencer appends to this very list
+        self._quotes, self._marks = [], []
+        self._n["ticks"] += len(batch.trade_rows)
         try:
             self.out.put_nowait(batch)
         except asyncio.QueueFull:

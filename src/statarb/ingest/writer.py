@@ -23,12 +23,12 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from statarb.errors import InputError, StoreError
+from statarb.ingest._binance_protocol import QuoteRow, TradeRow, quote_row, tick_row
 from statarb.ingest._feed_stats import percentile_ms
 from statarb.model import NO_ID, SIDE_UNKNOWN, BarBatch, Quote, QuoteBatch, Tick, TickBatch
 
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
     from statarb.store.base import TickStore
 
 log = logging.getLogger(__name__)
-
-_TICK_COLS = [
-    attrgetter(c) for c in ("ts", "price", "size", "is_buyer_maker", "trade_id", "recv_ts")
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,34 +70,51 @@ class WriterStats:
         return f"written={self.written} flushes={self.batches} hw={self.queue_high_water} p99={p99}"
 
 
-def ticks_to_batch(symbol: str, ticks: Sequence[Tick]) -> TickBatch:
-    """One symbol's :class:`~statarb.model.Tick` list as a :class:`~statarb.model.TickBatch`."""
-    n = len(ticks)
-    ts, price, size, maker, tid, recv = (list(map(g, ticks)) for g in _TICK_COLS)
-    side = np.fromiter((SIDE_UNKNOWN if m is None else m for m in maker), np.int8, n)
+def rows_to_tick_batch(symbol: str, rows: Sequence[TradeRow]) -> TickBatch:
+    """One symbol's trade rows (``Tick`` field order) as a :class:`~statarb.model.TickBatch`."""
+    _, ts, price, size, maker, tid, source, recv = zip(*rows, strict=True)
+    if None in maker:
+        maker = tuple(SIDE_UNKNOWN if m is None else m for m in maker)
+    if None in tid:
+        tid = tuple(NO_ID if i is None else i for i in tid)
+    if None in recv:
+        recv = tuple(r or 0 for r in recv)
     return TickBatch(
         symbol,
         np.array(ts, dtype=np.int64),
         np.array(price, dtype=np.float64),
         np.array(size, dtype=np.float64),
-        side,
-        np.fromiter((NO_ID if i is None else i for i in tid), np.int64, n),
-        np.fromiter((r or 0 for r in recv), np.int64, n),
-        source=ticks[0].source,
+        np.array(maker, dtype=np.int8),
+        np.array(tid, dtype=np.int64),
+        np.array(recv, dtype=np.int64),
+        source=source[0],
     )
+
+
+def rows_to_quote_batch(symbol: str, rows: Sequence[QuoteRow]) -> QuoteBatch:
+    """One symbol's quote rows (``Quote`` field order) as a :class:`~statarb.model.QuoteBatch`."""
+    _, ts, bid, bid_size, ask, ask_size, uid, _recv = zip(*rows, strict=True)
+    if None in uid:
+        uid = tuple(NO_ID if u is None else u for u in uid)
+    return QuoteBatch(
+        symbol,
+        np.array(ts, dtype=np.int64),
+        np.array(bid, dtype=np.float64),
+        np.array(bid_size, dtype=np.float64),
+        np.array(ask, dtype=np.float64),
+        np.array(ask_size, dtype=np.float64),
+        np.array(uid, dtype=np.int64),
+    )
+
+
+def ticks_to_batch(symbol: str, ticks: Sequence[Tick]) -> TickBatch:
+    """One symbol's :class:`~statarb.model.Tick` list as a :class:`~statarb.model.TickBatch`."""
+    return rows_to_tick_batch(symbol, [tick_row(t) for t in ticks])
 
 
 def quotes_to_batch(symbol: str, quotes: Sequence[Quote]) -> QuoteBatch:
     """One symbol's :class:`~statarb.model.Quote` list as a :class:`~statarb.model.QuoteBatch`."""
-    return QuoteBatch(
-        symbol,
-        np.array([q.ts for q in quotes], dtype=np.int64),
-        np.array([q.bid for q in quotes]),
-        np.array([q.bid_size for q in quotes]),
-        np.array([q.ask for q in quotes]),
-        np.array([q.ask_size for q in quotes]),
-        np.array([NO_ID if q.update_id is None else q.update_id for q in quotes], dtype=np.int64),
-    )
+    return rows_to_quote_batch(symbol, [quote_row(q) for q in quotes])
 
 
 class TickWriter:
@@ -148,8 +161,8 @@ class TickWriter:
         self.max_retries = max_retries
         self.eager = eager
         self._builders: dict[tuple[str, str], BarBuilder] = {}
-        self._ticks: dict[str, list[Tick]] = {}
-        self._quotes: dict[str, list[Quote]] = {}
+        self._ticks: dict[str, list[TradeRow]] = {}
+        self._quotes: dict[str, list[QuoteRow]] = {}
         self._rows = 0
         self._inflight: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
@@ -158,7 +171,7 @@ class TickWriter:
         self._c = {"received": 0, "written": 0, "bars": 0, "marks": 0, "batches": 0,
                    "dropped": 0, "hw": 0}  # fmt: skip
         self._flush_ms: deque[float] = deque(maxlen=1024)
-        self._lat: deque[np.ndarray] = deque(maxlen=64)
+        self._lat: deque[np.ndarray] = deque(maxlen=1024)
 
     @property
     def stats(self) -> WriterStats:
@@ -241,11 +254,15 @@ class TickWriter:
                 return
 
     def _add(self, batch: FeedBatch) -> None:
-        for t in batch.ticks:
-            self._ticks.setdefault(t.symbol, []).append(t)
-        for q in batch.quotes:
-            self._quotes.setdefault(q.symbol, []).append(q)
-        n = len(batch.ticks) + len(batch.quotes)
+        ticks, quotes = self._ticks, self._quotes
+        for t in batch.trade_rows:
+            rows = ticks.get(t[0])
+            if rows is None:
+                rows = ticks[t[0]] = []
+            rows.append(t)
+        for q in batch.quote_rows:
+            quotes.setdefault(q[0], []).append(q)
+        n = len(batch.trade_rows) + len(batch.quote_rows)
         self._rows += n
         self._c["received"] += n
         self._c["marks"] += len(batch.marks)
@@ -260,8 +277,8 @@ class TickWriter:
             inflight.result()
         if not self._rows:
             return
-        ticks = [ticks_to_batch(s, v) for s, v in self._ticks.items()]
-        quotes = [quotes_to_batch(s, v) for s, v in self._quotes.items()]
+        ticks = [rows_to_tick_batch(s, v) for s, v in self._ticks.items()]
+        quotes = [rows_to_quote_batch(s, v) for s, v in self._quotes.items()]
         self._ticks, self._quotes, rows, self._rows = {}, {}, self._rows, 0
         self._inflight = asyncio.create_task(asyncio.to_thread(self._write, ticks, quotes, rows))
         if wait:
@@ -317,4 +334,11 @@ class TickWriter:
         return out
 
 
-__all__ = ["TickWriter", "WriterStats", "quotes_to_batch", "ticks_to_batch"]
+__all__ = [
+    "TickWriter",
+    "WriterStats",
+    "quotes_to_batch",
+    "rows_to_quote_batch",
+    "rows_to_tick_batch",
+    "ticks_to_batch",
+]

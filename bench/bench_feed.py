@@ -1,0 +1,130 @@
+"""Live path: frames -> BinanceFeed.handle_frame -> queue -> TickWriter -> SQLite.
+
+1. Sustained throughput of the whole path (parse, sequencing, batching, queue, store writes)
+   against the baseline of an orjson parse loop of the same frames (parse + float conversion
+   into numpy, as in /work/shared/reference/baselines.md row 57). Target: >= 100k messages/s.
+2. Receipt-to-stored latency at a paced 5k messages/s (p99 target < 50 ms), frames fed into the
+   same code path with their receipt time taken when they are fed.
+
+Frames are aggTrade frames in the real combined-stream format (cryptofeed's 2021 capture),
+four symbols with consecutive ids so no REST backfill is triggered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from bench._common import measure, report
+from statarb.ingest.binance import BinanceFeed, FeedBatch
+from statarb.ingest.writer import TickWriter
+from statarb.store import open_store
+
+N_FRAMES = 200_000
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+RATE = 5_000
+LATENCY_SECONDS = 4.0
+
+
+def make_frames(n: int, t0_ms: int = 1_626_992_741_421) -> list[str]:
+    """Combined-stream aggTrade frames, round-robin over :data:`SYMBOLS`."""
+    rng = np.random.default_rng(7)
+    prices = 100 + np.cumsum(rng.normal(0, 0.01, n))
+    out = []
+    for i in range(n):
+        sym = SYMBOLS[i % len(SYMBOLS)]
+        a = 16_599_292 + i // len(SYMBOLS)
+        t = t0_ms + i // 10
+        data = (f'{{"e":"aggTrade","E":{t + 154},"a":{a},"s":"{sym}","p":"{prices[i]:.5f}",'
+                f'"q":"{1 + i % 17}","f":{2 * a},"l":{2 * a + i % 2},"T":{t},"m":{str(i % 3 == 0).lower()}}}')  # fmt: skip
+        out.append(f'{{"stream":"{sym.lower()}@aggTrade","data":{data}}}')
+    return out
+
+
+def baseline_parse(frames: list[str]) -> int:
+    """orjson parse + float conversion into numpy columns (the reference loop)."""
+    loads = orjson.loads
+    ps, qs, ts = [], [], []
+    for raw in frames:
+        d = loads(raw)["data"]
+        ps.append(float(d["p"]))
+        qs.append(float(d["q"]))
+        ts.append(d["T"])
+    np.array(ps), np.array(qs), np.array(ts, dtype=np.int64)
+    return len(ps)
+
+
+def _pipeline(tmp: Path, eager: bool = True) -> tuple[BinanceFeed, TickWriter, asyncio.Queue]:
+    store = open_store(f"sqlite:///{tmp / f'feed-{time.perf_counter_ns()}.db'}")
+    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=2000)
+    feed = BinanceFeed(SYMBOLS, out=queue, ws_url="ws://unused", rest_url="http://unused")
+    writer = TickWriter(store, eager=eager)
+    return feed, writer, queue
+
+
+async def _throughput(frames: list[str], tmp: Path) -> int:
+    feed, writer, queue = _pipeline(tmp)
+    task = asyncio.create_task(writer.run(queue))
+    handle, clock = feed.handle_frame, time.time_ns
+    for i, raw in enumerate(frames):
+        await handle(raw, clock() // 1000)
+        if i % 2000 == 0:
+            await asyncio.sleep(0)
+    await feed._flush()
+    await writer.close()
+    await task
+    writer.store.close()
+    assert writer.stats.written == len(frames), writer.stats
+    return writer.stats.written
+
+
+async def _paced(frames: list[str], tmp: Path, rate: int, seconds: float) -> dict[str, float]:
+    feed, writer, queue = _pipeline(tmp)
+    task = asyncio.create_task(writer.run(queue))
+    flusher = asyncio.create_task(feed._flush_loop())
+    n = int(rate * seconds)
+    sent, t0 = 0, time.perf_counter()
+    while sent < n:
+        due = min(n, int((time.perf_counter() - t0) * rate))
+        while sent < due:
+            await feed.handle_frame(frames[sent], time.time_ns() // 1000)
+            sent += 1
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(0.2)
+    flusher.cancel()
+    await writer.close()
+    await task
+    writer.store.close()
+    st = writer.stats
+    assert st.written == n, st
+    return {"p50": st.store_latency_p50_ms or 0.0, "p99": st.store_latency_p99_ms or 0.0,
+            "flushes": st.batches}  # fmt: skip
+
+
+def main() -> None:
+    frames = make_frames(N_FRAMES)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        base, _ = measure(lambda: baseline_parse(frames), repeat=3)
+        ours, _ = measure(lambda: asyncio.run(_throughput(frames, tmp)), repeat=3)
+        ratio = report(
+            "feed", f"{N_FRAMES:,} aggTrade frames parse+sequence+queue+SQLite", ours, base,
+            ours_name="BinanceFeed+TickWriter", base_name="orjson parse loop",
+            target="target >= 100k msgs/s end to end", items=N_FRAMES,
+        )  # fmt: skip
+        rate = N_FRAMES / ours["median"]
+        print(f"[feed] end-to-end {rate:,.0f} msgs/s = {ratio:.2f}x the parse-only baseline "
+              f"({'meets' if rate >= 100_000 else 'MISSES'} the 100k/s target)")  # fmt: skip
+        lat = asyncio.run(_paced(frames, tmp, RATE, LATENCY_SECONDS))
+        print(f"[feed] receipt-to-stored latency at {RATE:,} msgs/s for {LATENCY_SECONDS:.0f} s: "
+              f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms over {lat['flushes']:.0f} "
+              f"transactions ({'meets' if lat['p99'] < 50 else 'MISSES'} the p99 < 50 ms target)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
