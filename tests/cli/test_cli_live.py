@@ -1,0 +1,60 @@
+"""``statarb replay`` and ``statarb stream`` as real processes talking to each other."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from statarb.store import open_store
+
+STATARB = [sys.executable, "-m", "statarb.cli.main"]
+
+
+def _recording(path: Path, n: int = 300) -> Path:
+    lines = []
+    for i in range(n):
+        for k, s in enumerate(("AAAUSDT", "BBBUSDT")):
+            d = {"e": "aggTrade", "E": 1_700_000_000_000 + i * 20 + k, "a": 500 + i, "s": s,
+                 "p": f"{10 + k + i % 5 * 0.5}", "q": "1.5", "f": i, "l": i,
+                 "T": 1_700_000_000_000 + i * 20 + k, "m": i % 2 == 1}  # fmt: skip
+            lines.append(orjson.dumps({"stream": f"{s.lower()}@aggTrade", "data": d}))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_replay_then_stream_into_the_store(tmp_path: Path) -> None:
+    rec = _recording(tmp_path / "rec.jsonl")
+    server = subprocess.Popen(
+        [*STATARB, "replay", str(rec), "--port", "0", "--speed", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        urls = server.stdout.readline().split()
+        assert banner.startswith("replaying 600 events of AAAUSDT, BBBUSDT on port ")
+        env = dict(os.environ, **dict(u.split("=", 1) for u in urls))
+        assert env["STATARB_BINANCE_WS_URL"].startswith("ws://127.0.0.1:")
+        env["STATARB_STORE_URL"] = f"sqlite:///{tmp_path / 'live.db'}"
+        t0 = time.monotonic()
+        out = subprocess.run(
+            [*STATARB, "stream", "aaausdt", "BBBUSDT", "--seconds", "2.5"],
+            env=env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert time.monotonic() - t0 < 15
+        assert "msg/s" in out.stderr and "ticks=600" in out.stdout
+    finally:
+        server.terminate()
+        server.wait(10)
+    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        for sym in ("AAAUSDT", "BBBUSDT"):
+            assert store.read_ticks(sym).trade_id.tolist() == list(range(500, 800))
+    finally:
+        store.close()
