@@ -12,6 +12,7 @@ from statarb.cli._common import EXIT_OK, fail, settings
 
 if TYPE_CHECKING:
     from statarb.ingest._feed_stats import FeedStats
+    from statarb.ingest.binance import StreamKind
     from statarb.ingest.writer import WriterStats
 
 
@@ -45,7 +46,7 @@ def _stream(symbols: list[str], seconds: float | None, book: bool, mark: bool) -
     from statarb.ingest.stream import run_stream
 
     cfg = settings()
-    kinds: list = ["aggTrade"]  # type: ignore[type-arg]
+    kinds: list[StreamKind] = ["aggTrade"]
     if book:
         kinds.append("bookTicker")
     if mark:

@@ -120,8 +120,9 @@ def plan_connections(
         for sym in symbols:
             by_route.setdefault(STREAM_ROUTES[kind], []).append(stream_name(sym, kind))
     plan: list[tuple[Route, list[str]]] = []
-    for route in ("market", "public"):
-        names = by_route.get(route, [])  # type: ignore[call-overload]
+    routes: tuple[Route, ...] = ("market", "public")
+    for route in routes:
+        names = by_route.get(route, [])
         for i in range(0, len(names), max_streams):
             plan.append((route, names[i : i + max_streams]))
     return plan
@@ -193,7 +194,7 @@ def parse_frame(raw: str | bytes, recv_ts: int) -> Event:
         return Tick(*value)
     if kind == EV_QUOTE:
         return Quote(*value)
-    return value  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return,unused-ignore]
 
 
 def tick_row(t: Tick) -> TradeRow:

@@ -93,9 +93,11 @@ def _clean_trades(b: TickBatch) -> TickBatch:
 
 def _concat_quotes(qs: list[QuoteBatch]) -> QuoteBatch:
     cols = ("ts", "bid", "bid_size", "ask", "ask_size", "update_id")
-    q = QuoteBatch(qs[0].symbol, *(np.concatenate([getattr(x, c) for x in qs]) for c in cols))
-    order = np.argsort(q.ts, kind="stable")
-    return QuoteBatch(q.symbol, *(getattr(q, c)[order] for c in cols))
+    arrays = {c: np.concatenate([getattr(x, c) for x in qs]) for c in cols}
+    order = np.argsort(arrays["ts"], kind="stable")
+    a = {c: v[order] for c, v in arrays.items()}
+    return QuoteBatch(qs[0].symbol, a["ts"], a["bid"], a["bid_size"], a["ask"], a["ask_size"],
+                      a["update_id"])  # fmt: skip
 
 
 def _num(x: float) -> str:
@@ -137,7 +139,7 @@ def rest_rows(
         g = _first_at(b, start_ms * 1000, dur, released)
     else:
         g = max(0, released - limit)
-    out = []
+    out: list[dict[str, Any]] = []
     while g < released and len(out) < limit:
         row = agg_trade(b, g % n, g // n, span, dur)
         if end_ms is not None and row["T"] > end_ms:

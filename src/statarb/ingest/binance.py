@@ -173,7 +173,7 @@ class BinanceFeed:
         self.symbols = check_symbols(symbols)
         self.out = out
         self.ws_url, self.rest_url = ws_url, rest_url
-        self.kinds: list[str] = kinds
+        self.kinds: list[str] = list(kinds)
         self.max_streams = max_streams_per_connection
         self._conn_opts: dict[str, Any] = {
             "rotate_after": rotate_after, "silence_timeout": silence_timeout,
