@@ -99,6 +99,9 @@ class PostgresStore(AlertPersistence):
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
                 )
             self._con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        # rows then arrive in physical (mostly key) order, so putting them in order is cheap;
+        # the packing aggregate, not the scan, is what bounds a read
+        self._con.execute("SET max_parallel_workers_per_gather = 0")
         if self.read_only:
             self._con.execute("SET default_transaction_read_only = on")
         self._migrate()
@@ -410,7 +413,10 @@ class PostgresStore(AlertPersistence):
         if chunk == 0:
             # one packed result must stay well below PostgreSQL's 1 GB value limit
             parts = list(self._windows(symbol, sid, start, end, _MAX_PACKED_ROWS))
-            yield TickBatch.concat(parts) if parts else TickBatch.empty(symbol)
+            if len(parts) == 1:
+                yield parts[0]
+            else:
+                yield TickBatch.concat(parts) if parts else TickBatch.empty(symbol)
             return
         yield from self._windows(symbol, sid, start, end, chunk)
 
