@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -56,5 +57,35 @@ def test_replay_then_stream_into_the_store(tmp_path: Path) -> None:
     try:
         for sym in ("AAAUSDT", "BBBUSDT"):
             assert store.read_ticks(sym).trade_id.tolist() == list(range(500, 800))
+    finally:
+        store.close()
+
+
+def test_stream_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    rec = _recording(tmp_path / "rec.jsonl")
+    server = subprocess.Popen(
+        [*STATARB, "replay", str(rec), "--port", "0", "--speed", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        server.stdout.readline()
+        env = dict(os.environ, **dict(u.split("=", 1) for u in server.stdout.readline().split()))
+        env["STATARB_STORE_URL"] = f"sqlite:///{tmp_path / 'live.db'}"
+        stream = subprocess.Popen(
+            [*STATARB, "stream", "AAAUSDT"], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(3.0)
+        stream.send_signal(signal.SIGINT)
+        out, err = stream.communicate(timeout=20)
+        assert stream.returncode == 0, err
+        assert "ticks=300" in out
+    finally:
+        server.terminate()
+        server.wait(10)
+    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        assert store.read_ticks("AAAUSDT").trade_id.tolist() == list(range(500, 800))
     finally:
         store.close()

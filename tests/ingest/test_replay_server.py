@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from pathlib import Path
 
@@ -208,3 +209,16 @@ def test_invalid_options(recording: Path) -> None:
         ReplayServer([recording], disconnect_every=0)
     with pytest.raises(InputError):
         ReplayServer([])
+
+
+async def test_loop_keeps_ids_and_update_ids_increasing(tmp_path: Path) -> None:
+    path = write_recording(tmp_path / "r.jsonl", ("AAAUSDT",), n=100, step_ms=1)
+    srv = ReplayServer([path], speed=None, loop=True)
+    async with srv, _ws(f"{srv.ws_url}/market/stream?streams=aaausdt@aggTrade") as ws:
+        trades = [f["data"] for f in await _frames(ws, 250)]
+    assert [t["a"] for t in trades] == list(range(1000, 1250))
+    assert all(b["T"] >= a["T"] for a, b in itertools.pairwise(trades))
+    srv = ReplayServer([path], speed=None, loop=True)
+    async with srv, _ws(f"{srv.ws_url}/public/stream?streams=aaausdt@bookTicker") as ws:
+        u = [f["data"]["u"] for f in await _frames(ws, 250)]
+    assert all(b > a for a, b in itertools.pairwise(u))

@@ -118,7 +118,10 @@ def book_ticker(q: QuoteBatch, j: int, rnd: int, dur: int) -> dict[str, Any]:
     """The ``bookTicker`` payload of quote ``j`` in round ``rnd``."""
     t_ms = (int(q.ts[j]) + rnd * dur) // 1000
     u = int(q.update_id[j])
-    return {"e": "bookTicker", "u": u if u >= 0 else j, "s": q.symbol, "b": _num(q.bid[j]),
+    u = j if u < 0 else u
+    if rnd:  # update ids keep increasing from round to round
+        u += rnd * (int(q.update_id.max()) + len(q) + 1)
+    return {"e": "bookTicker", "u": u, "s": q.symbol, "b": _num(q.bid[j]),
             "B": _num(q.bid_size[j]), "a": _num(q.ask[j]), "A": _num(q.ask_size[j]),
             "T": t_ms, "E": t_ms}  # fmt: skip
 

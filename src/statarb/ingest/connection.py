@@ -68,6 +68,9 @@ class _Session:
                 await handler(raw, clock() // 1000)
         except websockets.ConnectionClosed:
             pass
+        except Exception:
+            log.exception("%s: frame handler failed; reconnecting", self.owner.name)
+            raise
 
     async def _watch(self) -> None:
         timeout = self.owner.silence_timeout
