@@ -1,0 +1,76 @@
+"""Helpers shared by the routers: symbols, formats, CSV and error responses."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+from fastapi import HTTPException, Path
+from fastapi.responses import Response
+
+from statarb.model import BarBatch, TickBatch
+from statarb.timeutil import us_to_iso
+
+OutFormat = Literal["json", "csv"]
+SymbolPath = Path(pattern=r"^[A-Za-z0-9]{1,40}$", examples=["BTCUSDT"])
+
+
+def check_symbol(symbol: str) -> str:
+    """Upper-case symbol or a 422 naming it."""
+    if not re.match(r"^[A-Za-z0-9]{1,40}$", symbol):
+        raise HTTPException(422,
+                            f"symbol {symbol!r} is not valid; use letters and digits")  # fmt: skip
+    return symbol.upper()
+
+
+def ticks_json(tb: TickBatch) -> list[dict[str, Any]]:
+    """Ticks as JSON rows."""
+    side = tb.side.tolist()
+    ids = tb.trade_id.tolist()
+    return [
+        {"symbol": tb.symbol, "ts": ts, "time": us_to_iso(ts), "price": p, "size": s,
+         "is_buyer_maker": None if sd < 0 else bool(sd), "trade_id": None if i < 0 else i}
+        for ts, p, s, sd, i in zip(tb.ts.tolist(), tb.price.tolist(), tb.size.tolist(), side, ids,
+                                   strict=True)
+    ]  # fmt: skip
+
+
+def bars_json(bars: BarBatch) -> list[dict[str, Any]]:
+    """Bars as JSON rows (``time`` = ISO-8601 UTC open time)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vwap = np.where(bars.volume > 0, bars.notional / np.where(bars.volume > 0, bars.volume, 1),
+                        np.nan)  # fmt: skip
+    cols = [bars.open_time.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(),
+            bars.close.tolist(), bars.volume.tolist(), bars.notional.tolist(),
+            bars.trades.tolist(), bars.taker_buy_volume.tolist(), vwap.tolist()]  # fmt: skip
+    return [
+        {"time": us_to_iso(ot), "open_time": ot, "open": o, "high": h, "low": lo, "close": c,
+         "volume": v, "notional": n, "trades": k, "taker_buy_volume": tb,
+         "vwap": None if w != w else w}
+        for ot, o, h, lo, c, v, n, k, tb, w in zip(*cols, strict=True)
+    ]  # fmt: skip
+
+
+def csv_response(frame: Any, name: str) -> Response:
+    """A CSV download of a frame with ISO-8601 UTC times."""
+    from statarb.export import csv_frame
+
+    text = csv_frame(frame).to_csv(index=False)
+    disposition = f'attachment; filename="{name}.csv"'
+    return Response(text, media_type="text/csv", headers={"Content-Disposition": disposition})
+
+
+class JSONBytes(Response):
+    """JSON rendered by orjson (numpy scalars allowed), without response-model validation."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def json_response(content: Any, status_code: int = 200) -> JSONBytes:
+    """Fast JSON (orjson) without response-model validation."""
+    return JSONBytes(content, status_code=status_code)

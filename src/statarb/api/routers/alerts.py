@@ -1,0 +1,91 @@
+"""Alert rules (persisted in the store) and the history of triggers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import Response
+
+from statarb.api.deps import EngineDep, StoreDep, TimeRange, WriteAuth
+from statarb.api.routers._common import json_response
+from statarb.api.schemas import AlertEventOut, AlertRuleIn, AlertRuleOut
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+
+def _out(rule: Any) -> dict[str, Any]:
+    return {**rule.to_dict(public=True), "summary": rule.condition.summary()}
+
+
+def _rule_error(exc: Exception) -> HTTPException:
+    text = str(exc)
+    field = text.split(":", 1)[0] if ":" in text else "rule"
+    return HTTPException(
+        422,
+        [{"loc": ["body", *field.split(".")], "msg": text, "type": "value_error"}],
+    )
+
+
+@router.get("/rules", response_model=list[AlertRuleOut])
+async def list_rules(engine: EngineDep) -> Response:
+    """Every rule in force."""
+    return json_response([_out(r) for r in engine.rules()])
+
+
+@router.post("/rules", response_model=AlertRuleOut, status_code=201, dependencies=[WriteAuth])
+async def add_rule(rule: AlertRuleIn, engine: EngineDep) -> Response:
+    """Create a rule; errors name the field at fault (e.g. ``condition.children[1].operator``)."""
+    from statarb.errors import AlertRuleError
+
+    try:
+        saved = engine.add_rule(rule.model_dump())
+    except AlertRuleError as exc:
+        raise _rule_error(exc) from None
+    return json_response(_out(saved), 201)
+
+
+@router.get("/rules/{rule_id}", response_model=AlertRuleOut)
+async def get_rule(rule_id: int, engine: EngineDep) -> Response:
+    """One rule."""
+    for r in engine.rules():
+        if r.id == rule_id:
+            return json_response(_out(r))
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")
+
+
+@router.put("/rules/{rule_id}", response_model=AlertRuleOut, dependencies=[WriteAuth])
+async def replace_rule(rule_id: int, rule: AlertRuleIn, engine: EngineDep) -> Response:
+    """Replace a rule (its trigger state restarts when the condition changed)."""
+    from statarb.errors import AlertRuleError
+
+    if all(r.id != rule_id for r in engine.rules()):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")
+    try:
+        saved = engine.add_rule({**rule.model_dump(), "id": rule_id})
+    except AlertRuleError as exc:
+        raise _rule_error(exc) from None
+    return json_response(_out(saved))
+
+
+@router.delete("/rules/{rule_id}", status_code=204, dependencies=[WriteAuth])
+async def delete_rule(rule_id: int, engine: EngineDep) -> Response:
+    """Delete a rule (its history stays)."""
+    if not engine.remove_rule(rule_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/history", response_model=list[AlertEventOut])
+async def history(
+    store: StoreDep,
+    times: TimeRange,
+    rule_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> Response:
+    """Recorded triggers, newest first, with their delivery status."""
+    events = await asyncio.to_thread(
+        store.list_alert_events, rule_id=rule_id, start=times[0], end=times[1], limit=limit
+    )
+    return json_response(events)

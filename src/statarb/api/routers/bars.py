@@ -1,0 +1,68 @@
+"""Bars and summary statistics of one symbol."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import Response
+
+from statarb.api.deps import StoreDep, TimeRange
+from statarb.api.routers._common import (
+    OutFormat,
+    bars_json,
+    check_symbol,
+    csv_response,
+    json_response,
+)
+from statarb.api.schemas import BarOut
+
+router = APIRouter(prefix="/api/v1", tags=["bars"])
+
+TfQuery = Annotated[str, Query(pattern=r"^[0-9]{1,6}(ms|s|m|h|d|w)$", examples=["1m"])]
+
+
+async def _load(store: Any, symbol: str, tf: str, start: int | None, end: int | None) -> Any:
+    from statarb.errors import InputError
+    from statarb.history import load_bars
+
+    try:
+        return await asyncio.to_thread(load_bars, store, symbol, tf, start, end)
+    except InputError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/bars/{symbol}", response_model=list[BarOut])
+async def get_bars(
+    symbol: str,
+    store: StoreDep,
+    times: TimeRange,
+    tf: TfQuery = "1m",
+    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="last N bars")] = None,
+    format: OutFormat = "json",
+) -> Response:
+    """Bars with open time in ``[start, end)`` (stored, or built from finer bars or ticks)."""
+    sym = check_symbol(symbol)
+    bars = await _load(store, sym, tf, *times)
+    if limit is not None and len(bars) > limit:
+        bars = bars.take(slice(len(bars) - limit, None))
+    if format == "csv":
+        from statarb.export import bars_frame
+
+        return csv_response(bars_frame(bars), f"{sym}_{tf}_bars")
+    return json_response(bars_json(bars))
+
+
+@router.get("/stats/{symbol}")
+async def get_stats(symbol: str, store: StoreDep, times: TimeRange, tf: TfQuery = "1m") -> Response:
+    """Summary statistics of the bar closes (``statarb.analytics.rolling.price_summary``)."""
+    from statarb.analytics.rolling import price_summary
+
+    sym = check_symbol(symbol)
+    bars = await _load(store, sym, tf, *times)
+    if len(bars) == 0:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {tf} bars of {sym} in that range")
+    summary = await asyncio.to_thread(price_summary, bars.close)
+    out = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
+    return json_response({"symbol": sym, "timeframe": tf, "bars": len(bars), **out})

@@ -1,0 +1,200 @@
+"""The broadcast hub and the ``/ws`` WebSocket endpoint.
+
+Protocol (JSON text frames):
+
+- client -> server ``{"action": "subscribe", "topics": ["ticks:BTCUSDT", "bars:BTCUSDT:1m",
+  "pair:BTCUSDT:ETHUSDT", "alerts"]}`` and ``{"action": "unsubscribe", "topics": [...]}``;
+  answered with ``{"topic": "control", "type": "subscribed"|"unsubscribed", "data": [topics]}``.
+- client -> server ``{"action": "ticks", "token": "<api token>", "id": <any>, "data": [tick, ...]}``
+  pushes ticks through the engine; answered per message with ``{"topic": "control", "type":
+  "ack", "data": {"id": ..., "accepted": n, "errors": [{"index", "field", "message"}]}}``.
+- server -> client events ``{"topic": ..., "type": ..., "data": ...}``.
+
+Every client has a bounded send queue. The hub never waits for a client: when a client's queue
+is full the client is dropped (closed with code 1013, "try again later") so one slow reader can
+never stall the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+if TYPE_CHECKING:
+    from statarb.engine import Engine
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+MAX_TOPICS_PER_CLIENT = 256
+CLOSE_TOO_SLOW = 1013
+
+
+class WsClient:
+    """One connected client: its topics and bounded send queue."""
+
+    def __init__(self, max_queue: int) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_queue)
+        self.topics: set[str] = set()
+        self.slow = asyncio.Event()
+
+
+class BroadcastHub:
+    """Fan events out to subscribed clients without ever blocking the publisher.
+
+    Parameters
+    ----------
+    max_queue
+        Events buffered per client before it counts as too slow and is dropped.
+    """
+
+    def __init__(self, *, max_queue: int = 2000) -> None:
+        self.max_queue = max_queue
+        self._subs: dict[str, set[WsClient]] = {}
+        self.clients: set[WsClient] = set()
+        self.counts = {"published": 0, "sent": 0, "dropped_clients": 0}
+
+    def connect(self) -> WsClient:
+        """Register a new client."""
+        client = WsClient(self.max_queue)
+        self.clients.add(client)
+        return client
+
+    def disconnect(self, client: WsClient) -> None:
+        """Forget a client and its subscriptions."""
+        self.clients.discard(client)
+        for t in client.topics:
+            subs = self._subs.get(t)
+            if subs is not None:
+                subs.discard(client)
+                if not subs:
+                    del self._subs[t]
+        client.topics.clear()
+
+    def subscribe(self, client: WsClient, topics: list[str]) -> list[str]:
+        """Add topics to a client (bounded); return the topics it now has."""
+        for t in topics:
+            if len(client.topics) >= MAX_TOPICS_PER_CLIENT:
+                break
+            client.topics.add(t)
+            self._subs.setdefault(t, set()).add(client)
+        return sorted(client.topics)
+
+    def unsubscribe(self, client: WsClient, topics: list[str]) -> list[str]:
+        """Remove topics from a client; return the topics it still has."""
+        for t in topics:
+            client.topics.discard(t)
+            subs = self._subs.get(t)
+            if subs is not None:
+                subs.discard(client)
+                if not subs:
+                    del self._subs[t]
+        return sorted(client.topics)
+
+    def wants(self, topic: str) -> bool:
+        """Whether any client subscribed to ``topic``."""
+        return topic in self._subs
+
+    def publish(self, topic: str, type: str, data: Any) -> None:
+        """Queue ``{topic, type, data}`` for the topic's subscribers; drop clients that lag."""
+        subs = self._subs.get(topic)
+        self.counts["published"] += 1
+        if not subs:
+            return
+        msg = orjson.dumps({"topic": topic, "type": type, "data": data},
+                           option=orjson.OPT_SERIALIZE_NUMPY)  # fmt: skip
+        for client in list(subs):
+            try:
+                client.queue.put_nowait(msg)
+                self.counts["sent"] += 1
+            except asyncio.QueueFull:
+                self.counts["dropped_clients"] += 1
+                client.slow.set()
+                self.disconnect(client)
+
+    def stats(self) -> dict[str, Any]:
+        """Clients, topics and counters."""
+        return {"clients": len(self.clients), "topics": len(self._subs), **self.counts}
+
+
+def _control(type_: str, data: Any) -> bytes:
+    return orjson.dumps({"topic": "control", "type": type_, "data": data})
+
+
+async def _sender(ws: WebSocket, client: WsClient) -> None:
+    while True:
+        msg = await client.queue.get()
+        await ws.send_text(msg.decode())
+
+
+async def _handle(ws: WebSocket, client: WsClient, msg: Any, engine: Engine) -> bytes:
+    from statarb.api.deps import token_ok
+    from statarb.api.schemas import parse_tick_rows
+
+    hub: BroadcastHub = ws.app.state.hub
+    if not isinstance(msg, dict) or not isinstance(msg.get("action"), str):
+        return _control("error", {"message": 'send an object with "action": subscribe, '
+                                  'unsubscribe or ticks'})  # fmt: skip
+    action = msg["action"]
+    if action in ("subscribe", "unsubscribe"):
+        topics = msg.get("topics")
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            return _control("error", {"message": '"topics" must be a list of strings'})
+        fn = hub.subscribe if action == "subscribe" else hub.unsubscribe
+        return _control(action + "d", fn(client, topics))
+    if action == "ticks":
+        settings = ws.app.state.settings
+        if not token_ok(settings, msg.get("token")):
+            return _control("error", {"id": msg.get("id"), "message": "invalid or missing token "
+                                      "(set STATARB_API_TOKEN on the server)"})  # fmt: skip
+        rows = msg.get("data")
+        if not isinstance(rows, list):
+            return _control("error", {"id": msg.get("id"), "message": '"data" must be a list'})
+        ticks, errors = parse_tick_rows(rows)
+        accepted = await engine.ingest(ticks) if ticks else 0
+        return _control("ack", {"id": msg.get("id"), "accepted": accepted, "errors": errors})
+    return _control("error", {"message": f"unknown action {action!r}"})
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(ws: WebSocket) -> None:
+    """Subscribe to live topics and push ticks (see the module docs for the protocol)."""
+    hub: BroadcastHub = ws.app.state.hub
+    engine: Engine = ws.app.state.engine
+    await ws.accept()
+    client = hub.connect()
+    sender = asyncio.create_task(_sender(ws, client))
+    slow = asyncio.create_task(client.slow.wait())
+    try:
+        while True:
+            recv = asyncio.create_task(ws.receive_text())
+            done, _ = await asyncio.wait({recv, slow, sender}, return_when=asyncio.FIRST_COMPLETED)
+            if recv not in done:
+                recv.cancel()
+                if slow in done:
+                    await ws.close(CLOSE_TOO_SLOW, "client too slow: events dropped")
+                break
+            try:
+                msg = orjson.loads(recv.result())
+            except orjson.JSONDecodeError:
+                reply = _control("error", {"message": "frames must be JSON objects"})
+            else:
+                reply = await _handle(ws, client, msg, engine)
+            await client.queue.put(reply)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        hub.disconnect(client)
+        for t in (sender, slow):
+            t.cancel()
+            with contextlib.suppress(BaseException):
+                await t
+
+
+__all__ = ["BroadcastHub", "WsClient", "router"]

@@ -1,0 +1,619 @@
+"""The engine: feeds -> one consumer -> store writer, bar builders, pair analytics, alerts, hub."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+
+from statarb.alerts.evaluator import AlertEvaluator, Trigger
+from statarb.alerts.notify import Delivery, Notifier
+from statarb.alerts.rules import Rule, metric_key, parse_rule
+from statarb.bars import BarBuilder
+from statarb.engine._latency import LatencyStats
+from statarb.engine._live import (
+    PairFrame,
+    RecentBars,
+    aligned_closes,
+    live_zscore,
+    pair_metrics,
+    symbol_bar_metrics,
+    timeframe_names,
+)
+from statarb.errors import AlertRuleError, InputError, StatarbError
+from statarb.model import BarBatch, Tick, TickBatch, Timeframe
+from statarb.timeutil import us_to_iso
+
+if TYPE_CHECKING:
+    from statarb.config import Settings
+    from statarb.ingest.binance import BinanceFeed, FeedBatch
+    from statarb.ingest.writer import TickWriter
+    from statarb.store.base import TickStore
+
+log = logging.getLogger(__name__)
+
+PairMethod = Literal["ols", "huber", "theil-sen", "kalman"]
+
+
+class Hub(Protocol):
+    """Where the engine publishes live events (the API's WebSocket hub implements it)."""
+
+    def publish(self, topic: str, type: str, data: Any) -> None:
+        """Queue ``{topic, type, data}`` for every subscriber of ``topic``; never blocks."""
+        ...
+
+    def wants(self, topic: str) -> bool:
+        """Whether anyone listens to ``topic`` (lets the engine skip building payloads)."""
+        ...
+
+
+class NullHub:
+    """A hub with no subscribers."""
+
+    def publish(self, topic: str, type: str, data: Any) -> None:
+        """Drop the event."""
+
+    def wants(self, topic: str) -> bool:
+        """Nobody listens."""
+        return False
+
+
+@dataclass(slots=True)
+class _Ingest:
+    batch: FeedBatch
+    done: asyncio.Future[None] | None = None
+
+
+@dataclass(slots=True)
+class _FeedRun:
+    feed: BinanceFeed
+    task: asyncio.Task[None]
+    symbols: set[str] = field(default_factory=set)
+
+
+def tick_dict(t: Tick) -> dict[str, Any]:
+    """A tick as JSON (``ts`` epoch µs and ``time`` ISO-8601 UTC)."""
+    return {"symbol": t.symbol, "ts": t.ts, "time": us_to_iso(t.ts), "price": t.price,
+            "size": t.size, "is_buyer_maker": t.is_buyer_maker, "trade_id": t.trade_id}  # fmt: skip
+
+
+def bar_dict(bars: BarBatch, i: int) -> dict[str, Any]:
+    """Bar ``i`` of a batch as JSON (``time`` is the ISO-8601 UTC open time)."""
+    ot = int(bars.open_time[i])
+    return {
+        "symbol": bars.symbol, "timeframe": bars.timeframe, "time": us_to_iso(ot),
+        "open_time": ot, "open": float(bars.open[i]), "high": float(bars.high[i]),
+        "low": float(bars.low[i]), "close": float(bars.close[i]),
+        "volume": float(bars.volume[i]), "notional": float(bars.notional[i]),
+        "trades": int(bars.trades[i]), "taker_buy_volume": float(bars.taker_buy_volume[i]),
+    }  # fmt: skip
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class Engine:
+    """Own the live state: feeds, the single store writer, bars, pair analytics and alerts.
+
+    Every tick, from a feed or posted through the API (:meth:`ingest`), goes through one queue
+    and one consumer task: stored by the batched :class:`~statarb.ingest.writer.TickWriter`,
+    built into bars for each of ``settings.timeframes``, turned into metric values (see
+    :mod:`statarb.alerts.rules` for the keys), evaluated against the alert rules and published
+    on the hub (topics ``ticks:SYM``, ``bars:SYM:TF``, ``pair:A:B``, ``alerts``).
+
+    Parameters
+    ----------
+    settings
+        Timeframes, writer batch size and flush interval, queue size, Binance URLs.
+    store
+        The store; the engine is its single writer while running.
+    hub
+        Where live events go (default: nowhere).
+    notifier
+        Webhook delivery (default: a :class:`~statarb.alerts.notify.Notifier`).
+    pairs
+        Pairs ``("A", "B")`` analysed live from the start; rules on a pair add it too.
+    window_bars
+        Closed bars kept per symbol and timeframe, and analysed per pair.
+    z_window
+        Bars in the z-score window.
+    method
+        Hedge-ratio estimator passed to :func:`statarb.analytics.pair.analyze_pair`.
+    analytics_timeframes
+        Timeframes with pair analytics (default: those of at least one minute).
+    clock
+        Wall clock in epoch µs (receipt times, latencies).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: TickStore,
+        *,
+        hub: Hub | None = None,
+        notifier: Notifier | None = None,
+        pairs: Iterable[tuple[str, str]] = (),
+        window_bars: int = 1000,
+        z_window: int = 60,
+        method: PairMethod = "ols",
+        analytics_timeframes: Sequence[str] | None = None,
+        clock: Callable[[], int] = _now_us,
+    ) -> None:
+        if window_bars < 30 or z_window < 2 or z_window > window_bars:
+            raise InputError(
+                f"need window_bars >= 30 and 2 <= z_window <= window_bars, got {window_bars}, "
+                f"{z_window}"
+            )
+        self.settings, self.store = settings, store
+        self.hub: Hub = hub or NullHub()
+        self.notifier = notifier or Notifier()
+        self.window_bars, self.z_window, self.method = window_bars, z_window, method
+        self.clock = clock
+        self.timeframes = timeframe_names(list(settings.timeframes))
+        minute = Timeframe.parse("1m").us
+        default_atf = [t for t in self.timeframes if Timeframe.parse(t).us >= minute]
+        self.analytics_timeframes = timeframe_names(
+            list(analytics_timeframes) if analytics_timeframes is not None
+            else default_atf or self.timeframes
+        )  # fmt: skip
+        self.evaluator = AlertEvaluator()
+        self.values: dict[str, float] = {}
+        self.latency = LatencyStats()
+        self.counts = {"ticks": 0, "bars": 0, "analyses": 0, "alerts": 0, "errors": 0,
+                       "duplicates": 0}  # fmt: skip
+        self._pairs: dict[tuple[str, str], dict[str, PairFrame]] = {}
+        for a, b in pairs:
+            self.watch_pair(a, b)
+        self._builders: dict[str, dict[str, BarBuilder]] = {}
+        self._recent: dict[tuple[str, str], RecentBars] = {}
+        self._last_id: dict[str, int] = {}
+        self._last_price: dict[str, float] = {}
+        self._queue: asyncio.Queue[FeedBatch | _Ingest | None] | None = None
+        self._wq: asyncio.Queue[FeedBatch] | None = None
+        self._writer: TickWriter | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._feeds: list[_FeedRun] = []
+        self._flush_lock: asyncio.Lock | None = None
+        self.started_at: int | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`start` ran and :meth:`stop` did not."""
+        return self._consumer is not None and not self._consumer.done()
+
+    async def start(self) -> None:
+        """Load alert rules from the store and start the consumer and the writer."""
+        if self.running:
+            return
+        for data in await asyncio.to_thread(self.store.list_alert_rules):
+            try:
+                self._install_rule(parse_rule(data))
+            except AlertRuleError as exc:
+                log.error("stored alert rule %s is invalid and ignored: %s", data.get("id"), exc)
+        self._queue = asyncio.Queue(maxsize=max(16, self.settings.queue_size // 100))
+        self._wq = asyncio.Queue()
+        self._flush_lock = asyncio.Lock()
+        self._start_writer()
+        self._consumer = asyncio.create_task(self._consume(), name="statarb-engine")
+        self.started_at = self.clock()
+
+    def _start_writer(self) -> None:
+        from statarb.ingest.writer import TickWriter
+
+        assert self._wq is not None
+        self._writer = TickWriter(
+            self.store, batch_size=self.settings.batch_size,
+            flush_interval=self.settings.flush_interval, bar_timeframes=self.timeframes,
+        )  # fmt: skip
+        self._writer_task = asyncio.create_task(self._writer.run(self._wq))
+
+    async def stop(self) -> None:
+        """Stop the feeds, process what they delivered, flush the store, finish deliveries."""
+        if self._consumer is None or self._queue is None:
+            return
+        for run in list(self._feeds):
+            run.feed.stop()
+        for run in list(self._feeds):
+            with contextlib.suppress(Exception):
+                await run.task
+        self._feeds.clear()
+        await self._queue.put(None)
+        await self._consumer
+        self._consumer = None
+        if self._writer is not None and self._writer_task is not None:
+            await self._writer.close()
+            await self._writer_task
+        await self.notifier.aclose()
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is processed and committed to the store."""
+        if self._queue is None or self._flush_lock is None or self._writer is None:
+            return
+        async with self._flush_lock:
+            await self._queue.join()
+            writer, task = self._writer, self._writer_task
+            await writer.close()
+            if task is not None:
+                await task
+            self._start_writer()
+
+    # -- ingestion -----------------------------------------------------------------------------
+    async def ingest(self, ticks: Sequence[Tick], *, wait: bool = False) -> int:
+        """Push ticks through the same path as feed ticks; return how many were queued.
+
+        With ``wait`` the call returns once they are processed (bars, analytics, alerts) and
+        committed to the store.
+        """
+        if self._queue is None or not self.running:
+            raise StatarbError("the engine is not running")
+        if not ticks:
+            return 0
+        now = self.clock()
+        ticks = [t if t.recv_ts else _with_recv(t, now) for t in ticks]
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Ingest(_feed_batch(ticks), done))
+        await done
+        if wait:
+            await self.flush()
+        return len(ticks)
+
+    async def _consume(self) -> None:
+        assert self._queue is not None
+        while True:
+            item = await self._queue.get()
+            try:
+                if item is None:
+                    return
+                batch = item.batch if isinstance(item, _Ingest) else item
+                try:
+                    self._process(batch)
+                except Exception:  # one bad batch must not stop the live path
+                    self.counts["errors"] += 1
+                    log.exception("engine failed to process a batch")
+                if isinstance(item, _Ingest) and item.done is not None and not item.done.done():
+                    item.done.set_result(None)
+            finally:
+                self._queue.task_done()
+
+    def _process(self, batch: FeedBatch) -> None:
+        assert self._wq is not None
+        self._wq.put_nowait(batch)
+        ticks = batch.ticks
+        if not ticks:
+            return
+        self.counts["ticks"] += len(ticks)
+        for sym, tb in TickBatch.from_ticks(ticks).items():
+            recv = tb.recv_ts[tb.recv_ts > 0]
+            if len(recv):
+                self.latency.extend("receipt", np.maximum(recv - tb.ts[tb.recv_ts > 0], 0))
+            self._on_symbol(sym, self._fresh(sym, tb))
+        if len(ticks):
+            recv_last = max(t.recv_ts or 0 for t in ticks)
+            if recv_last:
+                self.latency.add("processed", max(0, self.clock() - recv_last))
+
+    def _fresh(self, sym: str, tb: TickBatch) -> TickBatch:
+        """Drop ticks whose trade id was already seen (the writer still gets everything)."""
+        ids = tb.trade_id
+        last = self._last_id.get(sym)
+        has_id = ids >= 0
+        if has_id.any():
+            top = int(ids[has_id].max())
+            self._last_id[sym] = top if last is None else max(last, top)
+            if last is not None:
+                keep = ~has_id | (ids > last)
+                if not keep.all():
+                    self.counts["duplicates"] += int(len(keep) - keep.sum())
+                    return tb.take(np.flatnonzero(keep))
+        return tb
+
+    # -- per symbol ----------------------------------------------------------------------------
+    def _on_symbol(self, sym: str, tb: TickBatch) -> None:
+        if len(tb) == 0:
+            return
+        recv_ts = int(tb.recv_ts.max()) if len(tb.recv_ts) else 0
+        if self.hub.wants(f"ticks:{sym}"):
+            self.hub.publish(f"ticks:{sym}", "ticks", [tick_dict(t) for t in tb.to_ticks()])
+        last = int(np.argmax(tb.ts))
+        price, ts = float(tb.price[last]), int(tb.ts[last])
+        self._last_price[sym] = price
+        changed = {metric_key("price", sym)}
+        self.values[metric_key("price", sym)] = price
+        builders = self._builders.setdefault(
+            sym, {tf: BarBuilder(sym, tf) for tf in self.timeframes}
+        )
+        for tf, builder in builders.items():
+            closed = builder.update(tb)
+            if len(closed):
+                self._on_bars(sym, tf, closed, recv_ts)
+            topic = f"bars:{sym}:{tf}"
+            if self.hub.wants(topic) and builder.partial is not None:
+                self.hub.publish(topic, "partial", _bar_obj(builder.partial))
+        changed |= self._live_pairs(sym)
+        self._evaluate(changed, ts, recv_ts)
+
+    def _on_bars(self, sym: str, tf: str, closed: BarBatch, recv_ts: int) -> None:
+        recent = self._recent.setdefault((sym, tf), RecentBars(self.window_bars))
+        topic = f"bars:{sym}:{tf}"
+        wants = self.hub.wants(topic)
+        for i in range(len(closed)):
+            recent.add(closed.take(slice(i, i + 1)))
+            self.counts["bars"] += 1
+            bar = bar_dict(closed, i)
+            if wants:
+                self.hub.publish(topic, "bar", bar)
+            _, closes = recent.arrays()
+            vals = symbol_bar_metrics(sym, bar, closes, tf, self.z_window)
+            self.values.update(vals)
+            end = int(closed.open_time[i]) + Timeframe.parse(tf).us
+            self._evaluate(set(vals), end, recv_ts)
+        if tf in self.analytics_timeframes:
+            for a, b in self._pairs:
+                if sym in (a, b):
+                    self._analyze(a, b, tf, recv_ts)
+
+    # -- pairs ---------------------------------------------------------------------------------
+    def watch_pair(self, a: str, b: str) -> tuple[str, str]:
+        """Analyse the pair ``a``/``b`` live (idempotent); return it normalised."""
+        key = (a.strip().upper(), b.strip().upper())
+        if key[0] == key[1] or not all(key):
+            raise InputError(f"a pair needs two different symbols, got {a!r}/{b!r}")
+        self._pairs.setdefault(key, {})
+        return key
+
+    def unwatch_pair(self, a: str, b: str) -> bool:
+        """Stop analysing a pair; return whether it was watched."""
+        return self._pairs.pop((a.upper(), b.upper()), None) is not None
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The pairs analysed live."""
+        return list(self._pairs)
+
+    def pair_state(self, a: str, b: str) -> dict[str, Any]:
+        """Latest live analysis per timeframe of a watched pair."""
+        frames = self._pairs.get((a.upper(), b.upper()))
+        if frames is None:
+            raise InputError(f"pair {a}/{b} is not watched; watched: {self.pairs}")
+        return {tf: {"time": None if f.last_time is None else us_to_iso(f.last_time),
+                     **(f.analysis or {})} for tf, f in frames.items()}  # fmt: skip
+
+    def _analyze(self, a: str, b: str, tf: str, recv_ts: int) -> None:
+        ra, rb = self._recent.get((a, tf)), self._recent.get((b, tf))
+        if ra is None or rb is None:
+            return
+        frame = self._pairs[(a, b)].setdefault(tf, PairFrame())
+        times, ya, xb = aligned_closes(ra, rb)
+        if len(times) < max(30, self.z_window // 2 + 2) or times[-1] == frame.last_time:
+            return
+        try:
+            from statarb.analytics.pair import analyze_pair
+
+            res = analyze_pair(ya, xb, method=self.method, bar_seconds=Timeframe.parse(tf).seconds,
+                               z_window=self.z_window).to_dict()  # fmt: skip
+        except (StatarbError, ValueError, ImportError) as exc:
+            log.debug("pair %s/%s %s not analysed: %s", a, b, tf, exc)
+            return
+        self.counts["analyses"] += 1
+        frame.analysis, frame.last_time = res, int(times[-1])
+        beta, alpha = float(res["hedge_ratio"]), float(res.get("intercept") or 0.0)
+        frame.betas.append(beta)
+        frame.spreads = ya[-self.z_window :] - beta * xb[-self.z_window :] - alpha
+        target = f"{a}/{b}"
+        vals = pair_metrics(target, tf, frame)
+        self.values.update(vals)
+        if self.hub.wants(f"pair:{a}:{b}"):
+            data = {"timeframe": tf, "time": us_to_iso(int(times[-1])), **res}
+            self.hub.publish(f"pair:{a}:{b}", "analytics", data)
+        end = int(times[-1]) + Timeframe.parse(tf).us
+        self._evaluate(set(vals), end, recv_ts)
+
+    def _live_pairs(self, sym: str) -> set[str]:
+        """Per-tick spread and z-score of the pairs with a leg in ``sym`` (primary timeframe)."""
+        changed: set[str] = set()
+        if not self.analytics_timeframes:
+            return changed
+        tf = self.analytics_timeframes[0]
+        for a, b in self._pairs:
+            if sym not in (a, b) or a not in self._last_price or b not in self._last_price:
+                continue
+            frame = self._pairs[(a, b)].get(tf)
+            if frame is None or frame.analysis is None:
+                continue
+            beta = float(frame.analysis["hedge_ratio"])
+            alpha = float(frame.analysis.get("intercept") or 0.0)
+            spread = self._last_price[a] - beta * self._last_price[b] - alpha
+            target = f"{a}/{b}"
+            self.values[metric_key("spread", target)] = spread
+            changed.add(metric_key("spread", target))
+            z = live_zscore(frame.spreads, spread)
+            if z is not None:
+                self.values[metric_key("zscore", target)] = z
+                changed.add(metric_key("zscore", target))
+            if self.hub.wants(f"pair:{a}:{b}"):
+                self.hub.publish(f"pair:{a}:{b}", "live", {"timeframe": tf, "spread": spread,
+                                 "zscore": z, "hedge_ratio": beta})  # fmt: skip
+        return changed
+
+    # -- alerts --------------------------------------------------------------------------------
+    def rules(self) -> list[Rule]:
+        """The alert rules in force."""
+        return self.evaluator.rules
+
+    def _check_rule(self, rule: Rule) -> None:
+        for c in rule.conditions():
+            if c.timeframe is None:
+                continue
+            pair = "/" in c.target
+            live = self.analytics_timeframes if pair and c.metric != "price" else self.timeframes
+            if c.timeframe not in live:
+                raise AlertRuleError(
+                    f"condition.timeframe: {c.timeframe!r} is not computed live for "
+                    f"{'pairs' if pair else 'symbols'}; use one of {live}"
+                )
+
+    def _install_rule(self, rule: Rule) -> None:
+        self._check_rule(rule)
+        for c in rule.conditions():
+            if "/" in c.target:
+                self.watch_pair(*c.target.split("/"))
+        self.evaluator.add(rule)
+
+    def add_rule(self, data: Mapping[str, Any]) -> Rule:
+        """Validate, persist and activate a rule (replaces the rule with the same ``id``)."""
+        rule = parse_rule(data)
+        self._check_rule(rule)
+        body = rule.to_dict()
+        rid = self.store.save_alert_rule(body)
+        saved = parse_rule({**body, "id": rid})
+        self._install_rule(saved)
+        return saved
+
+    def remove_rule(self, rule_id: int) -> bool:
+        """Delete a rule from the store and stop evaluating it."""
+        self.evaluator.remove(rule_id)
+        return self.store.delete_alert_rule(rule_id)
+
+    def _evaluate(self, changed: set[str], ts: int, recv_ts: int) -> None:
+        if not changed or not self.evaluator.rules:
+            return
+        for trig in self.evaluator.evaluate(self.values, ts, changed=changed):
+            self._fire(trig, recv_ts)
+
+    def _fire(self, trig: Trigger, recv_ts: int) -> None:
+        rule = next((r for r in self.evaluator.rules if r.id == trig.rule_id), None)
+        hooks = rule.webhooks if rule is not None else ()
+        event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": self.clock(),
+                 "delivery": "pending" if hooks else "none"}  # fmt: skip
+        try:
+            event["id"] = self.store.add_alert_event(event)  # recorded before anything is sent
+        except StatarbError:
+            self.counts["errors"] += 1
+            log.exception("could not record alert event of rule %s", trig.rule_id)
+        self.counts["alerts"] += 1
+        self.hub.publish("alerts", "alert", event)
+        if recv_ts:
+            self.latency.add("alert", max(0, self.clock() - recv_ts))
+        if hooks:
+            self.notifier.submit(trig, hooks, event_id=event.get("id"), done=self._delivered)
+
+    def _delivered(self, event_id: int | None, results: list[Delivery]) -> None:
+        if event_id is None:
+            return
+        ok = all(r.ok for r in results)
+        changes = {"delivery": "delivered" if ok else "failed",
+                   "deliveries": [r.to_dict() for r in results]}  # fmt: skip
+        try:
+            self.store.update_alert_event(event_id, changes)
+        except StatarbError:
+            log.exception("could not record delivery of alert event %s", event_id)
+
+    # -- feeds ---------------------------------------------------------------------------------
+    async def start_feed(
+        self, symbols: Iterable[str], *, ws_url: str | None = None, rest_url: str | None = None
+    ) -> list[str]:
+        """Stream symbols not streamed yet from Binance (or ``ws_url``); return the new ones."""
+        from statarb.ingest.binance import BinanceFeed
+
+        if self._queue is None:
+            raise StatarbError("the engine is not running")
+        have = {s for r in self._feeds for s in r.symbols}
+        new = [s for s in dict.fromkeys(x.strip().upper() for x in symbols) if s and s not in have]
+        if not new:
+            return []
+        last = await asyncio.to_thread(
+            lambda: {s: i for s in new if (i := self.store.last_trade_id(s)) is not None}
+        )
+        feed = BinanceFeed(
+            new,
+            out=self._queue,  # type: ignore[arg-type]
+            ws_url=ws_url or self.settings.binance_ws_url,
+            rest_url=rest_url or self.settings.binance_rest_url,
+            last_ids=last,
+        )
+        task = asyncio.create_task(feed.run(), name=f"feed-{'-'.join(new)}")
+        self._feeds.append(_FeedRun(feed, task, set(new)))
+        return new
+
+    async def stop_feed(self, symbols: Iterable[str]) -> list[str]:
+        """Stop streaming symbols; return those that were streamed."""
+        gone = {s.strip().upper() for s in symbols}
+        stopped: list[str] = []
+        for run in list(self._feeds):
+            drop = run.symbols & gone
+            if not drop:
+                continue
+            stopped.extend(sorted(drop))
+            if drop == run.symbols:
+                run.feed.stop()
+                with contextlib.suppress(Exception):
+                    await run.task
+                self._feeds.remove(run)
+            else:
+                await run.feed.unsubscribe(sorted(drop))
+                run.symbols -= drop
+        return stopped
+
+    def feeds(self) -> list[dict[str, Any]]:
+        """Status and counters of each running feed."""
+        out = []
+        for run in self._feeds:
+            err = None
+            if run.task.done() and not run.task.cancelled() and run.task.exception():
+                err = str(run.task.exception())
+            out.append({"symbols": sorted(run.symbols), "running": not run.task.done(),
+                        "error": err, "stats": run.feed.stats.to_dict()})  # fmt: skip
+        return out
+
+    def status(self) -> dict[str, Any]:
+        """Counters, queue depths, writer and latency figures."""
+        w = self._writer.stats.to_dict() if self._writer is not None else None
+        return {
+            "running": self.running,
+            "started_at": None if self.started_at is None else us_to_iso(self.started_at),
+            "counts": dict(self.counts),
+            "queue": None if self._queue is None else self._queue.qsize(),
+            "writer_queue": None if self._wq is None else self._wq.qsize(),
+            "writer": w,
+            "latency": self.latency.to_dict(),
+            "feeds": self.feeds(),
+            "pairs": [f"{a}/{b}" for a, b in self._pairs],
+            "timeframes": self.timeframes,
+            "analytics_timeframes": self.analytics_timeframes,
+            "rules": len(self.evaluator.rules),
+            "webhooks": {**self.notifier.counts, "pending": self.notifier.pending},
+        }
+
+
+def _with_recv(t: Tick, now: int) -> Tick:
+    from dataclasses import replace
+
+    return replace(t, recv_ts=now)
+
+
+def _bar_obj(bar: Any) -> dict[str, Any]:
+    return {"symbol": bar.symbol, "timeframe": bar.timeframe, "time": us_to_iso(bar.open_time),
+            "open_time": bar.open_time, "open": bar.open, "high": bar.high, "low": bar.low,
+            "close": bar.close, "volume": bar.volume, "notional": bar.notional,
+            "trades": bar.trades, "taker_buy_volume": bar.taker_buy_volume}  # fmt: skip
+
+
+def _feed_batch(ticks: Sequence[Tick]) -> FeedBatch:
+    from statarb.ingest.binance import FeedBatch
+
+    of = getattr(FeedBatch, "of", None)
+    if of is not None:
+        return of(ticks=ticks)  # type: ignore[no-any-return]
+    return FeedBatch(ticks=list(ticks))  # type: ignore[call-arg]
+
+
+__all__ = ["Engine", "Hub", "NullHub", "bar_dict", "tick_dict"]

@@ -1,0 +1,52 @@
+"""Per-stage latency of the live path: exchange -> receipt -> processed/stored -> alert."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+#: the stages measured, each from the tick's exchange time or receipt time
+STAGES: tuple[str, ...] = ("receipt", "processed", "stored", "alert")
+
+
+class LatencyStats:
+    """Bounded reservoirs of latencies in µs per stage, summarised as quantiles in ms.
+
+    Stages: ``receipt`` = receipt time - exchange time; ``processed`` = bars, analytics and
+    alert evaluation done - receipt; ``stored`` = row committed - receipt (from the writer);
+    ``alert`` = alert published on the hub - receipt of the tick that fired it.
+    """
+
+    def __init__(self, size: int = 8192) -> None:
+        self._data: dict[str, deque[int]] = {s: deque(maxlen=size) for s in STAGES}
+        self.counts: dict[str, int] = dict.fromkeys(STAGES, 0)
+
+    def add(self, stage: str, us: int) -> None:
+        """Record one latency."""
+        self._data[stage].append(us)
+        self.counts[stage] += 1
+
+    def extend(self, stage: str, values: Any) -> None:
+        """Record many latencies (an array or iterable of µs)."""
+        vals = [int(v) for v in values]
+        self._data[stage].extend(vals)
+        self.counts[stage] += len(vals)
+
+    def quantiles(self, stage: str) -> dict[str, float | int | None]:
+        """``{"count", "p50_ms", "p99_ms", "max_ms"}`` of one stage."""
+        data = self._data[stage]
+        if not data:
+            return {"count": self.counts[stage], "p50_ms": None, "p99_ms": None, "max_ms": None}
+        arr = np.fromiter(data, np.int64, len(data)) / 1000.0
+        p50, p99 = np.percentile(arr, [50, 99])
+        return {"count": self.counts[stage], "p50_ms": round(float(p50), 3),
+                "p99_ms": round(float(p99), 3), "max_ms": round(float(arr.max()), 3)}  # fmt: skip
+
+    def to_dict(self) -> dict[str, dict[str, float | int | None]]:
+        """Quantiles of every stage."""
+        return {s: self.quantiles(s) for s in STAGES}
+
+
+__all__ = ["STAGES", "LatencyStats"]
