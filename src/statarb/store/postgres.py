@@ -33,10 +33,9 @@ from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
 from statarb.store import _pgcopy
 from statarb.store._alerts import AlertPersistence
-from statarb.store._schema import POSTGRES_MIGRATIONS, POSTGRES_VERSION_TABLE
+from statarb.store._migrate import migrate_postgres, postgres_version
 from statarb.store.base import SymbolInfo
 
-_MIGRATION_LOCK = 0x57A7A4B  # pg_advisory_xact_lock key: one migrator at a time
 _TICK_LOCK = 0x57A7  # pg_advisory_xact_lock(class, symbol_id): one tick writer per symbol
 _TICK_TYPES = ["i8", "i8", "f8", "f8", "i2", "i8"]  # ts, trade_id, price, size, side, recv_ts
 _QUOTE_TYPES = ["i8", "i8", "f8", "f8", "f8", "f8"]
@@ -104,7 +103,7 @@ class PostgresStore(AlertPersistence):
         self._con.execute("SET max_parallel_workers_per_gather = 0")
         if self.read_only:
             self._con.execute("SET default_transaction_read_only = on")
-        self._migrate()
+        migrate_postgres(self._con, "PostgreSQL store", read_only=self.read_only)
         if not self.read_only:
             self._con.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS stage_quotes (ts BIGINT, update_id BIGINT, "
@@ -115,39 +114,7 @@ class PostgresStore(AlertPersistence):
     @property
     def schema_version(self) -> int:
         """The schema version the database is at (0 when no table exists yet)."""
-        row = self._con.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
-        if not row or not row[0]:
-            return 0
-        row = self._con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-        return int(row[0]) if row else 0
-
-    def _migrate(self) -> None:
-        known = len(POSTGRES_MIGRATIONS)
-        have = self.schema_version
-        if have > known:
-            raise StoreError(
-                f"PostgreSQL store has schema version {have}, newer than this statarb knows "
-                f"({known}); upgrade statarb to open it"
-            )
-        if self.read_only:
-            if have < known:
-                raise StoreError(
-                    f"PostgreSQL store is at schema version {have}, expected {known}; "
-                    "open it once read-write to migrate it"
-                )
-            return
-        for version in range(have + 1, known + 1):
-            with self._con.transaction():
-                self._con.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-                self._con.execute(POSTGRES_VERSION_TABLE)
-                if self.schema_version >= version:
-                    continue
-                for stmt in POSTGRES_MIGRATIONS[version - 1]:
-                    self._con.execute(stmt)
-                self._con.execute(
-                    "INSERT INTO schema_version (version, applied_us) VALUES (%s, %s)",
-                    (version, c.now_us()),
-                )
+        return postgres_version(self._con)
 
     # -- transactions -----------------------------------------------------------------------
     @contextmanager

@@ -21,7 +21,7 @@ from statarb.errors import InputError, StoreError
 from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
 from statarb.store._alerts import AlertPersistence
-from statarb.store._schema import SQLITE_MIGRATIONS
+from statarb.store._migrate import migrate_sqlite, sqlite_version
 from statarb.store.base import SymbolInfo
 
 #: rows per multi-row INSERT statement (7-9 parameters each, far below SQLite's variable limit)
@@ -79,7 +79,7 @@ class SQLiteStore(AlertPersistence):
         self._ids: dict[str, int] = {}
         self._con = self._connect()
         try:
-            self._migrate()
+            migrate_sqlite(self._con, f"store {self._path}", read_only=self.read_only)
         except BaseException:
             self._con.close()
             raise
@@ -114,42 +114,7 @@ class SQLiteStore(AlertPersistence):
     @property
     def schema_version(self) -> int:
         """The schema version the file is at."""
-        return int(self._con.execute("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
-        known = len(SQLITE_MIGRATIONS)
-        have = self.schema_version
-        if have > known:
-            raise StoreError(
-                f"store {self._path} has schema version {have}, newer than this statarb knows "
-                f"({known}); upgrade statarb to open it"
-            )
-        if self.read_only:
-            if have < known:
-                raise StoreError(
-                    f"store {self._path} is at schema version {have}, expected {known}; "
-                    "open it once read-write (e.g. statarb serve) to migrate it"
-                )
-            return
-        for version in range(have + 1, known + 1):
-            self._con.execute("BEGIN IMMEDIATE")
-            try:
-                # re-check inside the write lock: another process may have migrated meanwhile
-                if self.schema_version >= version:
-                    self._con.execute("COMMIT")
-                    continue
-                for stmt in SQLITE_MIGRATIONS[version - 1]:
-                    self._con.execute(stmt)
-                self._con.execute(f"PRAGMA user_version = {int(version)}")
-                self._con.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._con.execute("ROLLBACK")
-                raise StoreError(
-                    f"migrating {self._path} to version {version} failed: {exc}"
-                ) from exc
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
+        return sqlite_version(self._con)
 
     # -- transactions -----------------------------------------------------------------------
     @contextmanager
