@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +171,26 @@ async def test_unknown_symbol_is_silent_and_the_watchdog_reconnects(recording: P
         await task
     assert feed.stats.watchdog_trips >= 2 and feed.stats.ticks == 0
     assert server.connections >= 3
+
+
+async def test_mark_prices_arrive_once_in_order(tmp_path: Path) -> None:
+    path = write_recording(tmp_path / "r.jsonl", SYMS, n=400, step_ms=30, quotes=False)
+    src = _source(path)
+    async with ReplayServer([path], speed=15.0) as server:
+        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
+        feed = feed_for(server, list(SYMS), queue, streams=("aggTrade", "markPrice"))
+        marks = []
+        task = asyncio.create_task(feed.run())
+        async with asyncio.timeout(10):
+            while not server.done.is_set() or not queue.empty():
+                with contextlib.suppress(TimeoutError):
+                    marks.extend((await asyncio.wait_for(queue.get(), 0.2)).marks)
+        feed.stop()
+        await task
+    assert feed.stats.marks == len(marks) >= 6  # 12 s recorded: a mark every 3 s per symbol
+    for sym in SYMS:
+        mine = [m for m in marks if m.symbol == sym]
+        assert [m.ts for m in mine] == sorted({m.ts for m in mine})
+        assert all(m.ts % 3_000_000 == 0 and m.funding_rate == 0.0001 for m in mine)
+        assert {m.mark_price for m in mine} <= set(src[sym].price.tolist())
+        assert all(m.next_funding_time % 28_800_000_000 == 0 for m in mine)

@@ -12,7 +12,8 @@ control requests with Binance's replies and errors (:mod:`._replay_protocol`); s
 limits on incoming messages per second, streams per connection and connection age. REST:
 ``/fapi/v1/aggTrades``, ``/fapi/v1/exchangeInfo``, ``/fapi/v1/ping``, ``/fapi/v1/time`` with
 ``X-MBX-USED-WEIGHT-1M``, HTTP 429 + ``Retry-After`` over the weight limit, ``-1121`` for unknown
-symbols. Fault switches for tests: ``disconnect_every``, ``skip_ids``, ``stall``.
+symbols. Mark prices (``<s>@markPrice`` every 3 s, ``@markPrice@1s``) are synthesised from the
+last trade price. Fault switches for tests: ``disconnect_every``, ``skip_ids``, ``stall``.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ class ReplayServer:
         self._server: Server | None = None
         self._player: asyncio.Task[None] | None = None
         self._stall_until = 0.0
+        self._next_mark = 0
+        self._last_price: dict[str, float] = {}
         self._stalled = False
 
     @property
@@ -273,14 +276,28 @@ class ReplayServer:
                     await asyncio.sleep(wait)
             elif i % 64 == 0:
                 await self._yield_to_clients()
+            now_us = int(rec.ts[i]) + rnd * dur
+            if now_us >= self._next_mark:
+                self._deliver_marks(now_us)
             si, j = int(rec.sym[i]), int(rec.row[i])
             sym = rec.symbols[si]
             if rec.kind[i] == KIND_TRADE:
                 self.released[sym] = rnd * len(rec.trades[sym]) + j + 1
+                self._last_price[sym] = float(rec.trades[sym].price[j])
                 self._deliver_trade(rec, sym, lower[si], j, rnd)
             else:
                 qb = rec.quotes[sym]
                 self._deliver(f"{lower[si]}@bookTicker", book_ticker, qb, j, rnd, dur)
+
+    def _deliver_marks(self, now_us: int) -> None:
+        """Mark prices (synthesised from the last trade) every second of recording time."""
+        sec = now_us // 1_000_000
+        self._next_mark = (sec + 1) * 1_000_000
+        for sym, price in self._last_price.items():
+            payload = mark_price(sym, price, sec * 1000)
+            self._deliver(f"{sym.lower()}@markPrice@1s", _same, payload)
+            if sec % 3 == 0:
+                self._deliver(f"{sym.lower()}@markPrice", _same, payload)
 
     async def _yield_to_clients(self) -> None:
         await asyncio.sleep(0)
@@ -316,6 +333,18 @@ class ReplayServer:
             self._stall_until = now + self.stall[1]
             log.info("replay: stalling for %.1f s", self.stall[1])
         return self._stalled and now < self._stall_until
+
+
+def _same(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
+
+
+def mark_price(symbol: str, price: float, t_ms: int) -> dict[str, Any]:
+    """A ``markPriceUpdate`` payload: mark = index = settle = the last trade price."""
+    p = repr(price)
+    funding = (t_ms // 28_800_000 + 1) * 28_800_000  # next 00:00 / 08:00 / 16:00 UTC
+    return {"e": "markPriceUpdate", "E": t_ms, "s": symbol, "p": p, "ap": p, "i": p, "P": p,
+            "r": "0.00010000", "T": funding}  # fmt: skip
 
 
 def _trade(*args: Any) -> dict[str, Any]:
