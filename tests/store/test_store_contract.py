@@ -185,6 +185,10 @@ def test_bars_upsert(store: TickStore) -> None:
     assert got.trades.dtype == np.int64 and got.taker_buy_volume.tolist() == [0.25] * 6
     assert store.read_bars("BTCUSDT", "1m", t[1], t[3]).open_time.tolist() == t[1:3]
     assert len(store.read_bars("BTCUSDT", "5m")) == 0
+    twice = bars("BTCUSDT", "1m", [t[0], t[0]], close=5.0)
+    twice.close[1] = 6.0
+    assert store.write_bars(twice) == 2
+    assert store.read_bars("BTCUSDT", "1m").close.tolist() == [6, 1, 1, 3, 3, 3]
     store.write_bars(bars("BTCUSDT", "5m", [T0]))
     info = store.symbols()[0]
     assert info.bars == {"1m": 6, "5m": 1} and info.ticks == 0

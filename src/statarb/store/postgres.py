@@ -110,6 +110,12 @@ class PostgresStore(AlertPersistence):
                 "bid DOUBLE PRECISION, bid_size DOUBLE PRECISION, ask DOUBLE PRECISION, "
                 "ask_size DOUBLE PRECISION)"
             )
+            self._con.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS stage_bars (open_time BIGINT, "
+                "open DOUBLE PRECISION, high DOUBLE PRECISION, low DOUBLE PRECISION, "
+                "close DOUBLE PRECISION, volume DOUBLE PRECISION, notional DOUBLE PRECISION, "
+                "trades BIGINT, taker_buy_volume DOUBLE PRECISION)"
+            )
 
     @property
     def schema_version(self) -> int:
@@ -296,29 +302,35 @@ class PostgresStore(AlertPersistence):
         return new
 
     def write_bars(self, bars: BarBatch) -> int:
-        """Insert or replace bars on (symbol, timeframe, open_time); return rows written."""
+        """Insert or replace bars on (symbol, timeframe, open_time); return rows written.
+
+        Within one batch the last bar of an open time wins, as with a row-by-row upsert.
+        """
         c.check_bars(bars)
-        if not len(bars):
+        n = len(bars)
+        if not n:
             return 0
         tf = Timeframe.parse(bars.timeframe).name
-        cols = [bars.open_time.tolist()] + [getattr(bars, n).tolist() for n in c.BAR_VALUE_COLUMNS]
-        rows = list(zip(*cols, strict=True))
-        sets = ", ".join(f"{n} = excluded.{n}" for n in c.BAR_VALUE_COLUMNS)
+        last = bars.take(n - 1 - np.unique(bars.open_time[::-1], return_index=True)[1])
+        cols = [(last.open_time, "i8")]
+        cols += [(getattr(last, k), "i8" if k == "trades" else "f8") for k in c.BAR_VALUE_COLUMNS]
+        names = ", ".join(c.BAR_VALUE_COLUMNS)
+        sets = ", ".join(f"{k} = excluded.{k}" for k in c.BAR_VALUE_COLUMNS)
+        count = (
+            "SELECT count(*) FROM bars WHERE symbol_id = %s AND timeframe = %s "
+            "AND open_time BETWEEN %s AND %s"
+        )
         with self.transaction():
             sid = self._symbol_id(bars.symbol, create=True)
-            added = 0
-            with self._con.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO bars VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    f"ON CONFLICT (symbol_id, timeframe, open_time) DO UPDATE SET {sets} "
-                    "RETURNING (xmax = 0)",
-                    [(sid, tf, *r) for r in rows],
-                    returning=True,
-                )
-                while True:
-                    added += sum(1 for (inserted,) in cur.fetchall() if inserted)
-                    if not cur.nextset():
-                        break
+            span = (sid, tf, int(last.open_time[0]), int(last.open_time[-1]))
+            before = self._scalar(count, span)
+            self._copy_in("stage_bars", cols)
+            self._con.execute(
+                f"INSERT INTO bars SELECT %s, %s, open_time, {names} FROM stage_bars "
+                f"ON CONFLICT (symbol_id, timeframe, open_time) DO UPDATE SET {sets}",
+                (sid, tf),
+            )
+            added = self._scalar(count, span) - before
             if added:
                 self._con.execute(
                     "INSERT INTO bar_stats (symbol_id, timeframe, bars) VALUES (%s, %s, %s) "
@@ -326,7 +338,11 @@ class PostgresStore(AlertPersistence):
                     "SET bars = bar_stats.bars + excluded.bars",
                     (sid, tf, added),
                 )
-        return len(rows)
+        return n
+
+    def _scalar(self, query: str, params: tuple[Any, ...]) -> int:
+        row = self._con.execute(query, params).fetchone()
+        return int(row[0]) if row else 0
 
     # -- reads -------------------------------------------------------------------------------
     def _copy_out(self, query: str, params: tuple[Any, ...], types: list[str]) -> list[np.ndarray]:
