@@ -235,7 +235,7 @@ class BinanceFeed:
         self._add_streams([stream_name(s, k) for k in self.kinds for s in self.symbols])
         flusher = asyncio.create_task(self._flush_loop())
         try:
-            await self._stop.wait()
+            await self._supervise()
         finally:
             for slot in self._slots:
                 if slot.conn is not None:
@@ -249,6 +249,20 @@ class BinanceFeed:
                 self._retire(slot)
             self._slots.clear()
             self._running = False
+
+    async def _supervise(self) -> None:
+        """Wait for :meth:`stop`; restart a connection whose task died of an unexpected error."""
+        while not self._stop.is_set():
+            stop = asyncio.ensure_future(self._stop.wait())
+            tasks = {s.task for s in self._slots if s.task is not None}
+            done, _ = await asyncio.wait({stop, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            for slot in list(self._slots):
+                if slot.task in done and not self._stop.is_set() and slot.streams:
+                    exc = slot.task.exception() if not slot.task.cancelled() else None
+                    log.error("%s connection task ended (%r); restarting it", slot.route, exc)
+                    self._retire(slot)
+                    self._start(slot)
 
     def stop(self) -> None:
         """Ask :meth:`run` to return (connections closed, pending events flushed)."""
