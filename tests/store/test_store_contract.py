@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -353,3 +354,34 @@ def expected_keys_match(got: list[tuple[int, int, float, float, int, int]], b: T
     assert set(got) <= set(rows(b))
     assert {(r[1],) if r[1] >= 0 else (r[0], r[2], r[3]) for r in rows(b)} == set(keys)
     return sorted(got, key=lambda r: (r[0], r[1], r[2], r[3]))
+
+
+def test_real_binance_klines_round_trip(store: TickStore, shared_data: Path) -> None:
+    """A month of real 1-minute bars (40,320) stored, re-stored and read back bit for bit."""
+    import pandas as pd
+
+    path = shared_data / "binance-usdm-klines-1m" / "LINKUSDT-1m-2026-02.zip"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    df = pd.read_csv(path)
+    b = BarBatch(
+        "LINKUSDT",
+        "1m",
+        df["open_time"].to_numpy() * 1000,
+        df["open"],
+        df["high"],
+        df["low"],
+        df["close"],
+        df["volume"],
+        df["quote_volume"],
+        df["count"],
+        df["taker_buy_volume"],
+    )
+    assert store.write_bars(b) == len(df) == 40_320
+    assert store.write_bars(b.take(slice(100, 200))) == 100
+    got = store.read_bars("LINKUSDT", "1m")
+    for name in ("open_time", "open", "high", "low", "close", "volume", "notional", "trades"):
+        assert np.array_equal(getattr(got, name), getattr(b, name)), name
+    assert store.symbols()[0].bars == {"1m": 40_320}
+    day = store.read_bars("LINKUSDT", "1m", int(b.open_time[1440]), int(b.open_time[2880]))
+    assert day.open_time.tolist() == b.open_time[1440:2880].tolist()
