@@ -326,8 +326,13 @@ class Engine:
         last = int(np.argmax(tb.ts))
         price, ts = float(tb.price[last]), int(tb.ts[last])
         self._last_price[sym] = price
-        changed = {metric_key("price", sym)}
-        self.values[metric_key("price", sym)] = price
+        pkey = metric_key("price", sym)
+        if pkey in self.evaluator.metric_keys():  # every tick counts for a per-tick price rule
+            for p, t in zip(tb.price.tolist(), tb.ts.tolist(), strict=True):
+                self.values[pkey] = p
+                self._evaluate({pkey}, t, recv_ts)
+        self.values[pkey] = price
+        changed: set[str] = set()
         builders = self._builders.setdefault(
             sym, {tf: BarBuilder(sym, tf) for tf in self.timeframes}
         )

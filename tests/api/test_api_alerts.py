@@ -1,0 +1,63 @@
+"""Alert rules CRUD, persistence across a restart, and history of triggers from posted ticks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from conftest import AUTH, ticks
+
+RULE = {
+    "name": "btc above 105",
+    "condition": {"metric": "price", "target": "BTCUSDT", "operator": "crosses_above",
+                  "threshold": 105.0},
+    "cooldown_seconds": 0,
+}  # fmt: skip
+
+
+def test_crud_and_field_errors(client: TestClient) -> None:
+    r = client.post("/api/v1/alerts/rules", json=RULE, headers=AUTH)
+    assert r.status_code == 201, r.text
+    rule = r.json()
+    assert rule["id"] >= 1 and rule["summary"] == "price(BTCUSDT, tick) crosses_above 105"
+    assert client.get(f"/api/v1/alerts/rules/{rule['id']}").json()["name"] == RULE["name"]
+    wrong = {**RULE["condition"], "operator": "=="}  # type: ignore[dict-item]
+    bad = {**RULE, "condition": {"op": "and", "children": [RULE["condition"], wrong]}}
+    r = client.post("/api/v1/alerts/rules", json=bad, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "condition", "children[1]", "operator"]
+    r = client.post("/api/v1/alerts/rules", json={**RULE, "condition": {
+        "metric": "zscore", "target": "A/B", "timeframe": "5m", "operator": ">", "threshold": 2}},
+        headers=AUTH)  # fmt: skip
+    assert r.status_code == 422 and "not computed live" in r.json()["detail"][0]["msg"]
+    put = client.put(f"/api/v1/alerts/rules/{rule['id']}", json={**RULE, "enabled": False},
+                     headers=AUTH)  # fmt: skip
+    assert put.status_code == 200 and put.json()["enabled"] is False
+    assert client.delete(f"/api/v1/alerts/rules/{rule['id']}").status_code == 401
+    assert client.delete(f"/api/v1/alerts/rules/{rule['id']}", headers=AUTH).status_code == 204
+    assert client.get("/api/v1/alerts/rules").json() == []
+    assert client.delete(f"/api/v1/alerts/rules/{rule['id']}", headers=AUTH).status_code == 404
+
+
+def test_secrets_are_masked(client: TestClient) -> None:
+    hook = {"kind": "custom", "url": "http://127.0.0.1:9/", "secret": "s3cr3t"}
+    r = client.post("/api/v1/alerts/rules", json={**RULE, "webhooks": [hook]}, headers=AUTH)
+    assert r.json()["webhooks"] == [{"kind": "custom", "url": hook["url"], "secret": "***"}]
+    assert "s3cr3t" not in client.get("/api/v1/alerts/rules").text
+
+
+def test_rules_survive_a_restart_and_fire_once(app_factory: Callable[..., TestClient]) -> None:
+    first = app_factory()
+    rid = first.post("/api/v1/alerts/rules", json=RULE, headers=AUTH).json()["id"]
+    first.__exit__(None, None, None)
+    second = app_factory()
+    assert [r["id"] for r in second.get("/api/v1/alerts/rules").json()] == [rid]
+    prices = [100.0, 104.0, 106.0, 107.0, 108.0, 103.0, 110.0]
+    r = second.post("/api/v1/ticks/batch?wait=true", json=ticks("BTCUSDT", prices), headers=AUTH)
+    assert r.json()["accepted"] == 7
+    hist = second.get(f"/api/v1/alerts/history?rule_id={rid}").json()
+    # crosses at 104 -> 106 and 103 -> 110: two triggers, newest first, values recorded
+    assert [h["values"]["price:BTCUSDT:tick"] for h in hist] == [110.0, 106.0]
+    assert [h["time"] for h in hist] == ["2024-08-08T12:00:06.000Z", "2024-08-08T12:00:02.000Z"]
+    assert all(h["delivery"] == "none" for h in hist)
