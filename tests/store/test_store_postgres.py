@@ -124,3 +124,28 @@ def test_packed_rows_round_trip_exactly() -> None:
     assert [len(c) for c in _pgcopy.unpack(None, ["i8", "f8"])] == [0, 0]
     with pytest.raises(StoreError):
         _pgcopy.unpack(buf[:-1], ["i8", "f8"])
+
+
+def test_large_batch_round_trip_is_exact(pg_url: str) -> None:
+    rng = np.random.default_rng(9)
+    n = 250_001  # above the size that streams the COPY in parts from a writer thread
+    ids = np.where(rng.random(n) < 0.1, NO_ID, np.arange(n) * 2)
+    b = TickBatch(
+        "ETHUSDT",
+        T0 + np.sort(rng.integers(0, 10**10, n)),
+        rng.random(n) * 3000 + 1,
+        rng.exponential(1.0, n) + 1e-9,
+        rng.integers(-1, 2, n),
+        ids,
+        np.where(rng.random(n) < 0.5, T0 + 10**11, 0),
+    )
+    with PostgresStore(pg_url) as store:
+        assert store.write_ticks(b) == n
+        got = store.read_ticks("ETHUSDT")
+        parts = list(store.iter_ticks("ETHUSDT", chunk=60_000))
+    assert max(len(p) for p in parts) <= 60_000
+    order = np.lexsort((b.size, b.price, b.trade_id, b.ts))
+    for col in ("ts", "price", "size", "side", "trade_id", "recv_ts"):
+        want = getattr(b, col)[order]
+        assert np.array_equal(getattr(got, col), want), col
+        assert np.array_equal(np.concatenate([getattr(p, col) for p in parts]), want), col

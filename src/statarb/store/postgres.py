@@ -183,9 +183,10 @@ class PostgresStore(AlertPersistence):
         from psycopg.copy import QueuedLibpqWriter
 
         cur = self._con.cursor()
+        big = len(columns[0][0]) > 2 * _COPY_PART_ROWS  # a writer thread pays off only then
         with cur.copy(
             sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(target),
-            writer=QueuedLibpqWriter(cur),
+            writer=QueuedLibpqWriter(cur) if big else None,
         ) as cp:
             for part in _pgcopy.encode(columns, rows_per_part=_COPY_PART_ROWS):
                 cp.write(part)
