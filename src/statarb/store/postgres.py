@@ -31,13 +31,12 @@ import numpy as np
 from statarb.errors import InputError, StoreError
 from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
-from statarb.store import _pgcopy
+from statarb.store import _pgcopy, _pgticks
 from statarb.store._alerts import AlertPersistence
 from statarb.store._migrate import migrate_postgres, postgres_version
 from statarb.store.base import SymbolInfo
 
 _TICK_LOCK = 0x57A7  # pg_advisory_xact_lock(class, symbol_id): one tick writer per symbol
-_TICK_TYPES = ["i8", "i8", "f8", "f8", "i2", "i8"]  # ts, trade_id, price, size, side, recv_ts
 _QUOTE_TYPES = ["i8", "i8", "f8", "f8", "f8", "f8"]
 _MAX_PACKED_ROWS = 2_000_000
 _COPY_PART_ROWS = 100_000
@@ -213,7 +212,9 @@ class PostgresStore(AlertPersistence):
                 return 0
             n = len(b)
             cols = [(np.full(n, sid, dtype=np.int32), "i4")]
-            cols += list(zip([getattr(b, k) for k in c.TICK_COLUMNS], _TICK_TYPES, strict=True))
+            cols += list(
+                zip([getattr(b, k) for k in c.TICK_COLUMNS], _pgticks.TICK_TYPES, strict=True)
+            )
             self._copy_in(part, cols, truncate=False)
             ids = b.trade_id[b.trade_id >= 0]
             lo, hi = (int(ids.min()), int(ids.max())) if len(ids) else (None, None)
@@ -243,43 +244,12 @@ class PostgresStore(AlertPersistence):
         return sql.Identifier(name)
 
     def _drop_stored(self, sid: int, b: TickBatch) -> TickBatch:
-        """The rows of ``b`` whose key is not stored yet (``b`` sorted and deduplicated)."""
         row = self._con.execute(
             "SELECT first_ts, last_ts, min_trade_id, max_trade_id FROM symbol_stats "
             "WHERE symbol_id = %s",
             (sid,),
         ).fetchone()
-        if row is None or row[0] is None:
-            return b
-        first, last, min_id, max_id = row
-        keep = np.ones(len(b), dtype=bool)
-        has_id = b.trade_id >= 0
-        if has_id.any() and min_id is not None:
-            lo, hi = int(b.trade_id[has_id].min()), int(b.trade_id[has_id].max())
-            if lo <= max_id and hi >= min_id:
-                (stored,) = self._copy_out(
-                    "SELECT trade_id FROM ticks WHERE symbol_id = %s "
-                    "AND trade_id BETWEEN %s AND %s",
-                    (sid, lo, hi),
-                    ["i8"],
-                )
-                keep &= ~(has_id & np.isin(b.trade_id, stored))
-        no_id = np.flatnonzero(~has_id)
-        if len(no_id) and b.ts[no_id[0]] <= last and b.ts[no_id[-1]] >= first:
-            ts, price, size = self._copy_out(
-                "SELECT ts, price, size FROM ticks WHERE symbol_id = %s AND trade_id < 0 "
-                "AND ts BETWEEN %s AND %s",
-                (sid, int(b.ts[no_id[0]]), int(b.ts[no_id[-1]])),
-                ["i8", "f8", "f8"],
-            )
-            if len(ts):
-                stored_keys = c.content_keys(TickBatch(b.symbol, ts, price, size))
-                both = np.concatenate([stored_keys, c.content_keys(b, no_id)])
-                _, inv = np.unique(both, return_inverse=True)
-                seen = np.zeros(inv.max() + 1, dtype=bool)
-                seen[inv[: len(ts)]] = True
-                keep[no_id[seen[inv[len(ts) :]]]] = False
-        return b if keep.all() else b.take(keep)
+        return _pgticks.drop_stored(b, sid, row, self._copy_out)
 
     def write_quotes(self, batch: QuoteBatch) -> int:
         """Store quotes, skipping ones already stored; return how many were new."""
@@ -407,28 +377,10 @@ class PostgresStore(AlertPersistence):
     def _windows(
         self, symbol: str, sid: int, start: int | None, end: int | None, chunk: int
     ) -> Iterator[TickBatch]:
-        """Read time windows sized from the symbol's stats to hold about ``chunk`` rows each."""
         row = self._con.execute(
             "SELECT ticks, first_ts, last_ts FROM symbol_stats WHERE symbol_id = %s", (sid,)
         ).fetchone()
-        if row is None or not row[0]:
-            return
-        count, first, last = row
-        lo = first if start is None else max(int(start), first)
-        hi = last + 1 if end is None else min(int(end), last + 1)
-        width = max(1, -(-(last - first + 1) * chunk // count))
-        query = (
-            "SELECT ts, trade_id, price, size, side, recv_ts FROM ticks "
-            "WHERE symbol_id = %s AND ts >= %s AND ts < %s"
-        )
-        if count <= chunk:
-            width = hi - lo
-        while lo < hi:
-            top = min(lo + width, hi)
-            got = _ticks(symbol, self._copy_out(query, (sid, lo, top), _TICK_TYPES))
-            for i in range(0, len(got), chunk):
-                yield got.take(slice(i, i + chunk))
-            lo = top
+        return _pgticks.windows(symbol, sid, row, start, end, chunk, self._copy_out)
 
     def read_quotes(
         self, symbol: str, start: int | None = None, end: int | None = None
@@ -529,12 +481,6 @@ class PostgresStore(AlertPersistence):
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "read-write"
         return f"PostgresStore({self.url!r}, {mode})"
-
-
-def _ticks(symbol: str, cols: list[np.ndarray]) -> TickBatch:
-    """A batch in read order (rows come from the partition in arrival order)."""
-    ts, tid, price, size, side, recv = cols
-    return c.sorted_ticks(TickBatch(symbol, ts, price, size, side, tid, recv))
 
 
 __all__ = ["PostgresStore", "split_url"]
