@@ -1,0 +1,117 @@
+"""``statarb serve`` (the engine and its API) and ``statarb up`` (everything; ``--demo``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from statarb.cli._common import EXIT_OK, fail, settings
+
+if TYPE_CHECKING:
+    from statarb.config import Settings
+
+DEMO_STORE = "sqlite:///data/demo.db"
+
+
+def _token_hint(cfg: Settings) -> None:
+    if cfg.api_token:
+        typer.echo("write endpoints need 'Authorization: Bearer $STATARB_API_TOKEN'", err=True)
+    else:
+        typer.echo(
+            "no API token configured: read endpoints and /ws subscriptions work, writes are "
+            "refused. To enable them: export STATARB_API_TOKEN=$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(24))') and restart",
+            err=True,
+        )
+
+
+async def _run(cfg: Settings, *, demo: bool, speed: float) -> None:
+    import uvicorn
+
+    from statarb.api import create_app
+
+    replay = None
+    feed_urls = None
+    if demo:
+        from statarb.ingest.replay import ReplayServer
+        from statarb.sample import files
+
+        replay = ReplayServer(files(), speed=speed, loop=True)
+        await replay.start()
+        feed_urls = (replay.ws_url, replay.rest_url)
+        typer.echo(f"demo: replaying the packaged sample at {replay.ws_url} ({speed:g}x)", err=True)
+    app = create_app(cfg, feed_urls=feed_urls)
+    config = uvicorn.Config(app, host=cfg.api_host, port=cfg.api_port,
+                            log_level=cfg.log_level.lower(), ws="websockets")  # fmt: skip
+    server = uvicorn.Server(config)
+    typer.echo(f"API on http://{cfg.api_host}:{cfg.api_port} (docs /docs, live /ws); "
+               f"store {cfg.store_url}", err=True)  # fmt: skip
+    try:
+        await server.serve()
+    finally:
+        if replay is not None:
+            await replay.stop()
+
+
+def _serve(demo: bool = False, speed: float = 1.0, **overrides: object) -> int:
+    import asyncio
+
+    from statarb.errors import StatarbError
+
+    cfg = settings(**overrides)
+    if demo and not cfg.symbols:
+        from statarb.sample import SYMBOLS
+
+        cfg = cfg.model_copy(update={"symbols": list(SYMBOLS)})
+    if cfg.sqlite_path is not None:
+        cfg.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    _token_hint(cfg)
+    try:
+        asyncio.run(_run(cfg, demo=demo, speed=speed))
+    except StatarbError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _symbols(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [s.strip().upper() for s in text.replace(",", " ").split() if s.strip()]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` and ``up`` commands."""
+
+    @app.command("serve")
+    def serve(
+        host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
+        port: Annotated[int | None, typer.Option(help="port (default 8000)")] = None,
+        symbols: Annotated[
+            str | None, typer.Option(help="stream these at start, e.g. btcusdt,ethusdt")
+        ] = None,
+        store: Annotated[str | None, typer.Option(help="store URL (default from settings)")] = None,
+    ) -> None:
+        """Run the engine and its REST + WebSocket API (uvicorn); Ctrl-C stops cleanly."""
+        raise typer.Exit(_serve(api_host=host, api_port=port, symbols=_symbols(symbols),
+                                store_url=store))  # fmt: skip
+
+    @app.command("up")
+    def up(
+        demo: Annotated[
+            bool, typer.Option("--demo", help="stream the packaged sample from a local replay")
+        ] = False,
+        speed: Annotated[float, typer.Option(help="demo replay speed factor")] = 1.0,
+        host: Annotated[str | None, typer.Option(help="API bind address")] = None,
+        port: Annotated[int | None, typer.Option(help="API port")] = None,
+        symbols: Annotated[str | None, typer.Option(help="stream these at start")] = None,
+        store: Annotated[str | None, typer.Option(help="store URL")] = None,
+    ) -> None:
+        """Start everything: the engine and API (with --demo: on a replay of the sample)."""
+        if speed <= 0:
+            fail(f"--speed must be positive, got {speed}")
+        raise typer.Exit(_serve(demo=demo, speed=speed, api_host=host, api_port=port,
+                                symbols=_symbols(symbols),
+                                store_url=store or (DEMO_STORE if demo else None)))  # fmt: skip
