@@ -222,3 +222,23 @@ async def test_loop_keeps_ids_and_update_ids_increasing(tmp_path: Path) -> None:
     async with srv, _ws(f"{srv.ws_url}/public/stream?streams=aaausdt@bookTicker") as ws:
         u = [f["data"]["u"] for f in await _frames(ws, 250)]
     assert all(b > a for a, b in itertools.pairwise(u))
+
+
+async def test_stream_cap_and_connection_age_limit(recording: Path) -> None:
+    srv = ReplayServer([recording], speed=1.0, max_streams=2, max_connection_age=0.3)
+    async with srv:
+        async with _ws(f"{srv.ws_url}/public/ws") as ws:
+            await ws.send('{"method":"SUBSCRIBE","params":["a@bookTicker","b@bookTicker"],"id":1}')
+            assert orjson.loads(await ws.recv()) == {"result": None, "id": 1}
+            await ws.send('{"method":"SUBSCRIBE","params":["c@bookTicker"],"id":2}')
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(5):
+                    while True:
+                        await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        async with _ws(f"{srv.ws_url}/public/ws") as ws:
+            with pytest.raises(websockets.ConnectionClosed) as aged:
+                async with asyncio.timeout(5):
+                    while True:
+                        await ws.recv()
+            assert aged.value.rcvd is not None and aged.value.rcvd.code == 1001
