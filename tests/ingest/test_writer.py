@@ -127,3 +127,16 @@ async def test_run_stream_stores_everything_and_stops_cleanly(tmp_path: Path) ->
         # trades from 20 s into one minute to 20 s into the third: two bars closed, one open
         assert store.read_bars(sym, "1m").trades.tolist() == [100, 150]
     store.close()
+
+
+async def test_failing_store_is_retried_then_counted_as_dropped(sqlite_url: str) -> None:
+    open_store(sqlite_url).close()
+    store = open_store(sqlite_url, read_only=True)  # every write raises StoreError
+    writer = TickWriter(store, max_retries=2)
+    queue: asyncio.Queue[FeedBatch] = asyncio.Queue()
+    await queue.put(FeedBatch.of(_ticks("AAAUSDT", 7)))
+    task = asyncio.create_task(writer.run(queue))
+    await writer.close()
+    await task
+    assert (writer.stats.dropped, writer.stats.written, writer.stats.received) == (7, 0, 7)
+    store.close()
