@@ -25,8 +25,8 @@ class TickIn(BaseModel):
         "with Z or an offset",
         examples=[1723118400000, "2024-08-08T12:00:00Z"],
     )
-    price: float = Field(gt=0, examples=[61234.5])
-    size: float = Field(ge=0, examples=[0.01])
+    price: float = Field(gt=0, le=1e12, examples=[61234.5])
+    size: float = Field(ge=0, le=1e12, examples=[0.01])
     is_buyer_maker: bool | None = None
     trade_id: int | None = Field(default=None, ge=0, le=2**62)
 
