@@ -28,6 +28,9 @@ from statarb.store import open_store
 N_FRAMES = 200_000
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
 RATE = 5_000
+#: frames the reader handles per socket read before the loop polls again (a 64 KiB read holds
+#: about 250 frames of this size); polling releases the GIL to the store's writer thread
+FRAMES_PER_READ = 256
 LATENCY_SECONDS = 4.0
 
 
@@ -76,8 +79,8 @@ async def _throughput(frames: list[str], tmp: Path) -> int:
     handle, clock = feed.handle_frame, time.time_ns
     for i, raw in enumerate(frames):
         await handle(raw, clock() // 1000)
-        if i % 2000 == 0:
-            await asyncio.sleep(0)
+        if i % FRAMES_PER_READ == 0:
+            await asyncio.sleep(0)  # back to epoll, as the reader does between socket reads
     await feed._flush()
     await writer.close()
     await task
