@@ -78,7 +78,12 @@ class PostgresStore(AlertPersistence):
         self._parts: set[int] = set()
         self._depth = 0
         try:
-            self._con = psycopg.connect(conninfo, autocommit=True)
+            given = psycopg.conninfo.conninfo_to_dict(conninfo)
+            extra: dict[str, str | int] = {"connect_timeout": 10, "application_name": "statarb"}
+            full = psycopg.conninfo.make_conninfo(
+                conninfo, **{k: v for k, v in extra.items() if k not in given}
+            )
+            self._con = psycopg.connect(full, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL store {conninfo}: {exc}") from exc
         try:
