@@ -13,7 +13,7 @@ from statarb.errors import StoreError
 from statarb.model import NO_ID, TickBatch
 from statarb.store import _pgcopy
 from statarb.store._schema import POSTGRES_MIGRATIONS
-from statarb.store.postgres import PostgresStore, split_url
+from statarb.store.postgres import PostgresStore, redact, split_url
 
 pytestmark = pytest.mark.postgres
 T0 = 1_700_000_000_000_000
@@ -46,9 +46,11 @@ def test_split_url_keeps_libpq_parameters() -> None:
         split_url("mysql://h/db")
 
 
-def test_unreachable_server_is_a_store_error() -> None:
-    with pytest.raises(StoreError, match="cannot connect"):
-        PostgresStore("postgresql://postgres@127.0.0.1:1/none?connect_timeout=1")
+def test_unreachable_server_is_a_store_error_without_the_password() -> None:
+    with pytest.raises(StoreError, match="cannot connect") as info:
+        PostgresStore("postgresql://postgres:s3cret@127.0.0.1:1/none?connect_timeout=1")
+    assert "s3cret" not in str(info.value) and ":***@" in str(info.value)
+    assert redact("postgresql://h/db") == "postgresql://h/db"
 
 
 def test_schema_isolation_and_versions(pg_url: str, postgres_dsn: str) -> None:

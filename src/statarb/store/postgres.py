@@ -55,6 +55,14 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
+def redact(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
 class PostgresStore(AlertPersistence):
     """A :class:`~statarb.store.base.TickStore` in PostgreSQL.
 
@@ -85,7 +93,9 @@ class PostgresStore(AlertPersistence):
             )
             self._con = psycopg.connect(full, autocommit=True)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to PostgreSQL store {conninfo}: {exc}") from exc
+            raise StoreError(
+                f"cannot connect to PostgreSQL store {redact(conninfo)}: {exc}"
+            ) from exc
         try:
             self._setup()
         except BaseException:
@@ -485,7 +495,7 @@ class PostgresStore(AlertPersistence):
 
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "read-write"
-        return f"PostgresStore({self.url!r}, {mode})"
+        return f"PostgresStore({redact(self.url)!r}, {mode})"
 
 
-__all__ = ["PostgresStore", "split_url"]
+__all__ = ["PostgresStore", "redact", "split_url"]
