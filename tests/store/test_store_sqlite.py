@@ -50,6 +50,15 @@ def test_relative_path_creates_parent_folders(
     assert (tmp_path / "a" / "b" / "ticks.db").is_file()
 
 
+def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot open"):
+        SQLiteStore(f"sqlite:///{tmp_path / 'file' / 'ticks.db'}")
+    (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError):
+        SQLiteStore(f"sqlite:///{tmp_path / 'junk.db'}")
+
+
 def test_memory_store_works_but_cannot_be_read_only() -> None:
     with SQLiteStore("sqlite:///:memory:") as store:
         assert store.write_ticks(batch(5)) == 5

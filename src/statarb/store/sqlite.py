@@ -107,7 +107,7 @@ class SQLiteStore(AlertPersistence):
             con.execute("PRAGMA mmap_size = 268435456")
             con.execute("PRAGMA temp_store = MEMORY")
             con.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL after big imports
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open SQLite store {self._path}: {exc}") from exc
         return con
 
