@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from statarb.errors import InputError
 from statarb.model import Tick
@@ -48,11 +48,11 @@ class TickIn(BaseModel):
             raise ValueError("must be a finite number")
         return v
 
-    def to_tick(self) -> Tick:
+    def to_tick(self, recv_ts: int | None = None) -> Tick:
         """The domain :class:`~statarb.model.Tick` (``ts`` in epoch µs)."""
         assert isinstance(self.ts, int)
         return Tick(self.symbol.upper(), self.ts, self.price, self.size, self.is_buyer_maker,
-                    self.trade_id, source="api")  # fmt: skip
+                    self.trade_id, "api", recv_ts)  # fmt: skip
 
 
 class RowError(BaseModel):
@@ -193,13 +193,25 @@ class Health(BaseModel):
     version: str
 
 
-def parse_tick_rows(rows: list[Any]) -> tuple[list[Tick], list[dict[str, Any]]]:
-    """Validate rows; return the good ticks and, per bad row, ``{index, field, message}``."""
+_TICK_LIST: TypeAdapter[list[TickIn]] = TypeAdapter(list[TickIn])
+
+
+def parse_tick_rows(
+    rows: list[Any], *, recv_ts: int | None = None
+) -> tuple[list[Tick], list[dict[str, Any]]]:
+    """Validate rows; return the good ticks and, per bad row, ``{index, field, message}``.
+
+    ``recv_ts`` (epoch µs) is stamped on every tick as its receipt time.
+    """
+    try:  # one pass in pydantic-core when every row is good (the common case)
+        return [m.to_tick(recv_ts) for m in _TICK_LIST.validate_python(rows)], []
+    except ValidationError:
+        pass
     ticks: list[Tick] = []
     errors: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
         try:
-            ticks.append(TickIn.model_validate(row).to_tick())
+            ticks.append(TickIn.model_validate(row).to_tick(recv_ts))
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "row"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -156,7 +157,7 @@ async def _handle(ws: WebSocket, client: WsClient, msg: Any, engine: Engine) -> 
         rows = msg.get("data")
         if not isinstance(rows, list):
             return _control("error", {"id": msg.get("id"), "message": '"data" must be a list'})
-        ticks, errors = parse_tick_rows(rows)
+        ticks, errors = parse_tick_rows(rows, recv_ts=time.time_ns() // 1000)
         accepted = await engine.ingest(ticks) if ticks else 0
         return _control("ack", {"id": msg.get("id"), "accepted": accepted, "errors": errors})
     return _control("error", {"message": f"unknown action {action!r}"})

@@ -600,9 +600,7 @@ class Engine:
 
 
 def _with_recv(t: Tick, now: int) -> Tick:
-    from dataclasses import replace
-
-    return replace(t, recv_ts=now)
+    return Tick(t.symbol, t.ts, t.price, t.size, t.is_buyer_maker, t.trade_id, t.source, now)
 
 
 def _bar_obj(bar: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import Response
 
 from statarb.api.deps import EngineDep, StoreDep, TimeRange, WriteAuth
@@ -13,6 +13,8 @@ from statarb.api.routers._common import json_response
 from statarb.api.schemas import AlertEventOut, AlertRuleIn, AlertRuleOut
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+RuleId = Annotated[int, Path(ge=1, le=2**62, description="rule id")]
 
 
 def _out(rule: Any) -> dict[str, Any]:
@@ -47,7 +49,7 @@ async def add_rule(rule: AlertRuleIn, engine: EngineDep) -> Response:
 
 
 @router.get("/rules/{rule_id}", response_model=AlertRuleOut)
-async def get_rule(rule_id: int, engine: EngineDep) -> Response:
+async def get_rule(rule_id: RuleId, engine: EngineDep) -> Response:
     """One rule."""
     for r in engine.rules():
         if r.id == rule_id:
@@ -56,7 +58,7 @@ async def get_rule(rule_id: int, engine: EngineDep) -> Response:
 
 
 @router.put("/rules/{rule_id}", response_model=AlertRuleOut, dependencies=[WriteAuth])
-async def replace_rule(rule_id: int, rule: AlertRuleIn, engine: EngineDep) -> Response:
+async def replace_rule(rule_id: RuleId, rule: AlertRuleIn, engine: EngineDep) -> Response:
     """Replace a rule (its trigger state restarts when the condition changed)."""
     from statarb.errors import AlertRuleError
 
@@ -70,7 +72,7 @@ async def replace_rule(rule_id: int, rule: AlertRuleIn, engine: EngineDep) -> Re
 
 
 @router.delete("/rules/{rule_id}", status_code=204, dependencies=[WriteAuth])
-async def delete_rule(rule_id: int, engine: EngineDep) -> Response:
+async def delete_rule(rule_id: RuleId, engine: EngineDep) -> Response:
     """Delete a rule (its history stays)."""
     if not engine.remove_rule(rule_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")

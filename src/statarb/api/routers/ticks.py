@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
+import time
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -44,7 +45,7 @@ async def post_tick(
     wait: Annotated[bool, Query(description="answer once stored")] = False,
 ) -> IngestResult:
     """Post one trade; it takes the same path as live feed ticks."""
-    n = await engine.ingest([tick.to_tick()], wait=wait)
+    n = await engine.ingest([tick.to_tick(time.time_ns() // 1000)], wait=wait)
     return IngestResult(accepted=n)
 
 
@@ -87,13 +88,16 @@ async def post_batch(
     Each bad row is reported with its index and the field at fault; good rows are stored unless
     ``strict`` is set, in which case nothing is stored when any row is bad (422).
     """
+    recv = time.time_ns() // 1000
     body = await request.body()
     rows, decode_errors = _rows(body, request.headers.get("content-type", ""))
     if len(rows) > MAX_BATCH_ROWS:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                             f"{len(rows)} rows; at most {MAX_BATCH_ROWS} per batch")  # fmt: skip
     bad_idx = {e["index"] for e in decode_errors}
-    ticks, errors = parse_tick_rows([r for i, r in enumerate(rows) if i not in bad_idx])
+    ticks, errors = parse_tick_rows(
+        [r for i, r in enumerate(rows) if i not in bad_idx], recv_ts=recv
+    )
     if decode_errors:  # map indices of the parsed rows back to the body's rows
         keep = [i for i in range(len(rows)) if i not in bad_idx]
         errors = [{**e, "index": keep[e["index"]]} for e in errors]
