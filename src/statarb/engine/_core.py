@@ -613,10 +613,7 @@ def _bar_obj(bar: Any) -> dict[str, Any]:
 def _feed_batch(ticks: Sequence[Tick]) -> FeedBatch:
     from statarb.ingest.binance import FeedBatch
 
-    of = getattr(FeedBatch, "of", None)
-    if of is not None:
-        return of(ticks=ticks)  # type: ignore[no-any-return]
-    return FeedBatch(ticks=list(ticks))  # type: ignore[call-arg]
+    return FeedBatch.of(ticks=ticks)
 
 
 __all__ = ["Engine", "Hub", "NullHub", "bar_dict", "tick_dict"]
