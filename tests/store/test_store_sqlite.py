@@ -73,6 +73,7 @@ def test_file_settings(sqlite_url: str) -> None:
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert con.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     assert con.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    assert con.execute("PRAGMA page_size").fetchone()[0] == 8192
     assert store.schema_version == len(SQLITE_MIGRATIONS)
     store.close()
 
