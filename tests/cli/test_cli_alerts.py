@@ -1,17 +1,9 @@
-"""``statarb alerts list|add|rm`` and ``statarb serve`` (a live server on a free port)."""
+"""``statarb alerts list|add|rm`` on a real SQLite store."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
 from typer.testing import CliRunner
 
 from statarb.cli.main import build_app
@@ -51,36 +43,3 @@ def test_add_rejects_bad_rules_naming_the_field(sqlite_url: str) -> None:
     assert res.exit_code == 2 and "condition.operator" in res.output
     res = cli("alerts", "add", "--metric", "price", "--store", sqlite_url)
     assert res.exit_code == 2 and "--target" in res.output
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
-
-
-def test_serve_runs_uvicorn_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "STATARB_STORE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
-    env.pop("STATARB_API_TOKEN", None)
-    exe = Path(sys.executable).parent / "statarb"
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        body = None
-        for _ in range(150):
-            try:
-                body = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        assert body is not None and body["status"] == "ok"
-        r = httpx.post(f"http://127.0.0.1:{port}/api/v1/ticks", json={})
-        assert r.status_code == 403 and "STATARB_API_TOKEN" in r.json()["detail"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert "STATARB_API_TOKEN" in err and f"127.0.0.1:{port}" in err

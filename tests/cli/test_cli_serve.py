@@ -1,0 +1,87 @@
+"""``statarb serve`` and ``statarb up --demo`` as real processes on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+def _start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
+    full = {**os.environ, **env}
+    if "STATARB_API_TOKEN" not in env:
+        full.pop("STATARB_API_TOKEN", None)
+    exe = Path(sys.executable).parent / "statarb"
+    return subprocess.Popen([str(exe), *args], env=full, cwd=cwd, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+
+
+def _wait(url: str, until: Any, tries: int = 300) -> Any:
+    for _ in range(tries):
+        try:
+            body = httpx.get(url, timeout=2).json()
+            if until(body):
+                return body
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never satisfied the condition")
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    return err
+
+
+def test_serve_runs_uvicorn_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = _start(["serve", "--port", str(port)], tmp_path,
+                  STATARB_STORE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}")  # fmt: skip
+    try:
+        body = _wait(f"http://127.0.0.1:{port}/health", lambda b: b.get("status") == "ok")
+        assert body["engine"] is True
+        r = httpx.post(f"http://127.0.0.1:{port}/api/v1/ticks", json={})
+        assert r.status_code == 403 and "STATARB_API_TOKEN" in r.json()["detail"]
+    finally:
+        err = _stop(proc)
+    assert "STATARB_API_TOKEN" in err and f"127.0.0.1:{port}" in err
+
+
+def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start(["up", "--demo", "--speed", "20", "--port", str(port)], tmp_path,
+                  STATARB_API_TOKEN="t", STATARB_FLUSH_INTERVAL="0.05")  # fmt: skip
+    try:
+        both = {"BTCUSDT", "ETHUSDT"}
+        assert _wait(base + "/api/v1/symbols", lambda b: {s["symbol"] for s in b} >= both)
+        feeds = httpx.get(base + "/api/v1/feeds").json()
+        assert feeds["feeds"][0]["symbols"] == ["BTCUSDT", "ETHUSDT"]
+        assert feeds["engine"]["pairs"] == ["BTCUSDT/ETHUSDT"]
+        r = httpx.request("DELETE", base + "/api/v1/feeds", json={"symbols": ["ETHUSDT"]},
+                          headers={"Authorization": "Bearer t"})  # fmt: skip
+        assert r.status_code == 200 and r.json()["symbols"] == ["ETHUSDT"]
+        assert r.json()["feeds"][0]["symbols"] == ["BTCUSDT"]
+        metrics = httpx.get(base + "/metrics").text
+        assert 'statarb_latency_ms_count{stage="receipt"}' in metrics
+    finally:
+        err = _stop(proc)
+    assert "demo: replaying the packaged sample" in err
+    assert (tmp_path / "data" / "demo.db").is_file()
