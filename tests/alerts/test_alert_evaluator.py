@@ -155,3 +155,12 @@ def test_missing_and_nan_values_do_not_fire() -> None:
     assert ev.evaluate({}, ts=0) == []
     assert ev.evaluate({K: float("nan")}, ts=1) == []
     assert ev.evaluate({K: 3.0}, ts=2)
+
+
+def test_prime_restores_a_running_cooldown() -> None:
+    ev = AlertEvaluator([_rule(cooldown=60.0)])  # type: ignore[list-item]
+    ev.prime(1, last_fired=100 * S)
+    assert ev.evaluate({K: 3.0}, ts=130 * S) == []  # inside the cooldown: held back
+    assert ev.evaluate({K: 3.0}, ts=161 * S)
+    with pytest.raises(ValueError, match="no rule with id 9"):
+        ev.prime(9, last_fired=0)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from conftest import AUTH, ticks
+from conftest import AUTH, T0, ticks
 
 RULE = {
     "name": "btc above 105",
@@ -61,3 +61,18 @@ def test_rules_survive_a_restart_and_fire_once(app_factory: Callable[..., TestCl
     assert [h["values"]["price:BTCUSDT:tick"] for h in hist] == [110.0, 106.0]
     assert [h["time"] for h in hist] == ["2024-08-08T12:00:06.000Z", "2024-08-08T12:00:02.000Z"]
     assert all(h["delivery"] == "none" for h in hist)
+
+
+def test_cooldown_survives_a_restart(app_factory: Callable[..., TestClient]) -> None:
+    rule = {**RULE, "cooldown_seconds": 3600}
+    first = app_factory()
+    rid = first.post("/api/v1/alerts/rules", json=rule, headers=AUTH).json()["id"]
+    first.post("/api/v1/ticks/batch?wait=true", json=ticks("BTCUSDT", [100.0, 106.0]),
+               headers=AUTH)  # fmt: skip
+    assert len(first.get(f"/api/v1/alerts/history?rule_id={rid}").json()) == 1
+    first.__exit__(None, None, None)
+    second = app_factory()
+    # another cross ten seconds later (exchange time): still inside the hour of cooldown
+    later = ticks("BTCUSDT", [100.0, 107.0], start_ms=T0 + 10_000, first_id=10)
+    second.post("/api/v1/ticks/batch?wait=true", json=later, headers=AUTH)
+    assert len(second.get(f"/api/v1/alerts/history?rule_id={rid}").json()) == 1

@@ -252,6 +252,13 @@ class AlertEvaluator:
         return all(results) if node.op == "and" else any(results)
 
     # -- persistence ---------------------------------------------------------------------------
+    def prime(self, rule_id: int | None, *, last_fired: int) -> None:
+        """Set when a rule last fired (e.g. from the alert history after a restart)."""
+        st = self._state.get(rule_id)
+        if st is None:
+            raise InputError(f"no rule with id {rule_id}")
+        st.last_fired = last_fired
+
     def stats(self) -> dict[int | None, dict[str, Any]]:
         """Per rule: times fired, suppressed by cooldown, last firing time, current truth."""
         return {

@@ -196,9 +196,14 @@ class Engine:
             return
         for data in await asyncio.to_thread(self.store.list_alert_rules):
             try:
-                self._install_rule(parse_rule(data))
+                rule = parse_rule(data)
+                self._install_rule(rule)
             except AlertRuleError as exc:
                 log.error("stored alert rule %s is invalid and ignored: %s", data.get("id"), exc)
+                continue
+            last = await asyncio.to_thread(self.store.list_alert_events, rule_id=rule.id, limit=1)
+            if last:  # a cooldown running at shutdown keeps running after a restart
+                self.evaluator.prime(rule.id, last_fired=int(last[0]["ts"]))
         self._queue = asyncio.Queue(maxsize=max(16, self.settings.queue_size // 100))
         self._wq = asyncio.Queue()
         self._flush_lock = asyncio.Lock()
@@ -582,6 +587,14 @@ class Engine:
     def status(self) -> dict[str, Any]:
         """Counters, queue depths, writer and latency figures."""
         w = self._writer.stats.to_dict() if self._writer is not None else None
+        latency: dict[str, Any] = self.latency.to_dict()
+        if w is not None:
+            latency["stored"] = {
+                "count": w.get("written"),
+                "p50_ms": w.get("store_latency_p50_ms"),
+                "p99_ms": w.get("store_latency_p99_ms"),
+                "max_ms": None,
+            }
         return {
             "running": self.running,
             "started_at": None if self.started_at is None else us_to_iso(self.started_at),
@@ -589,7 +602,7 @@ class Engine:
             "queue": None if self._queue is None else self._queue.qsize(),
             "writer_queue": None if self._wq is None else self._wq.qsize(),
             "writer": w,
-            "latency": self.latency.to_dict(),
+            "latency": latency,
             "feeds": self.feeds(),
             "pairs": [f"{a}/{b}" for a, b in self._pairs],
             "timeframes": self.timeframes,

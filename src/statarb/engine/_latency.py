@@ -8,15 +8,16 @@ from typing import Any
 import numpy as np
 
 #: the stages measured, each from the tick's exchange time or receipt time
-STAGES: tuple[str, ...] = ("receipt", "processed", "stored", "alert")
+STAGES: tuple[str, ...] = ("receipt", "processed", "alert")
 
 
 class LatencyStats:
     """Bounded reservoirs of latencies in µs per stage, summarised as quantiles in ms.
 
     Stages: ``receipt`` = receipt time - exchange time; ``processed`` = bars, analytics and
-    alert evaluation done - receipt; ``stored`` = row committed - receipt (from the writer);
-    ``alert`` = alert published on the hub - receipt of the tick that fired it.
+    alert evaluation done - receipt; ``alert`` = alert published on the hub - receipt of the
+    tick that fired it. The ``stored`` stage (row committed - receipt) is measured by the
+    writer and merged in by :meth:`~statarb.engine.Engine.status`.
     """
 
     def __init__(self, size: int = 8192) -> None:
