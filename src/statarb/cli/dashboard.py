@@ -1,0 +1,50 @@
+"""``statarb dashboard``: the Streamlit dashboard (reads the store, talks to the engine's API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from statarb.cli._common import EXIT_OK, fail, settings
+
+
+def _run(port: int | None, store: str | None, api_url: str | None) -> int:
+    from statarb.dashboard.launch import start_dashboard
+    from statarb.errors import InputError
+
+    cfg = settings(store_url=store, api_url=api_url, dashboard_port=port)
+    typer.echo(
+        f"dashboard on http://127.0.0.1:{cfg.dashboard_port} (store {cfg.store_url}, "
+        f"engine API {cfg.api_url})",
+        err=True,
+    )
+    try:
+        proc = start_dashboard(cfg, cfg.dashboard_port)
+    except InputError as exc:
+        fail(str(exc))
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except Exception:
+            proc.kill()
+        return EXIT_OK
+    return EXIT_OK if code in (0, -2, -15) else code
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``dashboard`` command."""
+
+    @app.command("dashboard")
+    def dashboard(
+        port: Annotated[int | None, typer.Option(help="HTTP port (default 8501)")] = None,
+        store: Annotated[str | None, typer.Option(help="store URL (default from settings)")] = None,
+        api_url: Annotated[
+            str | None, typer.Option(help="engine API (default http://127.0.0.1:8000)")
+        ] = None,
+    ) -> None:
+        """Serve the dashboard (Streamlit); Ctrl-C stops it."""
+        raise typer.Exit(_run(port, store, api_url))

@@ -1,0 +1,126 @@
+"""Alerts: create, edit, enable/disable and delete rules (AND/OR groups, webhooks); history."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from statarb.alerts.rules import OPERATORS, PAIR_METRICS, SYMBOL_METRICS, TICK, WEBHOOK_KINDS
+from statarb.dashboard import data, ui
+from statarb.dashboard.rule_form import build_rule, condition_dict
+from statarb.errors import AlertRuleError
+
+st.title("Alerts")
+METRICS = sorted(SYMBOL_METRICS | PAIR_METRICS)
+TFS = [TICK, *data.TIMEFRAMES]
+
+rules = ui.engine_call(data.api, "GET", "/api/v1/alerts/rules")
+if rules is None:
+    st.info("Rules live in the engine: start it (`statarb serve` / `statarb up`) to manage them.")
+    st.stop()
+
+st.subheader("New rule")
+with st.form("al_new", clear_on_submit=False):
+    c = st.columns([3, 1, 1, 1])
+    name = c[0].text_input("Name", key="al_name")
+    op = c[1].radio("Combine", ["and", "or"], horizontal=True, key="al_op")
+    count = int(c[2].number_input("Conditions", 1, 6, 1, key="al_count"))
+    cooldown = c[3].number_input("Cooldown (s)", 0.0, 86_400.0, 0.0, key="al_cool")
+    st.caption(
+        "Targets: a symbol (BTCUSDT) for price/volume/... or a pair (BTCUSDT/ETHUSDT) for "
+        "spread, zscore, hedge_ratio ...; timeframe 'tick' = per-tick value."
+    )
+    conds = []
+    for i in range(count):
+        r = st.columns([2, 3, 1, 2, 2, 1])
+        conds.append(
+            condition_dict(
+                r[0].selectbox("Metric", METRICS, index=METRICS.index("price"), key=f"al_m{i}"),
+                r[1].text_input("Target", key=f"al_t{i}", placeholder="BTCUSDT or BTCUSDT/ETHUSDT"),
+                r[2].selectbox("Timeframe", TFS, key=f"al_tf{i}"),
+                r[3].selectbox("Operator", OPERATORS, key=f"al_o{i}"),
+                r[4].number_input("Threshold", value=0.0, format="%.6g", key=f"al_th{i}"),
+                r[5].number_input("Hysteresis", 0.0, value=0.0, format="%.4g", key=f"al_h{i}"),
+            )
+        )
+    w = st.columns([1, 3, 2])
+    hook = {
+        "kind": w[0].selectbox("Webhook", WEBHOOK_KINDS, key="al_wk"),
+        "url": w[1].text_input("Webhook URL (optional)", key="al_wu"),
+        "secret": w[2].text_input("Secret (custom)", type="password", key="al_ws"),
+    }
+    enabled = st.checkbox("Enabled", value=True, key="al_en")
+    if st.form_submit_button("Create rule"):
+        try:
+            rule = build_rule(
+                name, op, conds, cooldown_seconds=cooldown, enabled=enabled, webhooks=[hook]
+            )
+        except AlertRuleError as exc:
+            st.error(f"Rule not valid: {exc}")
+        else:
+            saved = ui.engine_call(data.api, "POST", "/api/v1/alerts/rules", json=rule)
+            if saved is not None:
+                st.success(f"Rule {saved['id']} created: {saved['summary']}")
+                rules = data.api("GET", "/api/v1/alerts/rules")
+
+st.subheader("Rules")
+if not rules:
+    st.info("No rules yet.")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "id": r["id"],
+                    "name": r["name"],
+                    "enabled": r["enabled"],
+                    "condition": r["summary"],
+                    "cooldown_s": r["cooldown_seconds"],
+                    "webhooks": len(r["webhooks"]),
+                }
+                for r in rules
+            ]
+        ),
+        hide_index=True,
+    )
+    by_id = {r["id"]: r for r in rules}
+    rid = st.selectbox(
+        "Rule", list(by_id), format_func=lambda i: f"{i}: {by_id[i]['name']}", key="al_pick"
+    )
+    current = by_id[rid]
+    body = {
+        k: current[k]
+        for k in ("name", "condition", "cooldown_seconds", "enabled", "webhooks", "metadata")
+    }
+    text = st.text_area(
+        'Edit (JSON: condition groups nest as {"op": "and"|"or", "children": [...]})',
+        json.dumps(body, indent=2),
+        height=260,
+        key=f"al_json_{rid}",
+    )
+    b = st.columns(4)
+    change = None
+    if b[0].button("Save", key="al_save"):
+        try:
+            change = ("PUT", json.loads(text))
+        except json.JSONDecodeError as exc:
+            st.error(f"Not valid JSON: {exc}")
+    if b[1].button("Disable" if current["enabled"] else "Enable", key="al_toggle"):
+        change = ("PUT", {**body, "enabled": not current["enabled"]})
+    if b[2].button("Delete", key="al_delete"):
+        change = ("DELETE", None)
+    if change is not None:
+        path = f"/api/v1/alerts/rules/{rid}"
+        if ui.engine_call(lambda: data.api(change[0], path, json=change[1]) or True):
+            st.rerun()
+
+st.subheader("History")
+events = ui.engine_call(data.api, "GET", "/api/v1/alerts/history", params={"limit": 500})
+if events:
+    frame = pd.DataFrame(events)
+    st.dataframe(frame, hide_index=True)
+    ui.download_buttons(frame, "alert_history", "al_dl")
+elif events is not None:
+    st.info("No alert has fired yet.")

@@ -1,0 +1,45 @@
+"""Correlation heatmap of the stored symbols; pair-scan ranking with liquidity filters."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from statarb.dashboard import data, figures, ui
+
+st.title("Correlation & pair scan")
+names = ui.require_symbols(2)
+c1, c2, c3 = st.columns(3)
+with c1:
+    tf = ui.timeframe_picker("co", default="1m")
+with c2:
+    start = ui.lookback_start(names, "co", default="1 day")
+on = c3.radio("Correlate", ["returns", "prices"], horizontal=True, key="co_on")
+url = data.settings().store_url
+closes = data.aligned_closes(url, tuple(names), tf, start, None)
+if len(closes) < 3:
+    st.warning(f"{len(closes)} {tf} bars where every symbol has data: not enough to correlate.")
+    st.stop()
+corr = data.correlation_matrix(closes, on)
+st.plotly_chart(
+    figures.correlation_heatmap_figure(corr, title=f"Correlation of {on} ({tf})"), key="co_heat"
+)
+st.caption(f"{len(closes):,} aligned bars of {len(names)} symbols")
+
+st.subheader("Pair scan")
+liq = data.liquidity_table(url, tuple(names), tf, start)
+f1, f2 = st.columns(2)
+min_notional = f1.number_input("Min notional per bar", 0.0, value=0.0, step=1000.0, key="co_mn")
+min_trades = f2.number_input("Min trades in range", 0, value=0, step=100, key="co_mt")
+keep = liq[(liq["notional_per_bar"] >= min_notional) & (liq["trades"] >= min_trades)]
+st.dataframe(liq, hide_index=True)
+symbols = list(keep["symbol"])
+if len(symbols) < 2:
+    st.info(f"{len(symbols)} symbol(s) pass the liquidity filter; the scan needs two.")
+    st.stop()
+try:
+    table = data.scan_table(closes[symbols])
+except ImportError as exc:
+    st.error(f"The pair scan is not available in this build: {exc}")
+    st.stop()
+st.dataframe(table, hide_index=True)
+ui.download_buttons(table, "pair_scan", "co_dl")

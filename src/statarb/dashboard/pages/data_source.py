@@ -1,0 +1,88 @@
+"""Data source: start/stop live streams, upload tick files, or work on stored data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from statarb.dashboard import data, ui
+
+st.title("Data source")
+cfg = data.settings()
+live, upload, stored = st.tabs(["Live streams", "Upload files", "Stored data"])
+
+with live:
+    st.caption(f"Streams run in the engine at {cfg.api_url}; the dashboard only asks for them.")
+    text = st.text_input("Symbols", placeholder="BTCUSDT, ETHUSDT", key="ds_symbols")
+    syms, bad = ui.parse_symbols(text)
+    if bad:
+        st.error(f"Not valid symbols (A-Z and 0-9, e.g. BTCUSDT): {', '.join(bad)}")
+    c1, c2 = st.columns(2)
+    if c1.button("Start streams", disabled=not syms or bool(bad), key="ds_start"):
+        res = ui.engine_call(data.api, "POST", "/api/v1/feeds", json={"symbols": syms})
+        if res is not None:
+            st.success(f"streaming {', '.join(res['symbols']) or 'nothing new'}")
+    if c2.button("Stop streams", disabled=not syms or bool(bad), key="ds_stop"):
+        res = ui.engine_call(data.api, "DELETE", "/api/v1/feeds", json={"symbols": syms})
+        if res is not None:
+            st.success(f"stopped {', '.join(res['symbols']) or 'nothing'}")
+    status = ui.engine_call(data.api, "GET", "/api/v1/feeds")
+    if status is not None:
+        rows = [
+            {
+                "symbols": ", ".join(f["symbols"]),
+                "running": f["running"],
+                "error": f["error"],
+                **{k: v for k, v in (f.get("stats") or {}).items() if k != "last_ids"},
+            }
+            for f in status["feeds"]
+        ]
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
+        else:
+            st.info("No feed is running.")
+
+with upload:
+    st.caption(
+        "NDJSON, CSV or Binance dumps (optionally .gz); the engine imports them into the "
+        "store and reports what it stored and rejected."
+    )
+    files = st.file_uploader(
+        "Tick files",
+        accept_multiple_files=True,
+        key="ds_files",
+        type=["ndjson", "json", "jsonl", "csv", "gz", "txt"],
+    )
+    sym = st.text_input("Symbol (when the files do not name it)", key="ds_file_symbol")
+    if st.button("Import", disabled=not files, key="ds_import"):
+        bar = st.progress(0.0, text="uploading")
+        reports = []
+        for i, f in enumerate(files or []):
+            bar.progress(i / len(files), text=f"importing {f.name}")
+            rep = ui.engine_call(
+                data.upload_file, f.name, f.getvalue(), sym.strip().upper() or None
+            )
+            if rep is not None:
+                reports.append(rep)
+        bar.progress(1.0, text="done")
+        for rep in reports:
+            st.success(
+                f"{rep['ticks']:,} ticks, {rep['quotes']:,} quotes, {rep['bars']:,} bars "
+                f"stored; {rep['duplicates']:,} duplicates; {rep['rejected']:,} rejected "
+                f"({rep['rows']:,} rows in {rep['seconds']:.2f} s)"
+            )
+            errors = [e for f in rep["files"] for e in f["errors"]]
+            if errors:
+                st.dataframe(pd.DataFrame(errors), hide_index=True)
+        data.symbols_table.clear()
+
+with stored:
+    try:
+        table = data.symbols_table(cfg.store_url)
+    except Exception as exc:
+        st.error(f"Cannot open the store {cfg.store_url}: {exc}")
+    else:
+        if table:
+            st.dataframe(pd.DataFrame(table), hide_index=True)
+        else:
+            st.info("The store is empty.")

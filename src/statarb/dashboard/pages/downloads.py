@@ -1,0 +1,96 @@
+"""Data: stored symbols, counts and time spans; CSV/Parquet downloads of ticks, bars, analytics."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from statarb.dashboard import data, ui
+from statarb.model import Timeframe
+
+st.title("Data")
+names = ui.require_symbols(1)
+url = data.settings().store_url
+table = pd.DataFrame(data.symbols_table(url))
+st.dataframe(table, hide_index=True)
+st.metric("Ticks stored", f"{int(table['ticks'].sum()):,}")
+
+st.subheader("Download")
+c1, c2, c3 = st.columns(3)
+kind = c1.selectbox(
+    "Table",
+    ["bars", "ticks", "summary statistics", "pair analytics", "backtest trades"],
+    key="dl_kind",
+)
+symbol = c2.selectbox("Symbol (Y leg for pairs)", names, key="dl_symbol")
+with c3:
+    start = ui.lookback_start([symbol], "dl", default="1 hour")
+frame: pd.DataFrame | None = None
+if kind == "bars":
+    tf = ui.timeframe_picker("dl", default="1m")
+    frame = data.bars(url, symbol, tf, start, None)
+elif kind == "ticks":
+    frame = data.ticks(url, symbol, start, None)
+elif kind == "summary statistics":
+    tf = ui.timeframe_picker("dl", default="1m")
+    try:
+        from statarb.analytics.rolling import price_summary
+    except ImportError as exc:
+        st.error(f"Summary statistics need statarb.analytics.rolling: {exc}")
+    else:
+        frame = pd.DataFrame(
+            [
+                {
+                    "symbol": s,
+                    **price_summary(
+                        data.bars(url, s, tf, start, None)["close"].to_numpy()
+                    ).to_dict(),
+                }
+                for s in names
+            ]
+        )
+else:
+    other = st.selectbox("X leg", [n for n in names if n != symbol] or names, key="dl_other")
+    tf = ui.timeframe_picker("dl", default="1m")
+    closes = data.aligned_closes(url, (symbol, other), tf, start, None)
+    try:
+        if kind == "pair analytics":
+            view = data.pair_view(
+                closes,
+                symbol,
+                other,
+                method="ols",
+                window=None,
+                z_window=60,
+                bar_seconds=Timeframe.parse(tf).seconds,
+            )
+            frame = pd.DataFrame(
+                {
+                    "time": view["index"],
+                    symbol: closes[symbol].to_numpy(),
+                    other: closes[other].to_numpy(),
+                    "spread": view["spread"],
+                    "zscore": view["zscore"],
+                }
+            )
+        else:
+            params = {
+                "capital": 100_000.0,
+                "entry": 2.0,
+                "exit": 0.5,
+                "stop": 4.0,
+                "window": 60,
+                "method": "ols",
+                "fee_bps": 4.0,
+                "slippage_bps": 1.0,
+            }
+            frame = data.backtest(closes, symbol, other, params)["trades"]
+    except ImportError as exc:
+        st.error(f"{kind} are not available in this build: {exc}")
+    except Exception as exc:
+        st.error(f"{kind} failed: {exc}")
+if frame is not None:
+    st.caption(f"{len(frame):,} rows")
+    st.dataframe(frame.head(200), hide_index=True)
+    if st.toggle("Prepare files", key="dl_prepare", help="build the CSV and Parquet files"):
+        ui.download_buttons(frame, f"{kind.replace(' ', '_')}_{symbol}", "dl_files")

@@ -1,0 +1,46 @@
+"""Market: candlesticks with volume, volume analysis and price statistics of one symbol."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from statarb.dashboard import data, figures, ui
+
+st.title("Market")
+names = ui.require_symbols(1)
+c1, c2, c3 = st.columns(3)
+with c1:
+    symbol = st.selectbox("Symbol", names, key="mk_symbol")
+with c2:
+    tf = ui.timeframe_picker("mk", default="1m")
+with c3:
+    start = ui.lookback_start([symbol], "mk")
+url = data.settings().store_url
+bars = data.bars(url, symbol, tf, start, None)
+if bars.empty:
+    st.warning(f"No {tf} bars of {symbol} in that range.")
+    st.stop()
+st.plotly_chart(
+    figures.candlestick_figure(bars, title=f"{symbol} {tf}"),
+    key="mk_candles",
+    config={"scrollZoom": True},
+)
+
+left, right = st.columns(2)
+left.plotly_chart(figures.volume_profile_figure(bars, title="Volume by price"), key="mk_vp")
+right.plotly_chart(figures.buy_sell_figure(bars, title="Taker buy / sell volume"), key="mk_bs")
+
+st.subheader("Price statistics")
+try:
+    from statarb.analytics.rolling import price_summary
+except ImportError as exc:
+    st.warning(f"Price statistics need statarb.analytics.rolling ({exc}).")
+else:
+    stats = price_summary(bars["close"].to_numpy()).to_dict()
+    st.dataframe(pd.DataFrame([stats]).T.rename(columns={0: symbol}))
+vol = bars["volume"].sum()
+st.caption(
+    f"{len(bars):,} bars from {bars['time'].iloc[0]} to {bars['time'].iloc[-1]} · "
+    f"volume {vol:,.4f} · notional {bars['notional'].sum():,.2f}"
+)

@@ -1,0 +1,101 @@
+"""Pair analysis: hedge ratio, spread, z-score bands, correlation, volatility, verdicts (live)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from statarb.dashboard import data, figures, ui
+from statarb.model import Timeframe
+
+st.title("Pair analysis")
+names = ui.require_symbols(2)
+c1, c2, c3, c4 = st.columns(4)
+a = c1.selectbox("Leg Y", names, index=0, key="pa_a")
+b = c2.selectbox("Leg X (hedge)", names, index=1, key="pa_b")
+with c3:
+    tf = ui.timeframe_picker("pa", default="1s")
+with c4:
+    start = ui.lookback_start([a, b], "pa", default="1 hour")
+c1, c2, c3, c4 = st.columns(4)
+method = c1.selectbox("Regression", ["ols", "huber", "theil-sen", "kalman"], key="pa_method")
+rolling = c2.number_input(
+    "Rolling window (bars, 0 = static)",
+    min_value=0,
+    max_value=100_000,
+    value=0,
+    step=10,
+    key="pa_window",
+    disabled=method in ("huber", "theil-sen", "kalman"),
+)
+z_window = int(c3.number_input("z-score window (bars)", 2, 100_000, 60, key="pa_zw"))
+entry = c4.number_input("Entry |z|", 0.1, 10.0, 2.0, 0.1, key="pa_entry")
+exit_ = c4.number_input("Exit |z|", 0.0, 9.9, 0.5, 0.1, key="pa_exit")
+live = st.toggle("Live (refresh every 2 s)", value=True, key="pa_live")
+if a == b:
+    st.warning("Pick two different symbols.")
+    st.stop()
+window = int(rolling) if rolling and method == "ols" else None
+url = data.settings().store_url
+
+
+def render() -> None:
+    """The charts and numbers; a fragment, so live refreshes redraw only this part."""
+    closes = data.aligned_closes(url, (a, b), tf, start, None)
+    if len(closes) < max(z_window, window or 0) + 2:
+        st.warning(f"{len(closes)} aligned {tf} bars of {a} and {b}: not enough for the windows.")
+        return
+    try:
+        view = data.pair_view(
+            closes,
+            a,
+            b,
+            method=method,
+            window=window,
+            z_window=z_window,
+            bar_seconds=Timeframe.parse(tf).seconds,
+        )
+        estimates = data.hedge_estimates(closes, a, b)
+    except ImportError as exc:
+        st.error(f"Pair analytics are not available in this build: {exc}")
+        return
+    except Exception as exc:  # bad numbers from user input are shown, not raised
+        st.error(f"Analysis failed: {exc}")
+        return
+    s = view["stats"]
+    m = st.columns(6)
+    m[0].metric("Hedge ratio", f"{s['hedge_ratio']:.5g}")
+    m[1].metric("Last z-score", f"{s['last_zscore']:.3f}")
+    m[2].metric("ADF p-value", f"{s['adf_pvalue']:.4f}")
+    m[3].metric("EG p-value", f"{s['eg_pvalue']:.4f}")
+    m[4].metric("Correlation", f"{s['correlation']:.4f}")
+    m[5].metric("Bars", f"{s['n']:,}")
+    st.caption(" · ".join(f"**{k}**: {v}" for k, v in data.verdicts(s).items()))
+    idx = view["index"]
+    if method == "kalman":
+        estimates = {**estimates, "kalman (last)": float(view["beta"][-1])}
+    st.plotly_chart(figures.hedge_ratio_figure(idx, view["beta"], estimates), key="pa_beta")
+    st.plotly_chart(figures.zscore_figure(idx, view["zscore"], entry=entry, exit=exit_), key="pa_z")
+    left, right = st.columns(2)
+    left.plotly_chart(
+        figures.lines_figure(idx, {"spread": view["spread"]}, title="Spread"), key="pa_spread"
+    )
+    right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
+    left.plotly_chart(
+        figures.lines_figure(
+            idx, {"correlation": view["correlation"]}, title="Rolling correlation (returns)"
+        ),
+        key="pa_corr",
+    )
+    right.plotly_chart(
+        figures.lines_figure(
+            idx, {a: view["vol_a"], b: view["vol_b"]}, title="Realized volatility (annualized)"
+        ),
+        key="pa_vol",
+    )
+    with st.expander("Summary statistics"):
+        st.dataframe(pd.DataFrame([s]).T.rename(columns={0: f"{a}/{b}"}))
+    st.caption(f"{len(closes):,} bars up to {idx[-1]}")
+
+
+st.fragment(render, run_every=ui.STATUS_EVERY if live else None)()

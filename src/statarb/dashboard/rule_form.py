@@ -1,0 +1,54 @@
+"""The alert-rule form's model: rows of conditions and webhooks -> the rule JSON the API takes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from statarb.alerts.rules import TICK, parse_rule
+
+
+def condition_dict(
+    metric: str, target: str, timeframe: str, operator: str, threshold: float, hysteresis: float
+) -> dict[str, Any]:
+    """One leaf condition (``timeframe="tick"`` means the per-tick value)."""
+    return {
+        "metric": metric,
+        "target": target.strip().upper(),
+        "operator": operator,
+        "threshold": float(threshold),
+        "hysteresis": float(hysteresis),
+        "timeframe": None if timeframe == TICK else timeframe,
+    }
+
+
+def build_rule(
+    name: str,
+    op: str,
+    conditions: Sequence[dict[str, Any]],
+    *,
+    cooldown_seconds: float = 0.0,
+    enabled: bool = True,
+    webhooks: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The rule JSON: one condition alone, or an ``and``/``or`` group of them; checked by the
+    same parser as the engine, so a bad field is named before anything is sent.
+
+    Raises
+    ------
+    statarb.errors.AlertRuleError
+        Naming the bad field, e.g. ``condition.children[1].metric``.
+    """
+    cond: dict[str, Any] = (
+        dict(conditions[0]) if len(conditions) == 1 else {"op": op, "children": list(conditions)}
+    )
+    hooks = [{k: v for k, v in h.items() if v not in (None, "")} for h in webhooks if h.get("url")]
+    rule = {
+        "name": name,
+        "condition": cond,
+        "cooldown_seconds": float(cooldown_seconds),
+        "enabled": bool(enabled),
+        "webhooks": hooks,
+    }
+    parse_rule(rule)
+    return rule
