@@ -207,3 +207,23 @@ async def test_stop_flushes_everything_queued(sqlite_url: str) -> None:
 
 def test_sample_is_where_the_engine_test_expects_it() -> None:
     assert all(Path(p).is_file() for p in sample_files())
+
+
+async def test_quiet_symbol_bar_closes_on_other_symbols_time(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    hub = BroadcastHub()
+    sink = hub.connect()
+    hub.subscribe(sink, ["bars:QUIETUSDT:1s"])
+    engine = Engine(Settings(store_url=sqlite_url, timeframes=["1s"]), store, hub=hub)
+    await engine.start()
+    try:
+        await engine.ingest([Tick("QUIETUSDT", T0 + 500_000, 5.0, 2.0, None, 1)])
+        busy = [Tick("BUSYUSDT", T0 + k * 250_000, 1.0, 1.0, None, k + 1) for k in range(20)]
+        await engine.ingest(busy[:11])  # up to 2.5 s: within the 2 s grace of the 1 s bar end
+        assert [m for m in _drain(sink) if m["type"] == "bar"] == []
+        await engine.ingest(busy[11:])  # 2.75 s .. 4.75 s: past 1 s + 2 s grace
+        bars = [m["data"] for m in _drain(sink) if m["type"] == "bar"]
+        assert [(b["open_time"], b["close"], b["volume"]) for b in bars] == [(T0, 5.0, 2.0)]
+    finally:
+        await engine.stop()
+        store.close()

@@ -128,6 +128,9 @@ class Engine:
         Hedge-ratio estimator passed to :func:`statarb.analytics.pair.analyze_pair`.
     analytics_timeframes
         Timeframes with pair analytics (default: those of at least one minute).
+    close_grace
+        Seconds of exchange time after its end at which the open bar of a symbol without new
+        trades is closed by the trades of other symbols (later trades of it are then late).
     clock
         Wall clock in epoch µs (receipt times, latencies).
     """
@@ -144,6 +147,7 @@ class Engine:
         z_window: int = 60,
         method: PairMethod = "ols",
         analytics_timeframes: Sequence[str] | None = None,
+        close_grace: float = 2.0,
         clock: Callable[[], int] = _now_us,
     ) -> None:
         if window_bars < 30 or z_window < 2 or z_window > window_bars:
@@ -175,6 +179,9 @@ class Engine:
         self._recent: dict[tuple[str, str], RecentBars] = {}
         self._last_id: dict[str, int] = {}
         self._last_price: dict[str, float] = {}
+        # end (exchange µs) of each open bar, to close bars of quiet symbols on time
+        self._bar_end: dict[tuple[str, str], int] = {}
+        self.close_grace_us = int(close_grace * 1_000_000)
         self._queue: asyncio.Queue[FeedBatch | _Ingest | None] | None = None
         self._wq: asyncio.Queue[FeedBatch] | None = None
         self._writer: TickWriter | None = None
@@ -296,15 +303,33 @@ class Engine:
         if not ticks:
             return
         self.counts["ticks"] += len(ticks)
+        newest = None
         for sym, tb in TickBatch.from_ticks(ticks).items():
             recv = tb.recv_ts[tb.recv_ts > 0]
             if len(recv):
                 self.latency.extend("receipt", np.maximum(recv - tb.ts[tb.recv_ts > 0], 0))
             self._on_symbol(sym, self._fresh(sym, tb))
-        if len(ticks):
-            recv_last = max(t.recv_ts or 0 for t in ticks)
-            if recv_last:
-                self.latency.add("processed", max(0, self.clock() - recv_last))
+            if len(tb):
+                top = int(tb.ts.max())
+                newest = top if newest is None else max(newest, top)
+        recv_last = max(t.recv_ts or 0 for t in ticks)
+        if newest is not None:
+            self._close_quiet(newest - self.close_grace_us, recv_last)
+        if recv_last:
+            self.latency.add("processed", max(0, self.clock() - recv_last))
+
+    def _close_quiet(self, until: int, recv_ts: int) -> None:
+        """Close open bars of quiet symbols whose interval ended before ``until`` (exchange time).
+
+        A bar otherwise closes with its symbol's next trade; this keeps a quiet leg's bars (and
+        the pair analytics that need both legs) on time.
+        """
+        due = [k for k, end in self._bar_end.items() if end <= until]
+        for sym, tf in due:
+            del self._bar_end[(sym, tf)]
+            closed = self._builders[sym][tf].close_until(until)
+            if len(closed):
+                self._on_bars(sym, tf, closed, recv_ts)
 
     def _fresh(self, sym: str, tb: TickBatch) -> TickBatch:
         """Drop ticks whose trade id was already seen (the writer still gets everything)."""
@@ -345,9 +370,12 @@ class Engine:
             closed = builder.update(tb)
             if len(closed):
                 self._on_bars(sym, tf, closed, recv_ts)
-            topic = f"bars:{sym}:{tf}"
-            if self.hub.wants(topic) and builder.partial is not None:
-                self.hub.publish(topic, "partial", _bar_obj(builder.partial))
+            partial = builder.partial
+            if partial is not None:
+                self._bar_end[(sym, tf)] = partial.open_time + builder.timeframe.us
+                topic = f"bars:{sym}:{tf}"
+                if self.hub.wants(topic):
+                    self.hub.publish(topic, "partial", _bar_obj(partial))
         changed |= self._live_pairs(sym)
         self._evaluate(changed, ts, recv_ts)
 
