@@ -217,6 +217,33 @@ class Engine:
         self._start_writer()
         self._consumer = asyncio.create_task(self._consume(), name="statarb-engine")
         self.started_at = self.clock()
+        for a, b in self.pairs:
+            await self.warm_up(a, b)
+
+    async def warm_up(self, a: str, b: str) -> None:
+        """Seed the recent bars of a pair's legs from the store and analyse them once.
+
+        Bars with open time before the current wall-clock interval are read with
+        :func:`statarb.history.load_bars`, so analytics are ready without waiting for
+        ``window_bars`` live bars.
+        """
+        from statarb.history import load_bars
+
+        now = self.clock()
+        for tf in self.analytics_timeframes:
+            step = Timeframe.parse(tf).us
+            end = now - now % step
+            for sym in (a, b):
+                try:
+                    bars = await asyncio.to_thread(load_bars, self.store, sym, tf,
+                                                   end - self.window_bars * step, end)  # fmt: skip
+                except StatarbError as exc:
+                    log.warning("no history for %s %s: %s", sym, tf, exc)
+                    continue
+                recent = self._recent.setdefault((sym, tf), RecentBars(self.window_bars))
+                recent.seed(bars)
+            if (a, b) in self._pairs:
+                self._analyze(a, b, tf, 0)
 
     def _start_writer(self) -> None:
         from statarb.ingest.writer import TickWriter

@@ -41,9 +41,29 @@ class RecentBars:
         self.close: deque[float] = deque(maxlen=size)
 
     def add(self, bars: BarBatch) -> None:
-        """Append closed bars (oldest first)."""
+        """Append closed bars (oldest first); bars not after the last one restart the window."""
+        if len(bars) == 0:
+            return
+        if self.open_time and int(bars.open_time[0]) <= self.open_time[-1]:
+            self.open_time.clear()
+            self.close.clear()
         self.open_time.extend(bars.open_time.tolist())
         self.close.extend(bars.close.tolist())
+
+    def seed(self, bars: BarBatch) -> int:
+        """Put history in front of the bars held (only bars older than the first); return count."""
+        times, closes = bars.open_time, bars.close
+        if self.open_time:
+            keep = times < self.open_time[0]
+            times, closes = times[keep], closes[keep]
+        n = len(times)
+        if n:
+            size = self.open_time.maxlen
+            ot = [*times.tolist(), *self.open_time][-size:] if size else []
+            cl = [*closes.tolist(), *self.close][-size:] if size else []
+            self.open_time = deque(ot, maxlen=size)
+            self.close = deque(cl, maxlen=size)
+        return n
 
     def __len__(self) -> int:
         return len(self.close)

@@ -21,6 +21,11 @@ def _out(rule: Any) -> dict[str, Any]:
     return {**rule.to_dict(public=True), "summary": rule.condition.summary()}
 
 
+async def _warm_pairs(engine: Any, rule: Any) -> None:
+    for pair in {c.target for c in rule.conditions() if "/" in c.target}:
+        await engine.warm_up(*pair.split("/"))
+
+
 def _rule_error(exc: Exception) -> HTTPException:
     text = str(exc)
     field = text.split(":", 1)[0] if ":" in text else "rule"
@@ -45,6 +50,7 @@ async def add_rule(rule: AlertRuleIn, engine: EngineDep) -> Response:
         saved = engine.add_rule(rule.model_dump())
     except AlertRuleError as exc:
         raise _rule_error(exc) from None
+    await _warm_pairs(engine, saved)
     return json_response(_out(saved), 201)
 
 
@@ -68,6 +74,7 @@ async def replace_rule(rule_id: RuleId, rule: AlertRuleIn, engine: EngineDep) ->
         saved = engine.add_rule({**rule.model_dump(), "id": rule_id})
     except AlertRuleError as exc:
         raise _rule_error(exc) from None
+    await _warm_pairs(engine, saved)
     return json_response(_out(saved))
 
 

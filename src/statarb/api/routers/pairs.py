@@ -85,6 +85,7 @@ async def watch(a: str, b: str, engine: EngineDep) -> Response:
         pa, pb = engine.watch_pair(check_symbol(a), check_symbol(b))
     except InputError as exc:
         raise HTTPException(422, str(exc)) from None
+    await engine.warm_up(pa, pb)
     return json_response({"a": pa, "b": pb, "topic": f"pair:{pa}:{pb}"})
 
 
