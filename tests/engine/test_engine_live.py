@@ -227,3 +227,19 @@ async def test_quiet_symbol_bar_closes_on_other_symbols_time(sqlite_url: str) ->
     finally:
         await engine.stop()
         store.close()
+
+
+async def test_a_dead_writer_is_restarted_and_counted(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    engine = Engine(Settings(store_url=sqlite_url, timeframes=["1m"]), store)
+    await engine.start()
+    try:
+        assert engine._writer_task is not None
+        engine._writer_task.cancel()  # what a writer killed by an unexpected error looks like
+        await asyncio.gather(engine._writer_task, return_exceptions=True)
+        await engine.ingest(_ticks("BTCUSDT", [1.0, 2.0]), wait=True)
+        assert engine.counts["writer_restarts"] == 1
+        assert len(store.read_ticks("BTCUSDT")) == 2
+    finally:
+        await engine.stop()
+        store.close()

@@ -171,7 +171,7 @@ class Engine:
         self.values: dict[str, float] = {}
         self.latency = LatencyStats()
         self.counts = {"ticks": 0, "bars": 0, "analyses": 0, "alerts": 0, "errors": 0,
-                       "duplicates": 0}  # fmt: skip
+                       "duplicates": 0, "writer_restarts": 0}  # fmt: skip
         self._pairs: dict[tuple[str, str], dict[str, PairFrame]] = {}
         for a, b in pairs:
             self.watch_pair(a, b)
@@ -189,6 +189,7 @@ class Engine:
         self._consumer: asyncio.Task[None] | None = None
         self._feeds: list[_FeedRun] = []
         self._flush_lock: asyncio.Lock | None = None
+        self._closing = False
         self.started_at: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -255,10 +256,22 @@ class Engine:
         )  # fmt: skip
         self._writer_task = asyncio.create_task(self._writer.run(self._wq))
 
+    def _check_writer(self) -> None:
+        """Restart the writer if it died (its error is logged and counted, never silent)."""
+        task = self._writer_task
+        if task is None or not task.done() or self._closing:
+            return
+        exc = None if task.cancelled() else task.exception()
+        self.counts["errors"] += 1
+        self.counts["writer_restarts"] += 1
+        log.error("the store writer stopped (%r); restarting it", exc)
+        self._start_writer()
+
     async def stop(self) -> None:
         """Stop the feeds, process what they delivered, flush the store, finish deliveries."""
         if self._consumer is None or self._queue is None:
             return
+        self._closing = True
         for run in list(self._feeds):
             run.feed.stop()
         for run in list(self._feeds):
@@ -270,7 +283,7 @@ class Engine:
         self._consumer = None
         if self._writer is not None and self._writer_task is not None:
             await self._writer.close()
-            await self._writer_task
+            await asyncio.gather(self._writer_task, return_exceptions=True)
         await self.notifier.aclose()
 
     async def flush(self) -> None:
@@ -280,10 +293,14 @@ class Engine:
         async with self._flush_lock:
             await self._queue.join()
             writer, task = self._writer, self._writer_task
-            await writer.close()
-            if task is not None:
-                await task
-            self._start_writer()
+            self._closing = True  # the consumer must not restart the writer meanwhile
+            try:
+                await writer.close()
+                if task is not None:
+                    await asyncio.gather(task, return_exceptions=True)
+            finally:
+                self._closing = False
+                self._start_writer()
 
     # -- ingestion -----------------------------------------------------------------------------
     async def ingest(self, ticks: Sequence[Tick], *, wait: bool = False) -> int:
@@ -325,6 +342,7 @@ class Engine:
 
     def _process(self, batch: FeedBatch) -> None:
         assert self._wq is not None
+        self._check_writer()
         self._wq.put_nowait(batch)
         ticks = batch.ticks
         if not ticks:
