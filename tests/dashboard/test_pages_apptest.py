@@ -1,0 +1,217 @@
+"""Every dashboard page run by Streamlit's AppTest on a real store, with the engine absent."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from statarb.dashboard.launch import APP
+
+PAGES = APP.parent / "pages"
+SYMBOLS = ("LINKUSDT", "DOTUSDT", "AVAXUSDT")
+
+
+@pytest.fixture(scope="module")
+def store_url(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite store holding a month of real 1m bars of three symbols."""
+    from statarb.ingest.files import import_files
+    from statarb.store import open_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('dash') / 'statarb.db'}"
+    store = open_store(url)
+    folder = shared_data / "binance-usdm-klines-1m"
+    import_files([folder / f"{s}-1m-2026-02.zip" for s in SYMBOLS], store)
+    store.close()
+    return url
+
+
+@pytest.fixture
+def env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("STATARB_STORE_URL", store_url)
+    monkeypatch.setenv("STATARB_API_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("STATARB_CONFIG", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield store_url
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def _run(page: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES / page), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest, kind: str) -> str:
+    return "\n".join(str(e.value) for e in getattr(at, kind))
+
+
+def _bars(url: str, symbol: str) -> pd.DataFrame:
+    from statarb.export import bars_frame
+    from statarb.store import open_store
+
+    store = open_store(url, read_only=True)
+    try:
+        return bars_frame(store.read_bars(symbol, "1m"))
+    finally:
+        store.close()
+
+
+def _decode(value: object) -> object:
+    """Plotly sends numpy arrays as ``{"dtype", "bdata"}`` (base64); give them back as arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if "shape" in value:
+            arr = arr.reshape([int(n) for n in str(value["shape"]).split(",") if n.strip()])
+        return arr
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _spec(at: AppTest, i: int) -> dict:
+    return _decode(json.loads(at.get("plotly_chart")[i].proto.spec))  # type: ignore[return-value]
+
+
+def test_app_navigates_and_reports_the_engine_missing(env: str) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Market"]
+    assert "engine not reachable at http://127.0.0.1:9" in _texts(at, "caption")
+    at.switch_page("pages/alerts.py").run()
+    assert not at.exception and at.title[0].value == "Alerts"
+
+
+def test_market_candles_are_the_stored_bars(env: str) -> None:
+    at = _run("market.py")
+    assert at.selectbox(key="mk_symbol").options == sorted(SYMBOLS)
+    at.selectbox(key="mk_lb").set_value("all").run()
+    candle = _spec(at, 0)["data"][0]
+    bars = _bars(env, "AVAXUSDT")
+    assert len(candle["close"]) <= 5000
+    assert max(candle["high"]) == bars["high"].max() and min(candle["low"]) == bars["low"].min()
+    assert candle["close"][-1] == bars["close"].iloc[-1]
+    assert "40,320 bars" in _texts(at, "caption")
+    at.selectbox(key="mk_tf").set_value("1h").run()
+    candle = _spec(at, 0)["data"][0]
+    hourly = bars.groupby(bars["time"].dt.floor("1h"))
+    np.testing.assert_allclose(candle["high"], hourly["high"].max().to_numpy())
+    np.testing.assert_allclose(candle["close"], hourly["close"].last().to_numpy())
+
+
+def test_market_custom_timeframe_is_validated(env: str) -> None:
+    at = _run("market.py")
+    at.selectbox(key="mk_tf").set_value("custom").run()
+    at.text_input(key="mk_tf_custom").set_value("7x").run()
+    assert "Bad timeframe '7x'" in _texts(at, "error")
+
+
+def test_pair_page(env: str) -> None:
+    at = _run("pair.py")
+    at.selectbox(key="pa_tf").set_value("1m").run()
+    at.selectbox(key="pa_lb").set_value("all").run()
+    assert not at.exception
+    if importlib.util.find_spec("statarb.analytics.pair") is None:
+        assert "Pair analytics are not available" in _texts(at, "error")
+        return
+    from statarb.analytics.pair import analyze_pair
+    from statarb.history import load_aligned
+    from statarb.store import open_store
+
+    store = open_store(env, read_only=True)
+    closes = load_aligned(store, ["AVAXUSDT", "DOTUSDT"], "1m").dropna()
+    store.close()
+    ref = analyze_pair(closes["AVAXUSDT"].to_numpy(), closes["DOTUSDT"].to_numpy(), method="ols",
+                       window=None, bar_seconds=60.0, z_window=60).to_dict()  # fmt: skip
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Hedge ratio"] == f"{ref['hedge_ratio']:.5g}"
+    assert metrics["Last z-score"] == f"{ref['last_zscore']:.3f}"
+    assert metrics["Bars"] == f"{ref['n']:,}"
+    z = {t["name"]: t for t in _spec(at, 1)["data"]}
+    assert list(z["+entry"]["y"]) == [2.0, 2.0] and list(z["-exit"]["y"]) == [-0.5, -0.5]
+    at.selectbox(key="pa_method").set_value("kalman").run()
+    assert not at.exception and not at.error
+
+
+def test_pair_page_needs_two_different_symbols(env: str) -> None:
+    at = _run("pair.py")
+    at.selectbox(key="pa_b").set_value("AVAXUSDT").run()
+    assert "Pick two different symbols" in _texts(at, "warning")
+
+
+def test_correlation_heatmap_equals_pandas_corr(env: str) -> None:
+    at = _run("correlation.py")
+    at.selectbox(key="co_lb").set_value("all").run()
+    heat = _spec(at, 0)["data"][0]
+    closes = pd.DataFrame({s: _bars(env, s).set_index("time")["close"] for s in sorted(SYMBOLS)})
+    ref = closes.pct_change().iloc[1:].corr()
+    assert list(heat["x"]) == sorted(SYMBOLS)
+    np.testing.assert_allclose(np.array(heat["z"]), ref.to_numpy(), rtol=1e-12)
+    liq = at.dataframe[0].value
+    assert list(liq["bars"]) == [40_320] * 3
+    at.number_input(key="co_mt").set_value(10**12).run()
+    assert "0 symbol(s) pass the liquidity filter" in _texts(at, "info")
+
+
+def test_backtest_page(env: str) -> None:
+    at = _run("backtest.py")
+    if importlib.util.find_spec("statarb.backtest.engine") is None and not hasattr(
+        importlib.import_module("statarb.backtest"), "run_backtest"
+    ):
+        assert "The backtester is not available" in _texts(at, "error")
+        return
+    assert at.metric and at.get("plotly_chart")
+    assert not at.error
+
+
+def test_alerts_page_without_engine(env: str) -> None:
+    at = _run("alerts.py")
+    assert "engine is not reachable at http://127.0.0.1:9" in _texts(at, "warning")
+    assert "Rules live in the engine" in _texts(at, "info")
+
+
+def test_data_source_validates_symbols_and_lists_the_store(env: str) -> None:
+    at = _run("data_source.py")
+    assert "engine is not reachable" in _texts(at, "warning")
+    at.text_input(key="ds_symbols").set_value("btcusdt, eth-usdt").run()
+    assert "Not valid symbols (A-Z and 0-9, e.g. BTCUSDT): eth-usdt" in _texts(at, "error")
+    assert at.button(key="ds_start").disabled
+    at.text_input(key="ds_symbols").set_value("btcusdt ethusdt").run()
+    assert not at.button(key="ds_start").disabled and not at.error
+    at.button(key="ds_start").click().run()
+    assert "engine is not reachable" in _texts(at, "warning")
+    stored = at.dataframe[0].value
+    assert sorted(stored["symbol"]) == sorted(SYMBOLS)
+
+
+def test_data_page_counts_and_downloads(env: str) -> None:
+    at = _run("downloads.py")
+    assert {m.label: m.value for m in at.metric}["Ticks stored"] == "0"
+    at.selectbox(key="dl_lb").set_value("all").run()
+    assert "40,320 rows" in _texts(at, "caption")
+    at.toggle(key="dl_prepare").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 2
+
+
+def test_store_missing_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATARB_STORE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    monkeypatch.setenv("STATARB_API_URL", "http://127.0.0.1:9")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = _run("market.py")
+    assert "Cannot open the store" in _texts(at, "error")
+    st.cache_resource.clear()
