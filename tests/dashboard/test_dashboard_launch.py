@@ -31,8 +31,11 @@ def test_command_rejects_bad_ports(port: int) -> None:
 
 def test_env_carries_every_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STATARB_API_TOKEN", raising=False)
-    cfg = Settings(store_url="sqlite:////tmp/x.db", api_url="http://127.0.0.1:9001",
-                   symbols=["BTCUSDT", "ETHUSDT"])  # fmt: skip
+    cfg = Settings(
+        store_url="sqlite:////tmp/x.db",
+        api_url="http://127.0.0.1:9001",
+        symbols=["BTCUSDT", "ETHUSDT"],
+    )
     monkeypatch.setenv("STATARB_API_TOKEN", "stale")
     env = dashboard_env(cfg)
     assert env["STATARB_STORE_URL"] == "sqlite:////tmp/x.db"
@@ -45,14 +48,29 @@ def test_env_carries_every_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_rule_form_builds_an_and_group_the_engine_parses() -> None:
-    conds = [condition_dict("zscore", "btcusdt/ethusdt", "1m", ">=", 2, 0.5),
-             condition_dict("price", "BTCUSDT", "tick", ">", 60_000, 0)]  # fmt: skip
-    rule = build_rule("wide", "and", conds, cooldown_seconds=30,
-                      webhooks=[{"kind": "slack", "url": "https://hooks.example/x", "secret": ""},
-                                {"kind": "custom", "url": ""}])  # fmt: skip
+    conds = [
+        condition_dict("zscore", "btcusdt/ethusdt", "1m", ">=", 2, 0.5),
+        condition_dict("price", "BTCUSDT", "tick", ">", 60_000, 0),
+    ]
+    rule = build_rule(
+        "wide",
+        "and",
+        conds,
+        cooldown_seconds=30,
+        webhooks=[
+            {"kind": "slack", "url": "https://hooks.example/x", "secret": ""},
+            {"kind": "custom", "url": ""},
+        ],
+    )
     assert rule["condition"]["op"] == "and"
-    assert rule["condition"]["children"][1] == {"metric": "price", "target": "BTCUSDT",
-        "operator": ">", "threshold": 60000.0, "hysteresis": 0.0, "timeframe": None}  # fmt: skip
+    assert rule["condition"]["children"][1] == {
+        "metric": "price",
+        "target": "BTCUSDT",
+        "operator": ">",
+        "threshold": 60000.0,
+        "hysteresis": 0.0,
+        "timeframe": None,
+    }
     assert rule["webhooks"] == [{"kind": "slack", "url": "https://hooks.example/x"}]
     parsed = parse_rule(rule)
     assert sorted(parsed.metric_keys()) == ["price:BTCUSDT:tick", "zscore:BTCUSDT/ETHUSDT:1m"]
@@ -64,8 +82,10 @@ def test_rule_form_single_condition_is_not_a_group() -> None:
 
 
 def test_rule_form_names_the_bad_field() -> None:
-    conds = [condition_dict("price", "BTCUSDT", "tick", ">", 1, 0),
-             condition_dict("volume", "BTCUSDT", "tick", ">", 1, 0)]  # fmt: skip
+    conds = [
+        condition_dict("price", "BTCUSDT", "tick", ">", 1, 0),
+        condition_dict("volume", "BTCUSDT", "tick", ">", 1, 0),
+    ]
     with pytest.raises(AlertRuleError, match=r"condition\.children\[1\]\.timeframe"):
         build_rule("x", "or", conds)
     with pytest.raises(AlertRuleError, match="name"):

@@ -20,8 +20,17 @@ def _bars(n: int, seed: int = 1) -> pd.DataFrame:
     low = np.minimum(open_, close) - rng.uniform(0, 0.3, n)
     vol = rng.uniform(1, 10, n)
     time = pd.date_range("2024-01-01", periods=n, freq="1s", tz="UTC")
-    return pd.DataFrame({"time": time, "open": open_, "high": high, "low": low, "close": close,
-                         "volume": vol, "taker_buy_volume": vol * rng.uniform(0, 1, n)})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "time": time,
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": vol,
+            "taker_buy_volume": vol * rng.uniform(0, 1, n),
+        }
+    )
 
 
 def test_decimate_keeps_everything_when_short() -> None:
@@ -56,9 +65,14 @@ def test_downsample_ohlc_matches_pandas_aggregation() -> None:
     out = fg.downsample_ohlc(bars, 100)
     step = -(-1003 // 100)
     ref = bars.groupby(np.arange(1003) // step).agg(
-        time=("time", "first"), open=("open", "first"), high=("high", "max"),
-        low=("low", "min"), close=("close", "last"), volume=("volume", "sum"),
-        taker_buy_volume=("taker_buy_volume", "sum"))  # fmt: skip
+        time=("time", "first"),
+        open=("open", "first"),
+        high=("high", "max"),
+        low=("low", "min"),
+        close=("close", "last"),
+        volume=("volume", "sum"),
+        taker_buy_volume=("taker_buy_volume", "sum"),
+    )
     assert len(out) <= 100
     for col in ref.columns:
         np.testing.assert_array_equal(out[col].to_numpy(), ref[col].to_numpy())
@@ -106,8 +120,13 @@ def test_zscore_bands_sit_at_plus_minus_entry_and_exit() -> None:
     by_name = {t.name: t for t in fig.data}
     np.testing.assert_array_equal(by_name["z-score"].y, z)
     assert {k: tuple(v.y) for k, v in by_name.items() if k != "z-score"} == {
-        "+entry": (2.0, 2.0), "-entry": (-2.0, -2.0), "+exit": (0.5, 0.5),
-        "-exit": (-0.5, -0.5), "+stop": (4.0, 4.0), "-stop": (-4.0, -4.0)}  # fmt: skip
+        "+entry": (2.0, 2.0),
+        "-entry": (-2.0, -2.0),
+        "+exit": (0.5, 0.5),
+        "-exit": (-0.5, -0.5),
+        "+stop": (4.0, 4.0),
+        "-stop": (-4.0, -4.0),
+    }
     assert by_name["+entry"].x[0] == idx[0] and by_name["+entry"].x[-1] == idx[-1]
 
 
@@ -176,8 +195,11 @@ def test_equity_and_drawdown_traces() -> None:
 
 
 def test_sweep_heatmap_is_the_pivot_of_the_table() -> None:
-    rows = [{"entry": e, "window": w, "sharpe": e * 10 + w / 100}
-            for e in (1.5, 2.0, 2.5) for w in (30, 60, 120)]  # fmt: skip
+    rows = [
+        {"entry": e, "window": w, "sharpe": e * 10 + w / 100}
+        for e in (1.5, 2.0, 2.5)
+        for w in (30, 60, 120)
+    ]
     heat = fg.sweep_heatmap_figure(pd.DataFrame(rows), x="window", y="entry", value="sharpe").data[
         0
     ]

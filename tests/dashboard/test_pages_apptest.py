@@ -128,14 +128,21 @@ def test_pair_page(env: str) -> None:
         assert "Pair analytics are not available" in _texts(at, "error")
         return
     from statarb.analytics.pair import analyze_pair
+
     from statarb.history import load_aligned
     from statarb.store import open_store
 
     store = open_store(env, read_only=True)
     closes = load_aligned(store, ["AVAXUSDT", "DOTUSDT"], "1m").dropna()
     store.close()
-    ref = analyze_pair(closes["AVAXUSDT"].to_numpy(), closes["DOTUSDT"].to_numpy(), method="ols",
-                       window=None, bar_seconds=60.0, z_window=60).to_dict()  # fmt: skip
+    ref = analyze_pair(
+        closes["AVAXUSDT"].to_numpy(),
+        closes["DOTUSDT"].to_numpy(),
+        method="ols",
+        window=None,
+        bar_seconds=60.0,
+        z_window=60,
+    ).to_dict()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Hedge ratio"] == f"{ref['hedge_ratio']:.5g}"
     assert metrics["Last z-score"] == f"{ref['last_zscore']:.3f}"
