@@ -158,7 +158,12 @@ async def _handle(ws: WebSocket, client: WsClient, msg: Any, engine: Engine) -> 
         if not isinstance(rows, list):
             return _control("error", {"id": msg.get("id"), "message": '"data" must be a list'})
         ticks, errors = parse_tick_rows(rows, recv_ts=time.time_ns() // 1000)
-        accepted = await engine.ingest(ticks) if ticks else 0
+        from statarb.errors import StatarbError
+
+        try:
+            accepted = await engine.ingest(ticks) if ticks else 0
+        except StatarbError as exc:
+            return _control("error", {"id": msg.get("id"), "message": str(exc)})
         return _control("ack", {"id": msg.get("id"), "accepted": accepted, "errors": errors})
     return _control("error", {"message": f"unknown action {action!r}"})
 
