@@ -344,20 +344,22 @@ class Engine:
         assert self._wq is not None
         self._check_writer()
         self._wq.put_nowait(batch)
-        ticks = batch.ticks
-        if not ticks:
+        rows = batch.trade_rows
+        if not rows:
             return
-        self.counts["ticks"] += len(ticks)
+        self.counts["ticks"] += len(rows)
         newest = None
-        for sym, tb in TickBatch.from_ticks(ticks).items():
-            recv = tb.recv_ts[tb.recv_ts > 0]
-            if len(recv):
-                self.latency.extend("receipt", np.maximum(recv - tb.ts[tb.recv_ts > 0], 0))
+        recv_last = 0
+        for sym, tb in _group_rows(rows).items():
+            has_recv = tb.recv_ts > 0
+            if has_recv.any():
+                recv = tb.recv_ts[has_recv]
+                self.latency.extend("receipt", np.maximum(recv - tb.ts[has_recv], 0))
+                recv_last = max(recv_last, int(recv.max()))
             self._on_symbol(sym, self._fresh(sym, tb))
             if len(tb):
                 top = int(tb.ts.max())
                 newest = top if newest is None else max(newest, top)
-        recv_last = max(t.recv_ts or 0 for t in ticks)
         if newest is not None:
             self._close_quiet(newest - self.close_grace_us, recv_last)
         if recv_last:
@@ -694,6 +696,19 @@ def _bar_obj(bar: Any) -> dict[str, Any]:
             "open_time": bar.open_time, "open": bar.open, "high": bar.high, "low": bar.low,
             "close": bar.close, "volume": bar.volume, "notional": bar.notional,
             "trades": bar.trades, "taker_buy_volume": bar.taker_buy_volume}  # fmt: skip
+
+
+def _group_rows(rows: Sequence[Any]) -> dict[str, TickBatch]:
+    """Trade rows (``Tick`` field order) as one :class:`TickBatch` per symbol, in arrival order."""
+    from statarb.ingest.writer import rows_to_tick_batch
+
+    by_sym: dict[str, list[Any]] = {}
+    for r in rows:
+        lst = by_sym.get(r[0])
+        if lst is None:
+            lst = by_sym[r[0]] = []
+        lst.append(r)
+    return {s: rows_to_tick_batch(s, v) for s, v in by_sym.items()}
 
 
 def _feed_batch(ticks: Sequence[Tick]) -> FeedBatch:

@@ -31,7 +31,7 @@ class LatencyStats:
 
     def extend(self, stage: str, values: Any) -> None:
         """Record many latencies (an array or iterable of µs)."""
-        vals = [int(v) for v in values]
+        vals = np.asarray(values, dtype=np.int64).tolist()
         self._data[stage].extend(vals)
         self.counts[stage] += len(vals)
 
