@@ -84,4 +84,18 @@ def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
     finally:
         err = _stop(proc)
     assert "demo: replaying the packaged sample" in err
+    assert "generated an API token" not in err  # one was configured
     assert (tmp_path / "data" / "demo.db").is_file()
+
+
+def test_up_makes_a_session_token_when_none_is_set(tmp_path: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start(["up", "--port", str(port)], tmp_path,
+                  STATARB_STORE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}")  # fmt: skip
+    try:
+        _wait(base + "/health", lambda b: b.get("status") == "ok")
+    finally:
+        err = _stop(proc)
+    token = err.split("generated an API token for this session: ", 1)[1].split()[0]
+    assert len(token) >= 24

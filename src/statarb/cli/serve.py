@@ -54,12 +54,25 @@ async def _run(cfg: Settings, *, demo: bool, speed: float) -> None:
             await replay.stop()
 
 
-def _serve(demo: bool = False, speed: float = 1.0, **overrides: object) -> int:
+def _session_token(cfg: Settings) -> Settings:
+    """``up`` without a configured token: make one for this session, shared with child processes."""
+    import os
+    import secrets
+
+    token = secrets.token_urlsafe(24)
+    os.environ["STATARB_API_TOKEN"] = token  # inherited by processes started by `up`
+    typer.echo(f"generated an API token for this session: {token}", err=True)
+    return cfg.model_copy(update={"api_token": token})
+
+
+def _serve(demo: bool = False, speed: float = 1.0, *, up: bool = False, **overrides: object) -> int:
     import asyncio
 
     from statarb.errors import StatarbError
 
     cfg = settings(**overrides)
+    if up and not cfg.api_token:
+        cfg = _session_token(cfg)
     if demo and not cfg.symbols:
         from statarb.sample import SYMBOLS
 
@@ -109,9 +122,12 @@ def register(app: typer.Typer) -> None:
         symbols: Annotated[str | None, typer.Option(help="stream these at start")] = None,
         store: Annotated[str | None, typer.Option(help="store URL")] = None,
     ) -> None:
-        """Start everything: the engine and API (with --demo: on a replay of the sample)."""
+        """Start everything: the engine and API (with --demo: on a replay of the sample).
+
+        Without STATARB_API_TOKEN a token is generated for the session and printed.
+        """
         if speed <= 0:
             fail(f"--speed must be positive, got {speed}")
-        raise typer.Exit(_serve(demo=demo, speed=speed, api_host=host, api_port=port,
+        raise typer.Exit(_serve(demo=demo, speed=speed, up=True, api_host=host, api_port=port,
                                 symbols=_symbols(symbols),
                                 store_url=store or (DEMO_STORE if demo else None)))  # fmt: skip
