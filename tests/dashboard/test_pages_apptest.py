@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from statarb.dashboard.launch import APP
 
-PAGES = APP.parent / "pages"
+PAGES = APP.parent / "views"
 SYMBOLS = ("LINKUSDT", "DOTUSDT", "AVAXUSDT")
 
 
@@ -91,7 +91,7 @@ def test_app_navigates_and_reports_the_engine_missing(env: str) -> None:
     assert not at.exception
     assert [t.value for t in at.title] == ["Market"]
     assert "engine not reachable at http://127.0.0.1:9" in _texts(at, "caption")
-    at.switch_page("pages/alerts.py").run()
+    at.switch_page("views/alerts.py").run()
     assert not at.exception and at.title[0].value == "Alerts"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from typing import Annotated
 
 import typer
@@ -23,14 +25,20 @@ def _run(port: int | None, store: str | None, api_url: str | None) -> int:
         proc = start_dashboard(cfg, cfg.dashboard_port)
     except InputError as exc:
         fail(str(exc))
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)  # a terminated CLI takes its server down with it
     try:
         code = proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
         try:
             proc.wait(timeout=10)
-        except Exception:
+        except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
         return EXIT_OK
     return EXIT_OK if code in (0, -2, -15) else code
 

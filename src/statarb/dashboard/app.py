@@ -8,18 +8,22 @@ import streamlit as st
 
 from statarb.dashboard import data, ui
 
-PAGES = Path(__file__).resolve().parent / "pages"
+# not "pages": a folder of that name next to the entry script switches Streamlit to its
+# directory-based navigation, which never runs this script
+PAGES = Path(__file__).resolve().parent / "views"
 
-st.set_page_config(page_title="statarb", page_icon="📈", layout="wide")
+st.set_page_config(page_title="statarb", page_icon=":material/monitoring:", layout="wide")
 nav = st.navigation(
     [
-        st.Page(PAGES / "data_source.py", title="Data source", icon="🔌"),
-        st.Page(PAGES / "market.py", title="Market", icon="🕯️", default=True),
-        st.Page(PAGES / "pair.py", title="Pair analysis", icon="⚖️"),
-        st.Page(PAGES / "correlation.py", title="Correlation & scan", icon="🧮"),
-        st.Page(PAGES / "backtest.py", title="Backtest", icon="🧪"),
-        st.Page(PAGES / "alerts.py", title="Alerts", icon="🔔"),
-        st.Page(PAGES / "downloads.py", title="Data", icon="💾"),
+        st.Page(PAGES / "data_source.py", title="Data source", icon=":material/cable:"),
+        st.Page(
+            PAGES / "market.py", title="Market", icon=":material/candlestick_chart:", default=True
+        ),
+        st.Page(PAGES / "pair.py", title="Pair analysis", icon=":material/balance:"),
+        st.Page(PAGES / "correlation.py", title="Correlation & scan", icon=":material/grid_on:"),
+        st.Page(PAGES / "backtest.py", title="Backtest", icon=":material/science:"),
+        st.Page(PAGES / "alerts.py", title="Alerts", icon=":material/notifications:"),
+        st.Page(PAGES / "downloads.py", title="Data", icon=":material/download:"),
     ]
 )
 with st.sidebar:

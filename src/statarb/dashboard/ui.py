@@ -104,8 +104,14 @@ def engine_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return None
 
 
-def _fmt_lag(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms:,.0f} ms"
+def fmt_lag(ms: float | None) -> str:
+    """A latency for a narrow card: ``"85 ms"``, ``"2.4 s"``, ``"3.1 h"``, ``"838 d"``."""
+    if ms is None:
+        return "-"
+    for unit, size in (("d", 86_400_000.0), ("h", 3_600_000.0), ("min", 60_000.0), ("s", 1000.0)):
+        if abs(ms) >= size:
+            return f"{ms / size:,.1f} {unit}"
+    return f"{ms:,.0f} ms"
 
 
 @st.fragment(run_every=STATUS_EVERY)
@@ -134,7 +140,7 @@ def feed_status_panel() -> None:
     st.caption(f"{state}: {', '.join(s['symbols']) or '-'}")
     c1, c2 = st.columns(2)
     c1.metric("msgs/s", "-" if rate is None else f"{rate:,.0f}")
-    c2.metric("lag", _fmt_lag(s["lag_ms"]))
+    c2.metric("lag", fmt_lag(s["lag_ms"]))
     c1.metric("gaps", f"{s['gaps']:,}")
     c2.metric("backfilled", f"{s['backfilled']:,}")
 
@@ -154,7 +160,8 @@ def alert_toasts() -> None:
     for ev in reversed(events):
         if int(ev["id"]) not in seen:
             st.toast(
-                f"Alert {ev.get('rule_id')}: {ev.get('message') or ev.get('values')}", icon="🔔"
+                f"Alert {ev.get('rule_id')}: {ev.get('message') or ev.get('values')}",
+                icon=":material/notifications:",
             )
     st.session_state["_alerts_seen"] = seen | ids
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -39,12 +41,8 @@ window = int(rolling) if rolling and method == "ols" else None
 url = data.settings().store_url
 
 
-def render() -> None:
-    """The charts and numbers; a fragment, so live refreshes redraw only this part."""
-    closes = data.aligned_closes(url, (a, b), tf, start, None)
-    if len(closes) < max(z_window, window or 0) + 2:
-        st.warning(f"{len(closes)} aligned {tf} bars of {a} and {b}: not enough for the windows.")
-        return
+def _analysis(closes: pd.DataFrame) -> tuple[dict[str, Any], dict[str, float]] | None:
+    """The pair analysis, or ``None`` after showing why it could not run."""
     try:
         view = data.pair_view(
             closes,
@@ -55,14 +53,15 @@ def render() -> None:
             z_window=z_window,
             bar_seconds=Timeframe.parse(tf).seconds,
         )
-        estimates = data.hedge_estimates(closes, a, b)
+        return view, data.hedge_estimates(closes, a, b)
     except ImportError as exc:
         st.error(f"Pair analytics are not available in this build: {exc}")
-        return
     except Exception as exc:  # bad numbers from user input are shown, not raised
         st.error(f"Analysis failed: {exc}")
-        return
-    s = view["stats"]
+    return None
+
+
+def _cards(s: dict[str, Any]) -> None:
     m = st.columns(6)
     m[0].metric("Hedge ratio", f"{s['hedge_ratio']:.5g}")
     m[1].metric("Last z-score", f"{s['last_zscore']:.3f}")
@@ -71,16 +70,34 @@ def render() -> None:
     m[4].metric("Correlation", f"{s['correlation']:.4f}")
     m[5].metric("Bars", f"{s['n']:,}")
     st.caption(" · ".join(f"**{k}**: {v}" for k, v in data.verdicts(s).items()))
+
+
+def render() -> None:
+    """The charts and numbers; a fragment, so live refreshes redraw only this part."""
+    closes = data.aligned_closes(url, (a, b), tf, start, None)
+    if len(closes) < max(z_window, window or 0) + 2:
+        st.warning(f"{len(closes)} aligned {tf} bars of {a} and {b}: not enough for the windows.")
+        return
+    st.caption(f"{len(closes):,} aligned {tf} bars up to {closes.index[-1]}")
+    cards = st.container()
+    with cards:
+        result = _analysis(closes)
+    left, right = st.columns(2)
+    right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
+    if result is None:
+        return
+    view, estimates = result
+    with cards:
+        _cards(view["stats"])
     idx = view["index"]
     if method == "kalman":
         estimates = {**estimates, "kalman (last)": float(view["beta"][-1])}
-    st.plotly_chart(figures.hedge_ratio_figure(idx, view["beta"], estimates), key="pa_beta")
-    st.plotly_chart(figures.zscore_figure(idx, view["zscore"], entry=entry, exit=exit_), key="pa_z")
-    left, right = st.columns(2)
     left.plotly_chart(
         figures.lines_figure(idx, {"spread": view["spread"]}, title="Spread"), key="pa_spread"
     )
-    right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
+    st.plotly_chart(figures.zscore_figure(idx, view["zscore"], entry=entry, exit=exit_), key="pa_z")
+    st.plotly_chart(figures.hedge_ratio_figure(idx, view["beta"], estimates), key="pa_beta")
+    left, right = st.columns(2)
     left.plotly_chart(
         figures.lines_figure(
             idx, {"correlation": view["correlation"]}, title="Rolling correlation (returns)"
@@ -94,8 +111,7 @@ def render() -> None:
         key="pa_vol",
     )
     with st.expander("Summary statistics"):
-        st.dataframe(pd.DataFrame([s]).T.rename(columns={0: f"{a}/{b}"}))
-    st.caption(f"{len(closes):,} bars up to {idx[-1]}")
+        st.dataframe(pd.DataFrame([view["stats"]]).T.rename(columns={0: f"{a}/{b}"}))
 
 
 st.fragment(render, run_every=ui.STATUS_EVERY if live else None)()

@@ -34,7 +34,7 @@ with st.form("al_new", clear_on_submit=False):
     )
     conds = []
     for i in range(count):
-        r = st.columns([2, 3, 1, 2, 2, 1])
+        r = st.columns([2, 3, 1.4, 1.6, 2, 1.4])
         conds.append(
             condition_dict(
                 r[0].selectbox("Metric", METRICS, index=METRICS.index("price"), key=f"al_m{i}"),

@@ -1,0 +1,190 @@
+"""End to end in headless Chromium: the engine on the replayed sample, the dashboard beside it.
+
+Checks that the pair page draws charts from live data (and refreshes them by itself) and that a
+rule created through the Alerts form fires and shows up in the browser. Screenshots go to
+``$STATARB_ARTIFACTS`` (or ``artifacts/`` in the test's temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "browser-test-token"
+STATARB = [sys.executable, "-m", "statarb.cli.main"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(cond, what: str, timeout: float, procs: list[subprocess.Popen[bytes]]) -> object:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for p in procs:
+            assert p.poll() is None, f"{p.args} exited with {p.returncode} while waiting for {what}"
+        try:
+            value = cond()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("STATARB_ARTIFACTS") or tmp_path / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def stack(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, str]]:
+    """``statarb up --demo`` and ``statarb dashboard`` on free ports and a temporary store."""
+    api_port, dash_port = _free_port(), _free_port()
+    store = f"sqlite:///{tmp_path / 'demo.db'}"
+    api = f"http://127.0.0.1:{api_port}"
+    env = {
+        **os.environ,
+        "STATARB_API_TOKEN": TOKEN,
+        "STATARB_STORE_URL": store,
+        "STATARB_API_URL": api,
+        "STATARB_DASHBOARD_PORT": str(_free_port()),
+    }
+    env.pop("STATARB_CONFIG", None)
+    logs = [open(artifacts / name, "wb") for name in ("engine.log", "dashboard.log")]  # noqa: SIM115
+    procs = [
+        subprocess.Popen(
+            [*STATARB, "up", "--demo", "--speed", "8", "--port", str(api_port), "--store", store],
+            env=env,
+            stdout=logs[0],
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [*STATARB, "dashboard", "--port", str(dash_port)],
+            env=env,
+            stdout=logs[1],
+            stderr=subprocess.STDOUT,
+        ),
+    ]
+    try:
+        _wait(lambda: httpx.get(f"{api}/health").status_code == 200, "the engine", 30, procs)
+        url = f"http://127.0.0.1:{dash_port}"
+        _wait(
+            lambda: httpx.get(f"{url}/_stcore/health").status_code == 200,
+            "the dashboard",
+            30,
+            procs,
+        )
+
+        def enough_bars() -> bool:
+            rows = httpx.get(f"{api}/api/v1/symbols").json()
+            return len(rows) == 2 and all(r["bars"].get("1s", 0) >= 80 for r in rows)
+
+        _wait(enough_bars, "80 one-second bars of both legs", 40, procs)
+        yield url, api
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for fh in logs:
+            fh.close()
+
+
+def _caption(page: object, pattern: str) -> re.Match[str] | None:
+    for text in page.locator("[data-testid=stCaptionContainer]").all_inner_texts():  # type: ignore[attr-defined]
+        m = re.search(pattern, text)
+        if m:
+            return m
+    return None
+
+
+def test_pair_page_live_and_alert_from_the_ui(stack: tuple[str, str], artifacts: Path) -> None:
+    import importlib.util
+
+    from playwright.sync_api import sync_playwright
+
+    url, api = stack
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/pair")
+        page.wait_for_selector(".js-plotly-plot")
+        first = _wait(
+            lambda: _caption(page, r"([\d,]+) aligned 1s bars up to (\S+ \S+)"),
+            "the pair caption",
+            20,
+            [],
+        )
+        assert int(first.group(1).replace(",", "")) >= 62  # type: ignore[union-attr]
+        assert _caption(page, r"connected: BTCUSDT, ETHUSDT")
+        # the live fragment redraws with newer bars without any click
+        later = _wait(
+            lambda: (
+                (m := _caption(page, r"([\d,]+) aligned 1s bars up to (\S+ \S+)"))
+                and m.group(2) > first.group(2)
+                and m
+            ),
+            "a live refresh",
+            20,
+            [],
+        )  # type: ignore[union-attr]
+        charts = page.locator(".js-plotly-plot").count()
+        if importlib.util.find_spec("statarb.analytics.pair") is not None:
+            page.get_by_text("Hedge ratio").first.wait_for()
+            assert charts >= 5
+        else:
+            assert charts >= 1 and page.get_by_text("Pair analytics are not available").count()
+        page.screenshot(path=str(artifacts / "pair.png"), full_page=True)
+        assert later
+
+        page.goto(f"{url}/alerts")
+        page.get_by_label("Name").fill("eth trades")
+        page.get_by_label("Target").fill("ETHUSDT")
+        page.get_by_role("button", name="Create rule").click()
+        created = page.get_by_text(re.compile(r"Rule \d+ created: price\(ETHUSDT, tick\) > 0"))
+        created.wait_for()
+        rule_id = int(re.search(r"Rule (\d+)", created.inner_text()).group(1))  # type: ignore[union-attr]
+        toast = page.locator("[data-testid=stToast]").filter(has_text=f"Alert {rule_id}:")
+        toast.first.wait_for(timeout=20_000)
+        page.screenshot(path=str(artifacts / "alerts.png"), full_page=True)
+        browser.close()
+    events = httpx.get(f"{api}/api/v1/alerts/history", params={"rule_id": rule_id}).json()
+    assert events and events[0]["rule_id"] == rule_id
