@@ -127,7 +127,8 @@ def test_zscore_bands_sit_at_plus_minus_entry_and_exit() -> None:
         "+stop": (4.0, 4.0),
         "-stop": (-4.0, -4.0),
     }
-    assert by_name["+entry"].x[0] == idx[0] and by_name["+entry"].x[-1] == idx[-1]
+    naive = idx.tz_localize(None).to_numpy()
+    assert by_name["+entry"].x[0] == naive[0] and by_name["+entry"].x[-1] == naive[-1]
 
 
 @pytest.mark.parametrize(("entry", "exit_"), [(0.0, 0.0), (1.0, 1.0), (1.0, -0.1)])

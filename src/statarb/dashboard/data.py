@@ -9,6 +9,7 @@ HTTP with short timeouts and every failure becomes an :class:`EngineUnavailableE
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,63 @@ def aligned_closes(
     from statarb.history import load_aligned
 
     return load_aligned(store(url), list(symbols), timeframe, start, end).dropna()
+
+
+#: bars read again at the end of a live window (late or rewritten bars replace cached ones)
+REREAD_BARS = 5
+_LIVE_KEYS = 16
+
+
+@st.cache_resource(show_spinner=False)
+def _live_frames() -> tuple[threading.Lock, dict[tuple[Any, ...], pd.DataFrame]]:
+    return threading.Lock(), {}
+
+
+def live_closes(
+    url: str, symbols: tuple[str, ...], timeframe: str, start: int | None
+) -> pd.DataFrame:
+    """Like :func:`aligned_closes`, but after the first call only the newest bars are read.
+
+    The frame of each (store, symbols, timeframe) is kept; a refresh reads from
+    :data:`REREAD_BARS` bars before its end, replaces that tail and trims the front to
+    ``start``. So a live panel over a day of 1 s bars pays for a few rows per refresh.
+    """
+    import pandas as pd
+
+    from statarb.history import load_aligned
+    from statarb.model import Timeframe
+
+    lock, frames = _live_frames()
+    key = (url, symbols, timeframe)
+    with lock:
+        prev = frames.get(key)
+    first = None if start is None else pd.Timestamp(start * 1000, tz="UTC")
+    covered = (
+        prev is not None
+        and len(prev) > 0
+        and (
+            (first is None and prev.attrs.get("from_start"))
+            or (first is not None and prev.index[0] <= first)
+        )
+    )
+    if not covered:
+        frame = load_aligned(store(url), list(symbols), timeframe, start, None).dropna()
+        frame.attrs["from_start"] = start is None
+    else:
+        assert prev is not None
+        last_us = prev.index[-1].value // 1000
+        reread = last_us - REREAD_BARS * Timeframe.parse(timeframe).us
+        tail = load_aligned(store(url), list(symbols), timeframe, reread, None).dropna()
+        head = prev[prev.index < tail.index[0]] if len(tail) else prev
+        frame = pd.concat([head, tail]) if len(tail) else prev
+        if first is not None:
+            frame = frame[frame.index >= first]
+        frame.attrs["from_start"] = start is None and bool(prev.attrs.get("from_start"))
+    with lock:
+        frames[key] = frame
+        while len(frames) > _LIVE_KEYS:
+            frames.pop(next(iter(frames)))
+    return frame
 
 
 @st.cache_data(ttl=HISTORY_TTL, show_spinner=False, max_entries=8)

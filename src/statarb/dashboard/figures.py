@@ -70,7 +70,7 @@ def downsample_ohlc(bars: pd.DataFrame, max_bars: int = MAX_POINTS) -> pd.DataFr
     starts = np.arange(0, n, step)
     ends = np.minimum(starts + step, n) - 1
     out = {
-        "time": bars["time"].to_numpy()[starts],
+        "time": bars["time"].iloc[starts].to_numpy(),
         "open": bars["open"].to_numpy()[starts],
         "high": np.maximum.reduceat(bars["high"].to_numpy(), starts),
         "low": np.minimum.reduceat(bars["low"].to_numpy(), starts),
@@ -80,6 +80,20 @@ def downsample_ohlc(bars: pd.DataFrame, max_bars: int = MAX_POINTS) -> pd.DataFr
     if "taker_buy_volume" in bars:
         out["taker_buy_volume"] = np.add.reduceat(bars["taker_buy_volume"].to_numpy(), starts)
     return pd.DataFrame(out)
+
+
+def as_x(values: Sequence[Any] | pd.Index | pd.Series | np.ndarray) -> np.ndarray:
+    """An x array Plotly serializes fast: tz-aware times become naive UTC ``datetime64``.
+
+    (A tz-aware index would become an object array of Timestamps, copied item by item.)
+    """
+    if isinstance(values, pd.Series):
+        values = pd.Index(values)
+    if isinstance(values, pd.DatetimeIndex):
+        if values.tz is not None:
+            values = values.tz_convert("UTC").tz_localize(None)
+        return values.to_numpy(dtype="datetime64[ns]")
+    return np.asarray(values)
 
 
 def _need_columns(frame: pd.DataFrame, cols: Sequence[str]) -> None:
@@ -109,12 +123,13 @@ def candlestick_figure(
     ``bars`` has columns time, open, high, low, close, volume (see ``export.bars_frame``).
     """
     shown = downsample_ohlc(bars, max_bars)
+    x = as_x(shown["time"])
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.03
     )
     fig.add_trace(
         go.Candlestick(
-            x=shown["time"],
+            x=x,
             open=shown["open"],
             high=shown["high"],
             low=shown["low"],
@@ -126,9 +141,14 @@ def candlestick_figure(
         row=1,
         col=1,
     )
-    colors = np.where(shown["close"].to_numpy() >= shown["open"].to_numpy(), UP, DOWN)
+    up = (shown["close"].to_numpy() >= shown["open"].to_numpy()).astype(np.int8)
     fig.add_trace(
-        go.Bar(x=shown["time"], y=shown["volume"], name="volume", marker_color=colors),
+        go.Bar(
+            x=x,
+            y=shown["volume"],
+            name="volume",
+            marker={"color": up, "colorscale": [[0, DOWN], [1, UP]], "cmin": 0, "cmax": 1},
+        ),
         row=2,
         col=1,
     )
@@ -162,8 +182,8 @@ def buy_sell_figure(
     sell = shown["volume"].to_numpy(dtype=float) - buy
     fig = go.Figure(
         [
-            go.Bar(x=shown["time"], y=buy, name="taker buy", marker_color=UP),
-            go.Bar(x=shown["time"], y=sell, name="taker sell", marker_color=DOWN),
+            go.Bar(x=as_x(shown["time"]), y=buy, name="taker buy", marker_color=UP),
+            go.Bar(x=as_x(shown["time"]), y=sell, name="taker sell", marker_color=DOWN),
         ]
     )
     fig.update_layout(barmode="stack")
@@ -183,7 +203,7 @@ def lines_figure(
 
     Each level in ``hlines`` is drawn as a dashed two-point trace named by its key.
     """
-    x = np.asarray(index)
+    x = as_x(index)
     fig = go.Figure()
     for name, values in series.items():
         y = np.asarray(values, dtype=float)
@@ -283,7 +303,7 @@ def equity_figure(
     title: str = "Equity and drawdown",
 ) -> go.Figure:
     """Equity curve above its drawdown (shared x axis)."""
-    x = np.asarray(index)
+    x = as_x(index)
     eq = np.asarray(equity, dtype=float)
     dd = np.asarray(drawdown, dtype=float)
     if not len(x) == len(eq) == len(dd):
@@ -329,6 +349,7 @@ def sweep_heatmap_figure(
 
 __all__ = [
     "MAX_POINTS",
+    "as_x",
     "buy_sell_figure",
     "candlestick_figure",
     "correlation_heatmap_figure",

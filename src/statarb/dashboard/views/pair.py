@@ -74,7 +74,7 @@ def _cards(s: dict[str, Any]) -> None:
 
 def render() -> None:
     """The charts and numbers; a fragment, so live refreshes redraw only this part."""
-    closes = data.aligned_closes(url, (a, b), tf, start, None)
+    closes = data.live_closes(url, (a, b), tf, start)
     if len(closes) < max(z_window, window or 0) + 2:
         st.warning(f"{len(closes)} aligned {tf} bars of {a} and {b}: not enough for the windows.")
         return

@@ -1,0 +1,69 @@
+"""Live reads of the dashboard: the incremental window equals a full read at every step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+
+from statarb.dashboard import data
+from statarb.history import load_aligned
+from statarb.model import BarBatch
+from statarb.store import open_store
+from statarb.store.base import TickStore
+
+T0 = 1_723_161_600_000_000
+SEC = 1_000_000
+
+
+def _bars(symbol: str, lo: int, hi: int, shift: float = 0.0) -> BarBatch:
+    i = np.arange(lo, hi)
+    close = 100 + np.sin(i / 7) + shift + (5 if symbol == "BBBUSDT" else 0)
+    ones = np.ones(len(i))
+    return BarBatch(symbol, "1s", T0 + i * SEC, close, close + 0.1, close - 0.1, close, ones,
+                    close, i % 5 + 1, ones / 2)  # fmt: skip
+
+
+@pytest.fixture
+def writer(sqlite_url: str) -> Iterator[TickStore]:
+    st.cache_resource.clear()
+    store = open_store(sqlite_url)
+    yield store
+    store.close()
+    st.cache_resource.clear()
+
+
+def _full(store: TickStore, start: int | None = None) -> pd.DataFrame:
+    return load_aligned(store, ["AAAUSDT", "BBBUSDT"], "1s", start, None).dropna()
+
+
+def test_live_window_follows_new_and_rewritten_bars(writer: TickStore, sqlite_url: str) -> None:
+    syms = ("AAAUSDT", "BBBUSDT")
+    writer.write_bars(_bars("AAAUSDT", 0, 100))
+    writer.write_bars(_bars("BBBUSDT", 3, 100))
+    first = data.live_closes(sqlite_url, syms, "1s", None)
+    pd.testing.assert_frame_equal(first, _full(writer))
+    writer.write_bars(_bars("AAAUSDT", 98, 130, shift=1.0))  # two bars rewritten, new ones
+    writer.write_bars(_bars("BBBUSDT", 100, 125))
+    second = data.live_closes(sqlite_url, syms, "1s", None)
+    pd.testing.assert_frame_equal(second, _full(writer))
+    # BBB's last close is carried one bar (the alignment's staleness bound), like a full read
+    assert second.index[-1] == pd.Timestamp(T0 + 125 * SEC, unit="us", tz="UTC")
+    at_99 = pd.Timestamp(T0 + 99 * SEC, unit="us", tz="UTC")
+    assert second.loc[at_99, "AAAUSDT"] == pytest.approx(101 + np.sin(99 / 7))
+    unchanged = data.live_closes(sqlite_url, syms, "1s", None)
+    pd.testing.assert_frame_equal(unchanged, second)
+
+
+def test_live_window_trims_to_a_moving_start(writer: TickStore, sqlite_url: str) -> None:
+    syms = ("AAAUSDT", "BBBUSDT")
+    for s in syms:
+        writer.write_bars(_bars(s, 0, 200))
+    for start_s in (50, 80, 20):  # 20: before the kept window, so read again from the store
+        start = T0 + start_s * SEC
+        got = data.live_closes(sqlite_url, syms, "1s", start)
+        pd.testing.assert_frame_equal(got, _full(writer, start), check_freq=False)
+        assert got.index[0] == pd.Timestamp(start, unit="us", tz="UTC")
