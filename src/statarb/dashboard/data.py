@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import streamlit as st
 
@@ -258,7 +258,7 @@ def hedge_estimates(closes: pd.DataFrame, a: str, b: str) -> dict[str, float]:
     from statarb.analytics.regression import hedge_ratio
 
     y, x = closes[a].to_numpy(), closes[b].to_numpy()
-    return {m: float(hedge_ratio(y, x, method=m).beta) for m in STATIC_METHODS}  # type: ignore[arg-type]
+    return {m: float(hedge_ratio(y, x, method=cast(Any, m)).beta) for m in STATIC_METHODS}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -300,7 +300,7 @@ def pair_view(
         path, alpha = np.asarray(p.beta), np.asarray(p.alpha)
         beta = path
     else:
-        fit = hedge_ratio(y, x, method=method)  # type: ignore[arg-type]
+        fit = hedge_ratio(y, x, method=cast(Any, method))
         beta, alpha = fit.beta, fit.intercept
     spr = np.asarray(spread(y, x, beta, alpha), dtype=float)
     corr_window = window or min(max(z_window, 20), max(len(y) - 1, 2))

@@ -26,7 +26,8 @@ STATUS_EVERY = 2.0
 
 def parse_symbols(text: str) -> tuple[list[str], list[str]]:
     """Split user text into valid symbols (upper-cased) and rejected entries."""
-    good, bad = [], []
+    good: list[str] = []
+    bad: list[str] = []
     for raw in re.split(r"[\s,;]+", text.strip()):
         if not raw:
             continue
@@ -82,8 +83,7 @@ def lookback_start(symbols: list[str], key: str, default: str = "1 day") -> int 
     if seconds is None:
         return None
     rows = {r["symbol"]: r for r in data.symbols_table(data.settings().store_url)}
-    lasts = [_last_us(rows[s]) for s in symbols if s in rows]
-    lasts = [t for t in lasts if t is not None]
+    lasts = [t for s in symbols if s in rows and (t := _last_us(rows[s])) is not None]
     return None if not lasts else max(lasts) - seconds * 1_000_000
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -101,7 +102,7 @@ else:
         key=f"al_json_{rid}",
     )
     b = st.columns(4)
-    change = None
+    change: tuple[str, Any] | None = None
     if b[0].button("Save", key="al_save"):
         try:
             change = ("PUT", json.loads(text))
@@ -112,8 +113,9 @@ else:
     if b[2].button("Delete", key="al_delete"):
         change = ("DELETE", None)
     if change is not None:
+        verb, payload = change
         path = f"/api/v1/alerts/rules/{rid}"
-        if ui.engine_call(lambda: data.api(change[0], path, json=change[1]) or True):
+        if ui.engine_call(lambda: data.api(verb, path, json=payload) or True):
             st.rerun()
 
 st.subheader("History")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -19,7 +21,7 @@ with c4:
     start = ui.lookback_start([a, b], "bt", default="all")
 with st.form("bt_form"):
     p = st.columns(5)
-    params = {
+    params: dict[str, Any] = {
         "capital": p[0].number_input("Capital", 100.0, 1e10, 100_000.0, 1000.0),
         "entry": p[1].number_input("Entry |z|", 0.1, 10.0, 2.0, 0.1),
         "exit": p[2].number_input("Exit |z|", 0.0, 9.9, 0.5, 0.1),
@@ -71,7 +73,10 @@ windows = s2.multiselect(
 )
 metric = st.selectbox("Colour by", ["sharpe", "total_return", "max_drawdown"], key="bt_sm")
 if st.button("Run sweep", key="bt_sweep", disabled=not entries or not windows):
-    grid = {"entry": [float(e) for e in entries], "window": [int(w) for w in windows]}
+    grid: dict[str, list[float]] = {
+        "entry": [float(e) for e in entries],
+        "window": [float(w) for w in windows],
+    }
     try:
         table = data.backtest_sweep(closes, a, b, params, grid)
     except Exception as exc:
