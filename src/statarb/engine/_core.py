@@ -6,33 +6,38 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from statarb.alerts.evaluator import AlertEvaluator, Trigger
-from statarb.alerts.notify import Delivery, Notifier
-from statarb.alerts.rules import Rule, metric_key, parse_rule
+from statarb.alerts.evaluator import AlertEvaluator
+from statarb.alerts.notify import Notifier
+from statarb.alerts.rules import metric_key, parse_rule
 from statarb.bars import BarBuilder
-from statarb.engine._latency import LatencyStats
-from statarb.engine._live import (
-    PairFrame,
-    RecentBars,
-    aligned_closes,
-    live_zscore,
-    pair_metrics,
-    symbol_bar_metrics,
-    timeframe_names,
+from statarb.engine._alerting import AlertsMixin
+from statarb.engine._events import (
+    Hub,
+    NullHub,
+    bar_dict,
+    bar_obj,
+    feed_batch,
+    group_rows,
+    tick_dict,
+    with_recv,
 )
+from statarb.engine._feeds import FeedsMixin, _FeedRun
+from statarb.engine._latency import LatencyStats
+from statarb.engine._live import PairFrame, RecentBars, symbol_bar_metrics, timeframe_names
+from statarb.engine._pairs import PairsMixin
 from statarb.errors import AlertRuleError, InputError, StatarbError
 from statarb.model import BarBatch, Tick, TickBatch, Timeframe
 from statarb.timeutil import us_to_iso
 
 if TYPE_CHECKING:
     from statarb.config import Settings
-    from statarb.ingest.binance import BinanceFeed, FeedBatch
+    from statarb.ingest.binance import FeedBatch
     from statarb.ingest.writer import TickWriter
     from statarb.store.base import TickStore
 
@@ -41,65 +46,17 @@ log = logging.getLogger(__name__)
 PairMethod = Literal["ols", "huber", "theil-sen", "kalman"]
 
 
-class Hub(Protocol):
-    """Where the engine publishes live events (the API's WebSocket hub implements it)."""
-
-    def publish(self, topic: str, type: str, data: Any) -> None:
-        """Queue ``{topic, type, data}`` for every subscriber of ``topic``; never blocks."""
-        ...
-
-    def wants(self, topic: str) -> bool:
-        """Whether anyone listens to ``topic`` (lets the engine skip building payloads)."""
-        ...
-
-
-class NullHub:
-    """A hub with no subscribers."""
-
-    def publish(self, topic: str, type: str, data: Any) -> None:
-        """Drop the event."""
-
-    def wants(self, topic: str) -> bool:
-        """Nobody listens."""
-        return False
-
-
 @dataclass(slots=True)
 class _Ingest:
     batch: FeedBatch
     done: asyncio.Future[None] | None = None
 
 
-@dataclass(slots=True)
-class _FeedRun:
-    feed: BinanceFeed
-    task: asyncio.Task[None]
-    symbols: set[str] = field(default_factory=set)
-
-
-def tick_dict(t: Tick) -> dict[str, Any]:
-    """A tick as JSON (``ts`` epoch µs and ``time`` ISO-8601 UTC)."""
-    return {"symbol": t.symbol, "ts": t.ts, "time": us_to_iso(t.ts), "price": t.price,
-            "size": t.size, "is_buyer_maker": t.is_buyer_maker, "trade_id": t.trade_id}  # fmt: skip
-
-
-def bar_dict(bars: BarBatch, i: int) -> dict[str, Any]:
-    """Bar ``i`` of a batch as JSON (``time`` is the ISO-8601 UTC open time)."""
-    ot = int(bars.open_time[i])
-    return {
-        "symbol": bars.symbol, "timeframe": bars.timeframe, "time": us_to_iso(ot),
-        "open_time": ot, "open": float(bars.open[i]), "high": float(bars.high[i]),
-        "low": float(bars.low[i]), "close": float(bars.close[i]),
-        "volume": float(bars.volume[i]), "notional": float(bars.notional[i]),
-        "trades": int(bars.trades[i]), "taker_buy_volume": float(bars.taker_buy_volume[i]),
-    }  # fmt: skip
-
-
 def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-class Engine:
+class Engine(PairsMixin, AlertsMixin, FeedsMixin):
     """Own the live state: feeds, the single store writer, bars, pair analytics and alerts.
 
     Every tick, from a feed or posted through the API (:meth:`ingest`), goes through one queue
@@ -314,9 +271,9 @@ class Engine:
         if not ticks:
             return 0
         now = self.clock()
-        ticks = [t if t.recv_ts else _with_recv(t, now) for t in ticks]
+        ticks = [t if t.recv_ts else with_recv(t, now) for t in ticks]
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Ingest(_feed_batch(ticks), done))
+        await self._queue.put(_Ingest(feed_batch(ticks), done))
         await done
         if wait:
             await self.flush()
@@ -350,7 +307,7 @@ class Engine:
         self.counts["ticks"] += len(rows)
         newest = None
         recv_last = 0
-        for sym, tb in _group_rows(rows).items():
+        for sym, tb in group_rows(rows).items():
             has_recv = tb.recv_ts > 0
             if has_recv.any():
                 recv = tb.recv_ts[has_recv]
@@ -422,7 +379,7 @@ class Engine:
                 self._bar_end[(sym, tf)] = partial.open_time + builder.timeframe.us
                 topic = f"bars:{sym}:{tf}"
                 if self.hub.wants(topic):
-                    self.hub.publish(topic, "partial", _bar_obj(partial))
+                    self.hub.publish(topic, "partial", bar_obj(partial))
         changed |= self._live_pairs(sym)
         self._evaluate(changed, ts, recv_ts)
 
@@ -445,219 +402,6 @@ class Engine:
             for a, b in self._pairs:
                 if sym in (a, b):
                     self._analyze(a, b, tf, recv_ts)
-
-    # -- pairs ---------------------------------------------------------------------------------
-    def watch_pair(self, a: str, b: str) -> tuple[str, str]:
-        """Analyse the pair ``a``/``b`` live (idempotent); return it normalised."""
-        key = (a.strip().upper(), b.strip().upper())
-        if key[0] == key[1] or not all(key):
-            raise InputError(f"a pair needs two different symbols, got {a!r}/{b!r}")
-        self._pairs.setdefault(key, {})
-        return key
-
-    def unwatch_pair(self, a: str, b: str) -> bool:
-        """Stop analysing a pair; return whether it was watched."""
-        return self._pairs.pop((a.upper(), b.upper()), None) is not None
-
-    @property
-    def pairs(self) -> list[tuple[str, str]]:
-        """The pairs analysed live."""
-        return list(self._pairs)
-
-    def pair_state(self, a: str, b: str) -> dict[str, Any]:
-        """Latest live analysis per timeframe of a watched pair."""
-        frames = self._pairs.get((a.upper(), b.upper()))
-        if frames is None:
-            raise InputError(f"pair {a}/{b} is not watched; watched: {self.pairs}")
-        return {tf: {"time": None if f.last_time is None else us_to_iso(f.last_time),
-                     **(f.analysis or {})} for tf, f in frames.items()}  # fmt: skip
-
-    def _analyze(self, a: str, b: str, tf: str, recv_ts: int) -> None:
-        ra, rb = self._recent.get((a, tf)), self._recent.get((b, tf))
-        if ra is None or rb is None:
-            return
-        frame = self._pairs[(a, b)].setdefault(tf, PairFrame())
-        times, ya, xb = aligned_closes(ra, rb)
-        if len(times) < max(30, self.z_window // 2 + 2) or times[-1] == frame.last_time:
-            return
-        try:
-            from statarb.analytics.pair import analyze_pair
-
-            res = analyze_pair(ya, xb, method=self.method, bar_seconds=Timeframe.parse(tf).seconds,
-                               z_window=self.z_window).to_dict()  # fmt: skip
-        except (StatarbError, ValueError, ImportError) as exc:
-            log.debug("pair %s/%s %s not analysed: %s", a, b, tf, exc)
-            return
-        self.counts["analyses"] += 1
-        frame.analysis, frame.last_time = res, int(times[-1])
-        beta, alpha = float(res["hedge_ratio"]), float(res.get("intercept") or 0.0)
-        frame.betas.append(beta)
-        frame.spreads = ya[-self.z_window :] - beta * xb[-self.z_window :] - alpha
-        target = f"{a}/{b}"
-        vals = pair_metrics(target, tf, frame)
-        self.values.update(vals)
-        if self.hub.wants(f"pair:{a}:{b}"):
-            data = {"timeframe": tf, "time": us_to_iso(int(times[-1])), **res}
-            self.hub.publish(f"pair:{a}:{b}", "analytics", data)
-        end = int(times[-1]) + Timeframe.parse(tf).us
-        self._evaluate(set(vals), end, recv_ts)
-
-    def _live_pairs(self, sym: str) -> set[str]:
-        """Per-tick spread and z-score of the pairs with a leg in ``sym`` (primary timeframe)."""
-        changed: set[str] = set()
-        if not self.analytics_timeframes:
-            return changed
-        tf = self.analytics_timeframes[0]
-        for a, b in self._pairs:
-            if sym not in (a, b) or a not in self._last_price or b not in self._last_price:
-                continue
-            frame = self._pairs[(a, b)].get(tf)
-            if frame is None or frame.analysis is None:
-                continue
-            beta = float(frame.analysis["hedge_ratio"])
-            alpha = float(frame.analysis.get("intercept") or 0.0)
-            spread = self._last_price[a] - beta * self._last_price[b] - alpha
-            target = f"{a}/{b}"
-            self.values[metric_key("spread", target)] = spread
-            changed.add(metric_key("spread", target))
-            z = live_zscore(frame.spreads, spread)
-            if z is not None:
-                self.values[metric_key("zscore", target)] = z
-                changed.add(metric_key("zscore", target))
-            if self.hub.wants(f"pair:{a}:{b}"):
-                self.hub.publish(f"pair:{a}:{b}", "live", {"timeframe": tf, "spread": spread,
-                                 "zscore": z, "hedge_ratio": beta})  # fmt: skip
-        return changed
-
-    # -- alerts --------------------------------------------------------------------------------
-    def rules(self) -> list[Rule]:
-        """The alert rules in force."""
-        return self.evaluator.rules
-
-    def _check_rule(self, rule: Rule) -> None:
-        for c in rule.conditions():
-            if c.timeframe is None:
-                continue
-            pair = "/" in c.target
-            live = self.analytics_timeframes if pair and c.metric != "price" else self.timeframes
-            if c.timeframe not in live:
-                raise AlertRuleError(
-                    f"condition.timeframe: {c.timeframe!r} is not computed live for "
-                    f"{'pairs' if pair else 'symbols'}; use one of {live}"
-                )
-
-    def _install_rule(self, rule: Rule) -> None:
-        self._check_rule(rule)
-        for c in rule.conditions():
-            if "/" in c.target:
-                self.watch_pair(*c.target.split("/"))
-        self.evaluator.add(rule)
-
-    def add_rule(self, data: Mapping[str, Any]) -> Rule:
-        """Validate, persist and activate a rule (replaces the rule with the same ``id``)."""
-        rule = parse_rule(data)
-        self._check_rule(rule)
-        body = rule.to_dict()
-        rid = self.store.save_alert_rule(body)
-        saved = parse_rule({**body, "id": rid})
-        self._install_rule(saved)
-        return saved
-
-    def remove_rule(self, rule_id: int) -> bool:
-        """Delete a rule from the store and stop evaluating it."""
-        self.evaluator.remove(rule_id)
-        return self.store.delete_alert_rule(rule_id)
-
-    def _evaluate(self, changed: set[str], ts: int, recv_ts: int) -> None:
-        if not changed or not self.evaluator.rules:
-            return
-        for trig in self.evaluator.evaluate(self.values, ts, changed=changed):
-            self._fire(trig, recv_ts)
-
-    def _fire(self, trig: Trigger, recv_ts: int) -> None:
-        rule = next((r for r in self.evaluator.rules if r.id == trig.rule_id), None)
-        hooks = rule.webhooks if rule is not None else ()
-        event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": self.clock(),
-                 "delivery": "pending" if hooks else "none"}  # fmt: skip
-        try:
-            event["id"] = self.store.add_alert_event(event)  # recorded before anything is sent
-        except StatarbError:
-            self.counts["errors"] += 1
-            log.exception("could not record alert event of rule %s", trig.rule_id)
-        self.counts["alerts"] += 1
-        self.hub.publish("alerts", "alert", event)
-        if recv_ts:
-            self.latency.add("alert", max(0, self.clock() - recv_ts))
-        if hooks:
-            self.notifier.submit(trig, hooks, event_id=event.get("id"), done=self._delivered)
-
-    def _delivered(self, event_id: int | None, results: list[Delivery]) -> None:
-        if event_id is None:
-            return
-        ok = all(r.ok for r in results)
-        changes = {"delivery": "delivered" if ok else "failed",
-                   "deliveries": [r.to_dict() for r in results]}  # fmt: skip
-        try:
-            self.store.update_alert_event(event_id, changes)
-        except StatarbError:
-            log.exception("could not record delivery of alert event %s", event_id)
-
-    # -- feeds ---------------------------------------------------------------------------------
-    async def start_feed(
-        self, symbols: Iterable[str], *, ws_url: str | None = None, rest_url: str | None = None
-    ) -> list[str]:
-        """Stream symbols not streamed yet from Binance (or ``ws_url``); return the new ones."""
-        from statarb.ingest.binance import BinanceFeed
-
-        if self._queue is None:
-            raise StatarbError("the engine is not running")
-        have = {s for r in self._feeds for s in r.symbols}
-        new = [s for s in dict.fromkeys(x.strip().upper() for x in symbols) if s and s not in have]
-        if not new:
-            return []
-        last = await asyncio.to_thread(
-            lambda: {s: i for s in new if (i := self.store.last_trade_id(s)) is not None}
-        )
-        feed = BinanceFeed(
-            new,
-            out=self._queue,  # type: ignore[arg-type]
-            ws_url=ws_url or self.settings.binance_ws_url,
-            rest_url=rest_url or self.settings.binance_rest_url,
-            last_ids=last,
-        )
-        task = asyncio.create_task(feed.run(), name=f"feed-{'-'.join(new)}")
-        self._feeds.append(_FeedRun(feed, task, set(new)))
-        return new
-
-    async def stop_feed(self, symbols: Iterable[str]) -> list[str]:
-        """Stop streaming symbols; return those that were streamed."""
-        gone = {s.strip().upper() for s in symbols}
-        stopped: list[str] = []
-        for run in list(self._feeds):
-            drop = run.symbols & gone
-            if not drop:
-                continue
-            stopped.extend(sorted(drop))
-            if drop == run.symbols:
-                run.feed.stop()
-                with contextlib.suppress(Exception):
-                    await run.task
-                self._feeds.remove(run)
-            else:
-                await run.feed.unsubscribe(sorted(drop))
-                run.symbols -= drop
-        return stopped
-
-    def feeds(self) -> list[dict[str, Any]]:
-        """Status and counters of each running feed."""
-        out = []
-        for run in self._feeds:
-            err = None
-            if run.task.done() and not run.task.cancelled() and run.task.exception():
-                err = str(run.task.exception())
-            out.append({"symbols": sorted(run.symbols), "running": not run.task.done(),
-                        "error": err, "stats": run.feed.stats.to_dict()})  # fmt: skip
-        return out
 
     def status(self) -> dict[str, Any]:
         """Counters, queue depths, writer and latency figures."""
@@ -687,34 +431,4 @@ class Engine:
         }
 
 
-def _with_recv(t: Tick, now: int) -> Tick:
-    return Tick(t.symbol, t.ts, t.price, t.size, t.is_buyer_maker, t.trade_id, t.source, now)
-
-
-def _bar_obj(bar: Any) -> dict[str, Any]:
-    return {"symbol": bar.symbol, "timeframe": bar.timeframe, "time": us_to_iso(bar.open_time),
-            "open_time": bar.open_time, "open": bar.open, "high": bar.high, "low": bar.low,
-            "close": bar.close, "volume": bar.volume, "notional": bar.notional,
-            "trades": bar.trades, "taker_buy_volume": bar.taker_buy_volume}  # fmt: skip
-
-
-def _group_rows(rows: Sequence[Any]) -> dict[str, TickBatch]:
-    """Trade rows (``Tick`` field order) as one :class:`TickBatch` per symbol, in arrival order."""
-    from statarb.ingest.writer import rows_to_tick_batch
-
-    by_sym: dict[str, list[Any]] = {}
-    for r in rows:
-        lst = by_sym.get(r[0])
-        if lst is None:
-            lst = by_sym[r[0]] = []
-        lst.append(r)
-    return {s: rows_to_tick_batch(s, v) for s, v in by_sym.items()}
-
-
-def _feed_batch(ticks: Sequence[Tick]) -> FeedBatch:
-    from statarb.ingest.binance import FeedBatch
-
-    return FeedBatch.of(ticks=ticks)
-
-
-__all__ = ["Engine", "Hub", "NullHub", "bar_dict", "tick_dict"]
+__all__ = ["Engine", "PairMethod"]

@@ -1,0 +1,111 @@
+"""Alert rules and triggers of the engine (a part of :class:`~statarb.engine.Engine`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from statarb.alerts.evaluator import AlertEvaluator, Trigger
+from statarb.alerts.notify import Delivery, Notifier
+from statarb.alerts.rules import Rule, parse_rule
+from statarb.errors import AlertRuleError, StatarbError
+from statarb.timeutil import us_to_iso
+
+if TYPE_CHECKING:
+    from statarb.engine._events import Hub
+    from statarb.engine._latency import LatencyStats
+    from statarb.store.base import TickStore
+
+log = logging.getLogger(__name__)
+
+
+class AlertsMixin:
+    """Persist and evaluate rules; record each trigger first, then publish and deliver it."""
+
+    store: TickStore
+    hub: Hub
+    notifier: Notifier
+    evaluator: AlertEvaluator
+    values: dict[str, float]
+    counts: dict[str, int]
+    latency: LatencyStats
+    timeframes: list[str]
+    analytics_timeframes: list[str]
+    clock: Any
+
+    if TYPE_CHECKING:  # provided by PairsMixin
+
+        def watch_pair(self, a: str, b: str) -> tuple[str, str]: ...
+
+    def rules(self) -> list[Rule]:
+        """The alert rules in force."""
+        return self.evaluator.rules
+
+    def _check_rule(self, rule: Rule) -> None:
+        for c in rule.conditions():
+            if c.timeframe is None:
+                continue
+            pair = "/" in c.target
+            live = self.analytics_timeframes if pair and c.metric != "price" else self.timeframes
+            if c.timeframe not in live:
+                raise AlertRuleError(
+                    f"condition.timeframe: {c.timeframe!r} is not computed live for "
+                    f"{'pairs' if pair else 'symbols'}; use one of {live}"
+                )
+
+    def _install_rule(self, rule: Rule) -> None:
+        self._check_rule(rule)
+        for c in rule.conditions():
+            if "/" in c.target:
+                self.watch_pair(*c.target.split("/"))
+        self.evaluator.add(rule)
+
+    def add_rule(self, data: Mapping[str, Any]) -> Rule:
+        """Validate, persist and activate a rule (replaces the rule with the same ``id``)."""
+        rule = parse_rule(data)
+        self._check_rule(rule)
+        body = rule.to_dict()
+        rid = self.store.save_alert_rule(body)
+        saved = parse_rule({**body, "id": rid})
+        self._install_rule(saved)
+        return saved
+
+    def remove_rule(self, rule_id: int) -> bool:
+        """Delete a rule from the store and stop evaluating it."""
+        self.evaluator.remove(rule_id)
+        return self.store.delete_alert_rule(rule_id)
+
+    def _evaluate(self, changed: set[str], ts: int, recv_ts: int) -> None:
+        if not changed or not self.evaluator.rules:
+            return
+        for trig in self.evaluator.evaluate(self.values, ts, changed=changed):
+            self._fire(trig, recv_ts)
+
+    def _fire(self, trig: Trigger, recv_ts: int) -> None:
+        rule = next((r for r in self.evaluator.rules if r.id == trig.rule_id), None)
+        hooks = rule.webhooks if rule is not None else ()
+        event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": self.clock(),
+                 "delivery": "pending" if hooks else "none"}  # fmt: skip
+        try:
+            event["id"] = self.store.add_alert_event(event)  # recorded before anything is sent
+        except StatarbError:
+            self.counts["errors"] += 1
+            log.exception("could not record alert event of rule %s", trig.rule_id)
+        self.counts["alerts"] += 1
+        self.hub.publish("alerts", "alert", event)
+        if recv_ts:
+            self.latency.add("alert", max(0, self.clock() - recv_ts))
+        if hooks:
+            self.notifier.submit(trig, hooks, event_id=event.get("id"), done=self._delivered)
+
+    def _delivered(self, event_id: int | None, results: list[Delivery]) -> None:
+        if event_id is None:
+            return
+        ok = all(r.ok for r in results)
+        changes = {"delivery": "delivered" if ok else "failed",
+                   "deliveries": [r.to_dict() for r in results]}  # fmt: skip
+        try:
+            self.store.update_alert_event(event_id, changes)
+        except StatarbError:
+            log.exception("could not record delivery of alert event %s", event_id)
