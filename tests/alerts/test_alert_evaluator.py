@@ -143,8 +143,10 @@ def test_snapshot_restore_keeps_the_edge_state() -> None:
 def test_disabled_and_removed_rules_never_fire() -> None:
     off = parse_rule({**_rule().to_dict(), "enabled": False})  # type: ignore[attr-defined]
     ev = AlertEvaluator([off])
+    assert not ev.reads(K) and ev.metric_keys() == set()
     assert ev.evaluate({K: 3.0}, ts=0) == []
     ev.add(_rule())  # type: ignore[arg-type]
+    assert ev.reads(K) and ev.metric_keys() == {K}
     assert ev.evaluate({K: 3.0}, ts=1)
     assert ev.remove(1) and not ev.remove(1)
     assert ev.evaluate({K: 1.0}, ts=2) == [] and ev.evaluate({K: 3.0}, ts=3) == []

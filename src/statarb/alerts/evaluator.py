@@ -153,6 +153,10 @@ class AlertEvaluator:
         """Every metric key read by an enabled rule."""
         return {k for k, ids in self._by_key.items() if ids}
 
+    def reads(self, key: str) -> bool:
+        """Whether an enabled rule reads the metric ``key`` (O(1))."""
+        return bool(self._by_key.get(key))
+
     def add(self, rule: Rule) -> None:
         """Add or replace a rule; a replaced rule with the same condition keeps its state."""
         old = self._rules.get(rule.id)

@@ -361,7 +361,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin):
         price, ts = float(tb.price[last]), int(tb.ts[last])
         self._last_price[sym] = price
         pkey = metric_key("price", sym)
-        if pkey in self.evaluator.metric_keys():  # every tick counts for a per-tick price rule
+        if self.evaluator.reads(pkey):  # every tick counts for a per-tick price rule
             for p, t in zip(tb.price.tolist(), tb.ts.tolist(), strict=True):
                 self.values[pkey] = p
                 self._evaluate({pkey}, t, recv_ts)
