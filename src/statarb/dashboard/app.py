@@ -13,18 +13,18 @@ from statarb.dashboard import data, ui
 PAGES = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="statarb", page_icon=":material/monitoring:", layout="wide")
+#: (file, title, icon, url path)
+VIEWS = [
+    ("data_source.py", "Data source", ":material/cable:", "data-source"),
+    ("market.py", "Market", ":material/candlestick_chart:", "market"),
+    ("pair.py", "Pair analysis", ":material/balance:", "pair"),
+    ("correlation.py", "Correlation & scan", ":material/grid_on:", "correlation"),
+    ("backtest.py", "Backtest", ":material/science:", "backtest"),
+    ("alerts.py", "Alerts", ":material/notifications:", "alerts"),
+    ("downloads.py", "Data", ":material/download:", "data"),
+]
 nav = st.navigation(
-    [
-        st.Page(PAGES / "data_source.py", title="Data source", icon=":material/cable:"),
-        st.Page(
-            PAGES / "market.py", title="Market", icon=":material/candlestick_chart:", default=True
-        ),
-        st.Page(PAGES / "pair.py", title="Pair analysis", icon=":material/balance:"),
-        st.Page(PAGES / "correlation.py", title="Correlation & scan", icon=":material/grid_on:"),
-        st.Page(PAGES / "backtest.py", title="Backtest", icon=":material/science:"),
-        st.Page(PAGES / "alerts.py", title="Alerts", icon=":material/notifications:"),
-        st.Page(PAGES / "downloads.py", title="Data", icon=":material/download:"),
-    ]
+    [st.Page(PAGES / f, title=t, icon=i, url_path=u, default=u == "market") for f, t, i, u in VIEWS]
 )
 with st.sidebar:
     st.caption(f"store `{data.settings().store_url}` · engine `{data.settings().api_url}`")
