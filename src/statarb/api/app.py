@@ -109,6 +109,7 @@ def create_app(
     feed_urls: tuple[str, str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    analytics_timeframes: list[str] | None = None,
 ) -> FastAPI:
     """Build the API app; its lifespan opens the store (unless given) and runs the engine.
 
@@ -125,6 +126,8 @@ def create_app(
         server); default ``settings.binance_ws_url`` / ``binance_rest_url``.
     max_body_bytes, max_upload_bytes
         Larger requests are answered 413 (JSON bodies; file uploads).
+    analytics_timeframes
+        Timeframes of live pair analytics (default: the engine's, those of at least 1m).
     """
     hub = BroadcastHub()
 
@@ -135,7 +138,8 @@ def create_app(
 
         own_store = store is None and engine is None
         st = engine.store if engine is not None else store or open_store(settings.store_url)
-        eng = engine or Engine(settings, st, hub=hub, pairs=_default_pairs(settings.symbols))
+        eng = engine or Engine(settings, st, hub=hub, pairs=_default_pairs(settings.symbols),
+                               analytics_timeframes=analytics_timeframes)  # fmt: skip
         if isinstance(eng.hub, NullHub):
             eng.hub = hub
         app.state.settings, app.state.store, app.state.engine = settings, st, eng

@@ -41,9 +41,11 @@ async def _run(cfg: Settings, *, demo: bool, speed: float) -> None:
         await replay.start()
         feed_urls = (replay.ws_url, replay.rest_url)
         typer.echo(f"demo: replaying the packaged sample at {replay.ws_url} ({speed:g}x)", err=True)
-    app = create_app(cfg, feed_urls=feed_urls)
+    # the demo sample is minutes long: analyse the pair on 1 s bars too, so it shows at once
+    atf = [t for t in ("1s", "1m") if t in cfg.timeframes] or None if demo else None
+    app = create_app(cfg, feed_urls=feed_urls, analytics_timeframes=atf)
     config = uvicorn.Config(app, host=cfg.api_host, port=cfg.api_port,
-                            log_level=cfg.log_level.lower(), ws="websockets")  # fmt: skip
+                            log_level=cfg.log_level.lower())  # fmt: skip
     server = uvicorn.Server(config)
     typer.echo(f"API on http://{cfg.api_host}:{cfg.api_port} (docs /docs, live /ws); "
                f"store {cfg.store_url}", err=True)  # fmt: skip

@@ -196,7 +196,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin):
                     bars = await asyncio.to_thread(load_bars, self.store, sym, tf,
                                                    end - self.window_bars * step, end)  # fmt: skip
                 except StatarbError as exc:
-                    log.warning("no history for %s %s: %s", sym, tf, exc)
+                    log.debug("no history for %s %s: %s", sym, tf, exc)
                     continue
                 recent = self._recent.setdefault((sym, tf), RecentBars(self.window_bars))
                 recent.seed(bars)
