@@ -67,3 +67,38 @@ def test_live_window_trims_to_a_moving_start(writer: TickStore, sqlite_url: str)
         got = data.live_closes(sqlite_url, syms, "1s", start)
         pd.testing.assert_frame_equal(got, _full(writer, start), check_freq=False)
         assert got.index[0] == pd.Timestamp(start, unit="us", tz="UTC")
+
+
+def test_symbols_typed_by_the_user_are_validated() -> None:
+    from statarb.dashboard.ui import parse_symbols
+
+    assert parse_symbols(" btcusdt, ETHUSDT;btcusdt\n1000pepeusdt ") == (
+        ["BTCUSDT", "ETHUSDT", "1000PEPEUSDT"],
+        [],
+    )
+    assert parse_symbols("eth-usdt x btc/usdt") == ([], ["eth-usdt", "x", "btc/usdt"])
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [(None, "-"), (85.4, "85 ms"), (2_400.0, "2.4 s"), (90_000.0, "1.5 min"),
+     (11_160_000.0, "3.1 h"), (72_414_372_328.9, "838.1 d")],
+)  # fmt: skip
+def test_lag_fits_a_card(ms: float | None, text: str) -> None:
+    from statarb.dashboard.ui import fmt_lag
+
+    assert fmt_lag(ms) == text
+
+
+def test_feed_summary_sums_the_feeds() -> None:
+    def stats(**kw: object) -> dict[str, object]:
+        return {"connected": True, "messages": 10, "gaps": 1, "backfilled": 3,
+                "latency_p50_ms": 20.0, **kw}  # fmt: skip
+
+    status = {"feeds": [{"symbols": ["ETHUSDT"], "stats": stats()},
+                        {"symbols": ["BTCUSDT"], "stats": stats(connected=False, messages=5,
+                                                                latency_p50_ms=None)}]}  # fmt: skip
+    assert data.feed_summary(status) == {"feeds": 2, "connected": False, "messages": 15,
+                                         "lag_ms": 20.0, "gaps": 2, "backfilled": 6,
+                                         "symbols": ["BTCUSDT", "ETHUSDT"]}  # fmt: skip
+    assert data.feed_summary({"feeds": []})["connected"] is False

@@ -37,6 +37,10 @@ class EngineUnavailableError(StatarbError):
 class EngineError(StatarbError):
     """The engine answered with an error (the message carries its detail)."""
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 @st.cache_resource(show_spinner=False)
 def settings() -> Settings:
@@ -211,9 +215,13 @@ def api(method: str, path: str, **kwargs: Any) -> Any:
         ) from None
     if resp.status_code in (401, 403):
         hint = "" if settings().api_token else " (no STATARB_API_TOKEN is set for the dashboard)"
-        raise EngineError(f"the engine refused the request: {_detail(resp)}{hint}")
+        raise EngineError(
+            f"the engine refused the request: {_detail(resp)}{hint}", resp.status_code
+        )
     if resp.status_code >= 400:
-        raise EngineError(f"{method} {path} failed ({resp.status_code}): {_detail(resp)}")
+        raise EngineError(
+            f"{method} {path} failed ({resp.status_code}): {_detail(resp)}", resp.status_code
+        )
     return None if resp.status_code == 204 or not resp.content else resp.json()
 
 

@@ -72,6 +72,27 @@ def _cards(s: dict[str, Any]) -> None:
     st.caption(" · ".join(f"**{k}**: {v}" for k, v in data.verdicts(s).items()))
 
 
+def engine_panel() -> None:
+    """The engine's own live analysis of the pair (per timeframe), or a button to start it."""
+    st.markdown("**Engine's live analysis**")
+    try:
+        state = data.api("GET", f"/api/v1/pairs/{a}/{b}/live")
+    except data.EngineUnavailableError as exc:
+        st.caption(str(exc))
+        return
+    except data.EngineError as exc:
+        if exc.status != 404:
+            st.caption(str(exc))
+        elif st.button(f"Analyse {a}/{b} live in the engine", key="pa_watch"):
+            ui.engine_call(data.api, "PUT", f"/api/v1/pairs/{a}/{b}/watch")
+        return
+    rows = [{"timeframe": tf, **values} for tf, values in state.items()]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    else:
+        st.caption("watched; waiting for enough bars")
+
+
 def render() -> None:
     """The charts and numbers; a fragment, so live refreshes redraw only this part."""
     closes = data.live_closes(url, (a, b), tf, start)
@@ -85,6 +106,7 @@ def render() -> None:
     left, right = st.columns(2)
     right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
     if result is None:
+        engine_panel()
         return
     view, estimates = result
     with cards:
@@ -110,6 +132,7 @@ def render() -> None:
         ),
         key="pa_vol",
     )
+    engine_panel()
     with st.expander("Summary statistics"):
         st.dataframe(pd.DataFrame([view["stats"]]).T.rename(columns={0: f"{a}/{b}"}))
 
