@@ -103,11 +103,12 @@ def render() -> None:
     cards = st.container()
     with cards:
         result = _analysis(closes)
-    left, right = st.columns(2)
-    right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
-    if result is None:
+    if result is None:  # the prices need no analytics
+        st.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
         engine_panel()
         return
+    left, right = st.columns(2)
+    right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
     view, estimates = result
     with cards:
         _cards(view["stats"])
