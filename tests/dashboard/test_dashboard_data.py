@@ -102,3 +102,18 @@ def test_feed_summary_sums_the_feeds() -> None:
                                          "lag_ms": 20.0, "gaps": 2, "backfilled": 6,
                                          "symbols": ["BTCUSDT", "ETHUSDT"]}  # fmt: skip
     assert data.feed_summary({"feeds": []})["connected"] is False
+
+
+def test_shorter_rolling_series_sit_at_the_end_of_the_index() -> None:
+    np.testing.assert_array_equal(data.on_index([1.0, 2.0], 4), [np.nan, np.nan, 1.0, 2.0])
+    np.testing.assert_array_equal(data.on_index(pd.Series([3.0, 4.0]), 2), [3.0, 4.0])
+    with pytest.raises(ValueError, match="3 values cannot sit on 2 rows"):
+        data.on_index([1.0, 2.0, 3.0], 2)
+
+
+def test_verdicts_read_the_pair_summary() -> None:
+    v = data.verdicts({"adf_pvalue": 0.01, "eg_pvalue": 0.2, "half_life": float("inf")})
+    assert v == {"ADF": "spread stationary (p=0.0100)",
+                 "Cointegration": "not cointegrated (p=0.2000)",
+                 "Half-life": "no mean reversion"}  # fmt: skip
+    assert data.verdicts({"half_life": 90.0}) == {"Half-life": "90.0 s"}

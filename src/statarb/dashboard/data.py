@@ -315,16 +315,30 @@ def pair_view(
     stats = analyze_pair(
         y, x, method=method, window=window, bar_seconds=bar_seconds, z_window=z_window
     ).to_dict()
+    n = len(closes)
     return {
         "index": closes.index,
-        "beta": path,
-        "spread": spr,
-        "zscore": np.asarray(zscore(spr, window=z_window), dtype=float),
-        "correlation": np.asarray(rolling_correlation(y, x, window=corr_window, on="returns")),
-        "vol_a": np.asarray(realized_volatility(y, window=corr_window, bar_seconds=bar_seconds)),
-        "vol_b": np.asarray(realized_volatility(x, window=corr_window, bar_seconds=bar_seconds)),
+        "beta": None if path is None else on_index(path, n),
+        "spread": on_index(spr, n),
+        "zscore": on_index(zscore(spr, window=z_window), n),
+        "correlation": on_index(rolling_correlation(y, x, window=corr_window, on="returns"), n),
+        "vol_a": on_index(realized_volatility(y, window=corr_window, bar_seconds=bar_seconds), n),
+        "vol_b": on_index(realized_volatility(x, window=corr_window, bar_seconds=bar_seconds), n),
         "stats": stats,
     }
+
+
+def on_index(values: Any, n: int) -> Any:
+    """``values`` as floats over the last ``len(values)`` of ``n`` rows (NaN before), for display.
+
+    Rolling statistics on returns have one value fewer than the prices; they belong to the end.
+    """
+    import numpy as np
+
+    arr = np.asarray(values, dtype=float).ravel()
+    if len(arr) > n:
+        raise ValueError(f"a series of {len(arr)} values cannot sit on {n} rows")
+    return np.concatenate([np.full(n - len(arr), np.nan), arr])
 
 
 def verdicts(stats: dict[str, Any], alpha: float = 0.05) -> dict[str, str]:
@@ -338,7 +352,8 @@ def verdicts(stats: dict[str, Any], alpha: float = 0.05) -> dict[str, str]:
         out["Cointegration"] = f"{'cointegrated' if p < alpha else 'not cointegrated'} (p={p:.4f})"
     hl = stats.get("half_life")
     if hl is not None:
-        out["Half-life"] = "no mean reversion" if hl != hl or hl <= 0 else f"{hl:,.1f} s"
+        finite = hl == hl and 0 < hl < float("inf")
+        out["Half-life"] = f"{hl:,.1f} s" if finite else "no mean reversion"
     return out
 
 

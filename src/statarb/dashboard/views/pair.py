@@ -61,14 +61,18 @@ def _analysis(closes: pd.DataFrame) -> tuple[dict[str, Any], dict[str, float]] |
     return None
 
 
+def _num(value: Any, fmt: str) -> str:
+    return "-" if value is None or value != value else format(value, fmt)
+
+
 def _cards(s: dict[str, Any]) -> None:
     m = st.columns(6)
-    m[0].metric("Hedge ratio", f"{s['hedge_ratio']:.5g}")
-    m[1].metric("Last z-score", f"{s['last_zscore']:.3f}")
-    m[2].metric("ADF p-value", f"{s['adf_pvalue']:.4f}")
-    m[3].metric("EG p-value", f"{s['eg_pvalue']:.4f}")
-    m[4].metric("Correlation", f"{s['correlation']:.4f}")
-    m[5].metric("Bars", f"{s['n']:,}")
+    m[0].metric("Hedge ratio", _num(s.get("hedge_ratio"), ".5g"))
+    m[1].metric("Last z-score", _num(s.get("last_zscore"), ".3f"))
+    m[2].metric("ADF p-value", _num(s.get("adf_pvalue"), ".4f"))
+    m[3].metric("EG p-value", _num(s.get("eg_pvalue"), ".4f"))
+    m[4].metric("Correlation", _num(s.get("correlation"), ".4f"))
+    m[5].metric("Bars", _num(s.get("n"), ","))
     st.caption(" · ".join(f"**{k}**: {v}" for k, v in data.verdicts(s).items()))
 
 
