@@ -52,3 +52,12 @@ def build_rule(
     }
     parse_rule(rule)
     return rule
+
+
+#: how the engine shows a webhook secret it keeps
+MASK = "***"
+
+
+def masked_webhooks(rule: dict[str, Any]) -> list[int]:
+    """Indexes of webhooks whose secret is still the engine's mask (saving would replace it)."""
+    return [i for i, h in enumerate(rule.get("webhooks") or []) if h.get("secret") == MASK]

@@ -10,7 +10,7 @@ import streamlit as st
 
 from statarb.alerts.rules import OPERATORS, PAIR_METRICS, SYMBOL_METRICS, TICK, WEBHOOK_KINDS
 from statarb.dashboard import data, ui
-from statarb.dashboard.rule_form import build_rule, condition_dict
+from statarb.dashboard.rule_form import MASK, build_rule, condition_dict, masked_webhooks
 from statarb.errors import AlertRuleError
 
 st.title("Alerts")
@@ -23,12 +23,14 @@ if rules is None:
     st.stop()
 
 st.subheader("New rule")
+count = int(
+    st.number_input("Conditions", 1, 6, 1, key="al_count", help="more than one: an AND/OR group")
+)
 with st.form("al_new", clear_on_submit=False):
-    c = st.columns([3, 1, 1, 1])
+    c = st.columns([4, 1, 1])
     name = c[0].text_input("Name", key="al_name")
     op = c[1].radio("Combine", ["and", "or"], horizontal=True, key="al_op")
-    count = int(c[2].number_input("Conditions", 1, 6, 1, key="al_count"))
-    cooldown = c[3].number_input("Cooldown (s)", 0.0, 86_400.0, 0.0, key="al_cool")
+    cooldown = c[2].number_input("Cooldown (s)", 0.0, 86_400.0, 0.0, key="al_cool")
     st.caption(
         "Targets: a symbol (BTCUSDT) for price/volume/... or a pair (BTCUSDT/ETHUSDT) for "
         "spread, zscore, hedge_ratio ...; timeframe 'tick' = per-tick value."
@@ -53,7 +55,7 @@ with st.form("al_new", clear_on_submit=False):
         "secret": w[2].text_input("Secret (custom)", type="password", key="al_ws"),
     }
     enabled = st.checkbox("Enabled", value=True, key="al_en")
-    if st.form_submit_button("Create rule"):
+    if st.form_submit_button("Create rule", key="al_create"):
         try:
             rule = build_rule(
                 name, op, conds, cooldown_seconds=cooldown, enabled=enabled, webhooks=[hook]
@@ -112,6 +114,12 @@ else:
         change = ("PUT", {**body, "enabled": not current["enabled"]})
     if b[2].button("Delete", key="al_delete"):
         change = ("DELETE", None)
+    if change is not None and change[0] == "PUT" and (masked := masked_webhooks(change[1])):
+        st.error(
+            f"Webhook(s) {masked} of this rule are signed and the engine does not reveal their "
+            f"secret: replace {MASK!r} with the secret in the JSON above to save the rule."
+        )
+        change = None
     if change is not None:
         verb, payload = change
         path = f"/api/v1/alerts/rules/{rid}"

@@ -1,0 +1,136 @@
+"""The Alerts view against a real engine (``statarb serve``): create, edit, disable, delete."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from statarb.dashboard.launch import APP
+
+VIEW = APP.parent / "views" / "alerts.py"
+TOKEN = "alerts-view-token"
+
+
+@pytest.fixture
+def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    api = f"http://127.0.0.1:{port}"
+    store = f"sqlite:///{tmp_path / 'engine.db'}"
+    env = {**os.environ, "STATARB_API_TOKEN": TOKEN, "STATARB_STORE_URL": store}
+    env.pop("STATARB_CONFIG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "statarb.cli.main", "serve", "--port",
+                             str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, "statarb serve exited"
+            try:
+                if httpx.get(f"{api}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < end, "statarb serve did not answer within 30 s"
+            time.sleep(0.2)
+        for key, value in (("STATARB_API_URL", api), ("STATARB_STORE_URL", store),
+                           ("STATARB_API_TOKEN", TOKEN)):  # fmt: skip
+            monkeypatch.setenv(key, value)
+        st.cache_resource.clear()
+        st.cache_data.clear()
+        yield api
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        st.cache_resource.clear()
+
+
+def _rules(api: str) -> list[dict]:
+    return httpx.get(f"{api}/api/v1/alerts/rules").json()
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_rule_lifecycle_through_the_view(engine: str) -> None:
+    at = _ok(AppTest.from_file(str(VIEW), default_timeout=60).run())
+    assert "No rules yet." in [i.value for i in at.info]
+    _ok(at.number_input(key="al_count").set_value(2).run())
+    at.text_input(key="al_name").set_value("wide or cheap")
+    at.radio(key="al_op").set_value("or")
+    at.number_input(key="al_cool").set_value(60.0)
+    at.selectbox(key="al_m0").set_value("zscore")
+    at.text_input(key="al_t0").set_value("btcusdt/ethusdt")
+    at.selectbox(key="al_o0").set_value(">=")
+    at.number_input(key="al_th0").set_value(2.0)
+    at.number_input(key="al_h0").set_value(0.5)
+    at.text_input(key="al_t1").set_value("BTCUSDT")
+    at.selectbox(key="al_o1").set_value("<")
+    at.number_input(key="al_th1").set_value(50_000.0)
+    at.selectbox(key="al_wk").set_value("custom")
+    at.text_input(key="al_wu").set_value("https://hooks.example/statarb")
+    at.text_input(key="al_ws").set_value("s3cret")
+    _ok(at.button(key="al_create").click().run())
+    assert any("Rule 1 created" in s.value for s in at.success), [e.value for e in at.error]
+    (rule,) = _rules(engine)
+    assert rule["name"] == "wide or cheap" and rule["cooldown_seconds"] == 60.0
+    assert rule["condition"]["op"] == "or"
+    first, second = rule["condition"]["children"]
+    assert (first["metric"], first["target"], first["operator"], first["threshold"]) == (
+        "zscore", "BTCUSDT/ETHUSDT", ">=", 2.0)  # fmt: skip
+    assert (second["metric"], second["operator"], second["threshold"]) == ("price", "<", 50_000.0)
+    assert [(w["kind"], w["url"]) for w in rule["webhooks"]] == [
+        ("custom", "https://hooks.example/statarb")]  # fmt: skip
+    assert list(at.dataframe[0].value["name"]) == ["wide or cheap"]
+
+    # the engine masks the webhook secret: saving it back would overwrite the secret
+    _ok(at.button(key="al_toggle").click().run())
+    assert any("replace '***' with the secret" in e.value for e in at.error)
+    assert _rules(engine)[0]["enabled"] is True
+    text = at.text_area(key="al_json_1").value
+    assert '"secret": "***"' in text and "s3cret" not in text
+    text = text.replace('"wide or cheap"', '"renamed"').replace('"***"', '"n3w-secret"')
+    at.text_area(key="al_json_1").set_value(text)
+    _ok(at.button(key="al_save").click().run())
+    assert _rules(engine)[0]["name"] == "renamed"
+    assert _rules(engine)[0]["webhooks"][0]["secret"] == "***"  # still kept, still hidden
+    _ok(at.button(key="al_delete").click().run())
+    assert _rules(engine) == []
+
+
+def test_bad_rule_is_named_before_sending(engine: str) -> None:
+    at = _ok(AppTest.from_file(str(VIEW), default_timeout=60).run())
+    at.text_input(key="al_name").set_value("per-tick volume")
+    at.selectbox(key="al_m0").set_value("volume")
+    at.text_input(key="al_t0").set_value("BTCUSDT")
+    _ok(at.button(key="al_create").click().run())
+    assert any("Rule not valid: condition.timeframe" in e.value for e in at.error)
+    assert _rules(engine) == []
+
+
+def test_rule_without_secrets_toggles(engine: str) -> None:
+    at = _ok(AppTest.from_file(str(VIEW), default_timeout=60).run())
+    at.text_input(key="al_name").set_value("cheap btc")
+    at.text_input(key="al_t0").set_value("BTCUSDT")
+    at.selectbox(key="al_o0").set_value("<")
+    at.number_input(key="al_th0").set_value(10.0)
+    _ok(at.button(key="al_create").click().run())
+    assert [r["enabled"] for r in _rules(engine)] == [True]
+    _ok(at.button(key="al_toggle").click().run())
+    assert [r["enabled"] for r in _rules(engine)] == [False]
+    assert at.button(key="al_toggle").label == "Enable"
+    _ok(at.button(key="al_toggle").click().run())
+    assert [r["enabled"] for r in _rules(engine)] == [True]
