@@ -2,58 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from statarb.dashboard.launch import APP
 
 VIEW = APP.parent / "views" / "alerts.py"
-TOKEN = "alerts-view-token"
-
-
-@pytest.fixture
-def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    api = f"http://127.0.0.1:{port}"
-    store = f"sqlite:///{tmp_path / 'engine.db'}"
-    env = {**os.environ, "STATARB_API_TOKEN": TOKEN, "STATARB_STORE_URL": store}
-    env.pop("STATARB_CONFIG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "statarb.cli.main", "serve", "--port",
-                             str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        end = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "statarb serve exited"
-            try:
-                if httpx.get(f"{api}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < end, "statarb serve did not answer within 30 s"
-            time.sleep(0.2)
-        for key, value in (("STATARB_API_URL", api), ("STATARB_STORE_URL", store),
-                           ("STATARB_API_TOKEN", TOKEN)):  # fmt: skip
-            monkeypatch.setenv(key, value)
-        st.cache_resource.clear()
-        st.cache_data.clear()
-        yield api
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        st.cache_resource.clear()
 
 
 def _rules(api: str) -> list[dict]:
