@@ -86,6 +86,15 @@ def _spec(at: AppTest, i: int) -> dict:
     return _decode(json.loads(at.get("plotly_chart")[i].proto.spec))  # type: ignore[return-value]
 
 
+def _chart_with(at: AppTest, trace: str) -> dict:
+    """The first chart holding a trace named ``trace``."""
+    for i in range(len(at.get("plotly_chart"))):
+        spec = _spec(at, i)
+        if any(t.get("name") == trace for t in spec["data"]):
+            return spec
+    raise AssertionError(f"no chart has a trace named {trace!r}")
+
+
 def test_app_navigates_and_reports_the_engine_missing(env: str) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
@@ -129,26 +138,29 @@ def test_pair_page(env: str) -> None:
         return
     from statarb.analytics.pair import analyze_pair
 
+    from statarb.analytics.regression import hedge_ratio
+    from statarb.analytics.spread import spread, zscore
     from statarb.history import load_aligned
     from statarb.store import open_store
 
     store = open_store(env, read_only=True)
     closes = load_aligned(store, ["AVAXUSDT", "DOTUSDT"], "1m").dropna()
     store.close()
-    ref = analyze_pair(
-        closes["AVAXUSDT"].to_numpy(),
-        closes["DOTUSDT"].to_numpy(),
-        method="ols",
-        window=None,
-        bar_seconds=60.0,
-        z_window=60,
-    ).to_dict()
+    y, x = closes["AVAXUSDT"].to_numpy(), closes["DOTUSDT"].to_numpy()
+    ref = analyze_pair(y, x, method="ols", window=None, bar_seconds=60.0, z_window=60).to_dict()
+    fit = hedge_ratio(y, x, method="ols")
+    z_ref = np.asarray(zscore(spread(y, x, fit.beta, fit.intercept), window=60))
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Hedge ratio"] == f"{ref['hedge_ratio']:.5g}"
-    assert metrics["Last z-score"] == f"{ref['last_zscore']:.3f}"
-    assert metrics["Bars"] == f"{ref['n']:,}"
-    z = {t["name"]: t for t in _spec(at, 1)["data"]}
+    assert metrics["Hedge ratio"] == f"{fit.beta:.5g}"
+    assert metrics["Last z-score"] == f"{z_ref[-1]:.3f}"
+    assert metrics["ADF p-value"] == f"{ref['adf_pvalue']:.4f}"
+    assert metrics["EG p-value"] == f"{ref['eg_pvalue']:.4f}"
+    assert metrics["Bars"] == f"{len(closes):,}"
+    z = {t["name"]: t for t in _chart_with(at, "z-score")["data"]}
     assert list(z["+entry"]["y"]) == [2.0, 2.0] and list(z["-exit"]["y"]) == [-0.5, -0.5]
+    shown = np.asarray(z["z-score"]["y"], dtype=float)  # thinned: extremes and ends kept exactly
+    assert len(shown) <= 5000 and shown[-1] == pytest.approx(z_ref[-1])
+    assert np.nanmax(shown) == np.nanmax(z_ref) and np.nanmin(shown) == np.nanmin(z_ref)
     at.selectbox(key="pa_method").set_value("kalman").run()
     assert not at.exception and not at.error
 

@@ -260,13 +260,58 @@ def upload_file(name: str, content: bytes, symbol: str | None) -> dict[str, Any]
 STATIC_METHODS = ("ols", "huber", "theil-sen")
 
 
-@st.cache_data(ttl=60.0, show_spinner=False, max_entries=16)
-def hedge_estimates(closes: pd.DataFrame, a: str, b: str) -> dict[str, float]:
-    """Static hedge ratio of ``a`` on ``b`` by each regression method (refreshed each minute)."""
+#: seconds between recomputations of the slow statistics while a pair page is live
+TESTS_EVERY = 30.0
+
+
+def as_of_bucket() -> int:
+    """The current :data:`TESTS_EVERY` slot of wall-clock time (a cache key for slow parts)."""
+    import time
+
+    return int(time.time() // TESTS_EVERY)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def hedge_estimates(
+    _closes: pd.DataFrame, a: str, b: str, *, first: str, bucket: int
+) -> dict[str, float]:
+    """Static hedge ratio of ``a`` on ``b`` by each regression method.
+
+    Cached on (pair, window start, time ``bucket``) rather than on the data, so a live page
+    recomputes these slow fits once per :data:`TESTS_EVERY` seconds, not on every new bar.
+    """
     from statarb.analytics.regression import hedge_ratio
 
-    y, x = closes[a].to_numpy(), closes[b].to_numpy()
+    y, x = _closes[a].to_numpy(), _closes[b].to_numpy()
     return {m: float(hedge_ratio(y, x, method=cast(Any, m)).beta) for m in STATIC_METHODS}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def pair_tests(
+    _closes: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    method: str,
+    window: int | None,
+    z_window: int,
+    bar_seconds: float,
+    first: str,
+    bucket: int,
+) -> dict[str, Any]:
+    """:func:`~statarb.analytics.pair.analyze_pair` summary (ADF, cointegration, half-life ...)
+    plus ``as_of`` (the last bar it saw); cached like :func:`hedge_estimates`."""
+    from statarb.analytics.pair import analyze_pair
+
+    res = analyze_pair(
+        _closes[a].to_numpy(dtype=float),
+        _closes[b].to_numpy(dtype=float),
+        method=method,
+        window=window,
+        bar_seconds=bar_seconds,
+        z_window=z_window,
+    )
+    return {**res.to_dict(), "as_of": str(_closes.index[-1])}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -282,15 +327,13 @@ def pair_view(
     delta: float = 1e-4,
     obs_var: float = 1e-3,
 ) -> dict[str, Any]:
-    """Everything the pair page draws, computed by :mod:`statarb.analytics` on ``closes``.
+    """The pair page's series, computed by :mod:`statarb.analytics` on ``closes``.
 
-    Returns a dict with ``index``, ``beta`` (path or ``None``), ``spread``, ``zscore``,
-    ``correlation``, ``vol_a``, ``vol_b`` (arrays over ``index``) and ``stats`` (the
-    :func:`~statarb.analytics.pair.analyze_pair` summary).
+    Returns a dict with ``index``, ``hedge_ratio`` (the latest), ``beta`` (path or ``None``),
+    ``spread``, ``zscore``, ``correlation``, ``vol_a`` and ``vol_b`` (arrays over ``index``).
     """
     import numpy as np
 
-    from statarb.analytics.pair import analyze_pair
     from statarb.analytics.regression import hedge_ratio, rolling_hedge_ratio
     from statarb.analytics.rolling import realized_volatility, rolling_correlation
     from statarb.analytics.spread import spread, zscore
@@ -312,19 +355,16 @@ def pair_view(
         beta, alpha = fit.beta, fit.intercept
     spr = np.asarray(spread(y, x, beta, alpha), dtype=float)
     corr_window = window or min(max(z_window, 20), max(len(y) - 1, 2))
-    stats = analyze_pair(
-        y, x, method=method, window=window, bar_seconds=bar_seconds, z_window=z_window
-    ).to_dict()
     n = len(closes)
     return {
         "index": closes.index,
+        "hedge_ratio": float(np.asarray(beta, dtype=float).ravel()[-1]),
         "beta": None if path is None else on_index(path, n),
         "spread": on_index(spr, n),
         "zscore": on_index(zscore(spr, window=z_window), n),
         "correlation": on_index(rolling_correlation(y, x, window=corr_window, on="returns"), n),
         "vol_a": on_index(realized_volatility(y, window=corr_window, bar_seconds=bar_seconds), n),
         "vol_b": on_index(realized_volatility(x, window=corr_window, bar_seconds=bar_seconds), n),
-        "stats": stats,
     }
 
 

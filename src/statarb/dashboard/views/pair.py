@@ -41,19 +41,17 @@ window = int(rolling) if rolling and method == "ols" else None
 url = data.settings().store_url
 
 
-def _analysis(closes: pd.DataFrame) -> tuple[dict[str, Any], dict[str, float]] | None:
-    """The pair analysis, or ``None`` after showing why it could not run."""
+def _analysis(
+    closes: pd.DataFrame,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]] | None:
+    """Series, slow statistics and hedge estimates, or ``None`` after showing why not."""
+    opts = {"method": method, "window": window, "z_window": z_window,
+            "bar_seconds": Timeframe.parse(tf).seconds}  # fmt: skip
+    slot = {"first": str(closes.index[0]), "bucket": data.as_of_bucket()}
     try:
-        view = data.pair_view(
-            closes,
-            a,
-            b,
-            method=method,
-            window=window,
-            z_window=z_window,
-            bar_seconds=Timeframe.parse(tf).seconds,
-        )
-        return view, data.hedge_estimates(closes, a, b)
+        view = data.pair_view(closes, a, b, **opts)
+        stats = data.pair_tests(closes, a, b, **opts, **slot)
+        return view, stats, data.hedge_estimates(closes, a, b, **slot)
     except ImportError as exc:
         st.error(f"Pair analytics are not available in this build: {exc}")
     except Exception as exc:  # bad numbers from user input are shown, not raised
@@ -65,15 +63,17 @@ def _num(value: Any, fmt: str) -> str:
     return "-" if value is None or value != value else format(value, fmt)
 
 
-def _cards(s: dict[str, Any]) -> None:
+def _cards(view: dict[str, Any], s: dict[str, Any]) -> None:
+    """Live numbers (hedge ratio, z-score, bars) beside the slower tests (as of ``s["as_of"]``)."""
     m = st.columns(6)
-    m[0].metric("Hedge ratio", _num(s.get("hedge_ratio"), ".5g"))
-    m[1].metric("Last z-score", _num(s.get("last_zscore"), ".3f"))
+    m[0].metric("Hedge ratio", _num(view["hedge_ratio"], ".5g"))
+    m[1].metric("Last z-score", _num(view["zscore"][-1], ".3f"))
     m[2].metric("ADF p-value", _num(s.get("adf_pvalue"), ".4f"))
     m[3].metric("EG p-value", _num(s.get("eg_pvalue"), ".4f"))
     m[4].metric("Correlation", _num(s.get("correlation"), ".4f"))
-    m[5].metric("Bars", _num(s.get("n"), ","))
-    st.caption(" · ".join(f"**{k}**: {v}" for k, v in data.verdicts(s).items()))
+    m[5].metric("Bars", _num(len(view["index"]), ","))
+    verdicts = " · ".join(f"**{k}**: {v}" for k, v in data.verdicts(s).items())
+    st.caption(f"{verdicts} · tests as of {s['as_of']} (every {data.TESTS_EVERY:g} s when live)")
 
 
 def engine_panel() -> None:
@@ -113,9 +113,9 @@ def render() -> None:
         return
     left, right = st.columns(2)
     right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
-    view, estimates = result
+    view, stats, estimates = result
     with cards:
-        _cards(view["stats"])
+        _cards(view, stats)
     idx = view["index"]
     if method == "kalman":
         estimates = {**estimates, "kalman (last)": float(view["beta"][-1])}
@@ -139,7 +139,12 @@ def render() -> None:
     )
     engine_panel()
     with st.expander("Summary statistics"):
-        st.dataframe(pd.DataFrame([view["stats"]]).T.rename(columns={0: f"{a}/{b}"}))
+        st.dataframe(
+            pd.DataFrame(
+                {f"{a}/{b}": [v if isinstance(v, str) else _num(v, ".6g") for v in stats.values()]},
+                index=list(stats),
+            )
+        )
 
 
 st.fragment(render, run_every=ui.STATUS_EVERY if live else None)()
