@@ -324,8 +324,7 @@ def pair_view(
     window: int | None,
     z_window: int,
     bar_seconds: float,
-    delta: float = 1e-4,
-    obs_var: float = 1e-3,
+    delta: float | None = None,
 ) -> dict[str, Any]:
     """The pair page's series, computed by :mod:`statarb.analytics` on ``closes``.
 
@@ -341,9 +340,10 @@ def pair_view(
     y, x = closes[a].to_numpy(dtype=float), closes[b].to_numpy(dtype=float)
     path = None
     if method == "kalman":
-        from statarb.analytics.kalman import kalman_hedge
+        from statarb.analytics.kalman import DEFAULT_DELTA, kalman_hedge
 
-        k = kalman_hedge(y, x, delta=delta, obs_var=obs_var)
+        # observation noise from an OLS fit on the first bars only (no look-ahead)
+        k = kalman_hedge(y, x, delta=DEFAULT_DELTA if delta is None else delta, obs_var="auto")
         path, alpha = np.asarray(k.beta), np.asarray(k.alpha)
         beta: Any = path
     elif window is not None:

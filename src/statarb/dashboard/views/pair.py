@@ -33,6 +33,10 @@ rolling = c2.number_input(
 z_window = int(c3.number_input("z-score window (bars)", 2, 100_000, 60, key="pa_zw"))
 entry = c4.number_input("Entry |z|", 0.1, 10.0, 2.0, 0.1, key="pa_entry")
 exit_ = c4.number_input("Exit |z|", 0.0, 9.9, 0.5, 0.1, key="pa_exit")
+delta = None
+if method == "kalman":
+    delta = c2.number_input("Kalman delta", 1e-8, 0.5, 1e-4, format="%.1e", key="pa_delta",
+                            help="state noise: larger adapts the hedge ratio faster")  # fmt: skip
 live = st.toggle("Live (refresh every 2 s)", value=True, key="pa_live")
 if a == b:
     st.warning("Pick two different symbols.")
@@ -49,7 +53,7 @@ def _analysis(
             "bar_seconds": Timeframe.parse(tf).seconds}  # fmt: skip
     slot = {"first": str(closes.index[0]), "bucket": data.as_of_bucket()}
     try:
-        view = data.pair_view(closes, a, b, **opts)
+        view = data.pair_view(closes, a, b, **opts, delta=delta)
         stats = data.pair_tests(closes, a, b, **opts, **slot)
         return view, stats, data.hedge_estimates(closes, a, b, **slot)
     except ImportError as exc:
