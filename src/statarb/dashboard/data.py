@@ -287,6 +287,18 @@ def hedge_estimates(
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def static_fit(
+    _closes: pd.DataFrame, a: str, b: str, *, method: str, first: str, bucket: int
+) -> tuple[float, float]:
+    """(beta, intercept) of the static regression, cached like :func:`hedge_estimates`
+    (Huber takes over a second on a day of 1 s bars: a live page must not pay it per bar)."""
+    from statarb.analytics.regression import hedge_ratio
+
+    fit = hedge_ratio(_closes[a].to_numpy(), _closes[b].to_numpy(), method=cast(Any, method))
+    return float(fit.beta), float(fit.intercept)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def pair_tests(
     _closes: pd.DataFrame,
     a: str,
@@ -325,11 +337,13 @@ def pair_view(
     z_window: int,
     bar_seconds: float,
     delta: float | None = None,
+    fit: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """The pair page's series, computed by :mod:`statarb.analytics` on ``closes``.
 
     Returns a dict with ``index``, ``hedge_ratio`` (the latest), ``beta`` (path or ``None``),
     ``spread``, ``zscore``, ``correlation``, ``vol_a`` and ``vol_b`` (arrays over ``index``).
+    ``fit`` gives the static (beta, intercept) to use instead of fitting ``method`` here.
     """
     import numpy as np
 
@@ -350,9 +364,11 @@ def pair_view(
         p = rolling_hedge_ratio(y, x, window=window)
         path, alpha = np.asarray(p.beta), np.asarray(p.alpha)
         beta = path
+    elif fit is not None:
+        beta, alpha = fit
     else:
-        fit = hedge_ratio(y, x, method=cast(Any, method))
-        beta, alpha = fit.beta, fit.intercept
+        static = hedge_ratio(y, x, method=cast(Any, method))
+        beta, alpha = static.beta, static.intercept
     spr = np.asarray(spread(y, x, beta, alpha), dtype=float)
     corr_window = window or min(max(z_window, 20), max(len(y) - 1, 2))
     n = len(closes)

@@ -53,7 +53,10 @@ def _analysis(
             "bar_seconds": Timeframe.parse(tf).seconds}  # fmt: skip
     slot = {"first": str(closes.index[0]), "bucket": data.as_of_bucket()}
     try:
-        view = data.pair_view(closes, a, b, **opts, delta=delta)
+        fit = None
+        if method != "kalman" and window is None:
+            fit = data.static_fit(closes, a, b, method=method, **slot)
+        view = data.pair_view(closes, a, b, **opts, delta=delta, fit=fit)
         stats = data.pair_tests(closes, a, b, **opts, **slot)
         return view, stats, data.hedge_estimates(closes, a, b, **slot)
     except ImportError as exc:
