@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from statarb.alerts.rules import parse_rule
@@ -90,3 +96,49 @@ def test_rule_form_names_the_bad_field() -> None:
         build_rule("x", "or", conds)
     with pytest.raises(AlertRuleError, match="name"):
         build_rule(" ", "or", conds[:1])
+
+
+def test_cli_serves_the_dashboard_and_takes_it_down_on_sigterm(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATARB_")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "statarb.cli.main",
+        "dashboard",
+        "--port",
+        str(port),
+        "--store",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        "--api-url",
+        "http://127.0.0.1:9",
+    ]
+    cli = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        while True:
+            assert cli.poll() is None, cli.stderr.read() if cli.stderr else b""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/_stcore/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < end, "the dashboard did not answer within 30 s"
+            time.sleep(0.2)
+        children = Path(f"/proc/{cli.pid}/task/{cli.pid}/children").read_text().split()
+        assert len(children) == 1
+        cli.terminate()
+        assert cli.wait(timeout=15) == 0
+        assert not Path(f"/proc/{children[0]}").exists() or _zombie(int(children[0]))
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    err = cli.stderr.read().decode() if cli.stderr else ""
+    assert f"dashboard on http://127.0.0.1:{port}" in err
+
+
+def _zombie(pid: int) -> bool:
+    return "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
