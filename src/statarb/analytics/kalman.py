@@ -182,8 +182,13 @@ class KalmanHedge:
     @property
     def state(self) -> dict[str, float]:
         """Snapshot of the posterior state and covariance."""
-        return {"beta": self._b, "alpha": self._a, "p00": self._p00, "p01": self._p01,
-                "p11": self._p11}  # fmt: skip
+        return {
+            "beta": self._b,
+            "alpha": self._a,
+            "p00": self._p00,
+            "p01": self._p01,
+            "p11": self._p11,
+        }
 
     def update(self, x: float, y: float) -> KalmanStep:
         """Absorb one observation; returns the prior-based forecast and the new posterior."""
@@ -209,5 +214,11 @@ class KalmanHedge:
         return self.value
 
 
-__all__ = ["DEFAULT_DELTA", "DEFAULT_P0", "KalmanHedge", "KalmanResult", "KalmanStep",
-           "kalman_hedge"]  # fmt: skip
+__all__ = [
+    "DEFAULT_DELTA",
+    "DEFAULT_P0",
+    "KalmanHedge",
+    "KalmanResult",
+    "KalmanStep",
+    "kalman_hedge",
+]

@@ -191,8 +191,18 @@ def hedge_ratio(
     n = len(ya)
     if method == "ols":
         beta, alpha, st = _ols(ya, xa, intercept)
-        return HedgeFit(beta, alpha, np.array([beta]), st["resid"], float(st["r2"]), st["se_b"],
-                        st["se_a"], "ols", transform, n)  # fmt: skip
+        return HedgeFit(
+            beta,
+            alpha,
+            np.array([beta]),
+            st["resid"],
+            float(st["r2"]),
+            st["se_b"],
+            st["se_a"],
+            "ols",
+            transform,
+            n,
+        )
     if method == "huber":
         coef, alpha = _huber(ya, xa[:, None], intercept)
         beta = float(coef[0])
@@ -240,8 +250,18 @@ def basket_hedge_ratio(
         raise InputError(f"basket method must be 'ols' or 'huber', got {method!r}")
     sst = float(((ya - ya.mean()) ** 2).sum())
     r2 = 1.0 - float(resid @ resid) / sst
-    return HedgeFit(float(betas[0]), float(alpha), np.asarray(betas, dtype=np.float64), resid, r2,
-                    se, se_a, method, transform, n)  # fmt: skip
+    return HedgeFit(
+        float(betas[0]),
+        float(alpha),
+        np.asarray(betas, dtype=np.float64),
+        resid,
+        r2,
+        se,
+        se_a,
+        method,
+        transform,
+        n,
+    )
 
 
 def rolling_hedge_ratio(
