@@ -154,7 +154,7 @@ def _bench_page(url: str) -> None:
     at.selectbox(key="pa_lb").set_value("all").run()
     legs = iter([SYMBOLS[2], SYMBOLS[1]] * 10)
 
-    from statarb.dashboard import data
+    from statarb.dashboard import analysis, data
 
     def change() -> None:
         st.cache_data.clear()
@@ -183,7 +183,7 @@ def _bench_page(url: str) -> None:
     warm, _ = measure(refresh, repeat=4)
 
     def new_bar() -> None:
-        data.pair_view.clear()  # a new bar: the series are recomputed, the slow tests are not
+        analysis.pair_view.clear()  # a new bar: the series are recomputed, the slow tests are not
         at.run()
 
     fresh, _ = measure(new_bar, repeat=3)

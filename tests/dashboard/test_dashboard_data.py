@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from statarb.dashboard import data
+from statarb.dashboard import analysis, client, data
 from statarb.history import load_aligned
 from statarb.model import BarBatch
 from statarb.store import open_store
@@ -98,22 +98,22 @@ def test_feed_summary_sums_the_feeds() -> None:
     status = {"feeds": [{"symbols": ["ETHUSDT"], "stats": stats()},
                         {"symbols": ["BTCUSDT"], "stats": stats(connected=False, messages=5,
                                                                 latency_p50_ms=None)}]}  # fmt: skip
-    assert data.feed_summary(status) == {"feeds": 2, "connected": False, "messages": 15,
+    assert client.feed_summary(status) == {"feeds": 2, "connected": False, "messages": 15,
                                          "lag_ms": 20.0, "gaps": 2, "backfilled": 6,
                                          "symbols": ["BTCUSDT", "ETHUSDT"]}  # fmt: skip
-    assert data.feed_summary({"feeds": []})["connected"] is False
+    assert client.feed_summary({"feeds": []})["connected"] is False
 
 
 def test_shorter_rolling_series_sit_at_the_end_of_the_index() -> None:
-    np.testing.assert_array_equal(data.on_index([1.0, 2.0], 4), [np.nan, np.nan, 1.0, 2.0])
-    np.testing.assert_array_equal(data.on_index(pd.Series([3.0, 4.0]), 2), [3.0, 4.0])
+    np.testing.assert_array_equal(analysis.on_index([1.0, 2.0], 4), [np.nan, np.nan, 1.0, 2.0])
+    np.testing.assert_array_equal(analysis.on_index(pd.Series([3.0, 4.0]), 2), [3.0, 4.0])
     with pytest.raises(ValueError, match="3 values cannot sit on 2 rows"):
-        data.on_index([1.0, 2.0, 3.0], 2)
+        analysis.on_index([1.0, 2.0, 3.0], 2)
 
 
 def test_verdicts_read_the_pair_summary() -> None:
-    v = data.verdicts({"adf_pvalue": 0.01, "eg_pvalue": 0.2, "half_life": float("inf")})
+    v = analysis.verdicts({"adf_pvalue": 0.01, "eg_pvalue": 0.2, "half_life": float("inf")})
     assert v == {"ADF": "spread stationary (p=0.0100)",
                  "Cointegration": "not cointegrated (p=0.2000)",
                  "Half-life": "no mean reversion"}  # fmt: skip
-    assert data.verdicts({"half_life": 90.0}) == {"Half-life": "90.0 s"}
+    assert analysis.verdicts({"half_life": 90.0}) == {"Half-life": "90.0 s"}

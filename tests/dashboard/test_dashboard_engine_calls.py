@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from statarb.dashboard import data
+from statarb.dashboard import client
 from statarb.dashboard.launch import APP
 
 CSV = (
@@ -18,20 +18,20 @@ CSV = (
 
 
 def test_upload_reports_rows_stored_and_rejected_with_reasons(engine: str) -> None:
-    report = data.upload_file("ticks.csv", CSV.encode(), None)
+    report = client.upload_file("ticks.csv", CSV.encode(), None)
     assert (report["ticks"], report["rejected"]) == (3, 2)
     errors = report["files"][0]["errors"]
     assert [e["line"] for e in errors] == [3, 5]
     assert "not-a-price" in errors[0]["text"] and errors[0]["reason"]
     assert "-5" in errors[1]["text"] and errors[1]["reason"]
-    again = data.upload_file("ticks.csv", CSV.encode(), None)
+    again = client.upload_file("ticks.csv", CSV.encode(), None)
     assert (again["ticks"], again["duplicates"]) == (0, 3)
 
 
 def test_feed_status_of_an_idle_engine(engine: str) -> None:
-    status = data.feeds_status(engine)
+    status = client.feeds_status(engine)
     assert status["feeds"] == [] and status["engine"]["running"] is True
-    assert data.feed_summary(status)["connected"] is False
+    assert client.feed_summary(status)["connected"] is False
 
 
 def test_data_source_view_with_the_engine(engine: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from statarb.dashboard import data
+from statarb.dashboard import client, data
 from statarb.errors import StatarbError
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,30}$")
@@ -97,9 +97,9 @@ def engine_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run an API call; show the failure as a message and return ``None`` instead of raising."""
     try:
         return fn(*args, **kwargs)
-    except data.EngineUnavailableError as exc:
+    except client.EngineUnavailableError as exc:
         st.warning(str(exc))
-    except data.EngineError as exc:
+    except client.EngineError as exc:
         st.error(str(exc))
     return None
 
@@ -122,14 +122,14 @@ def feed_status_panel() -> None:
     st.markdown("**Live feed**")
     cfg = data.settings()
     try:
-        status = data.feeds_status(cfg.api_url)
-    except data.EngineUnavailableError:
+        status = client.feeds_status(cfg.api_url)
+    except client.EngineUnavailableError:
         st.caption(f"engine not reachable at {cfg.api_url}")
         return
-    except data.EngineError as exc:
+    except client.EngineError as exc:
         st.caption(str(exc))
         return
-    s = data.feed_summary(status)
+    s = client.feed_summary(status)
     now = time.monotonic()
     prev = st.session_state.get("_feed_prev")
     rate = None
@@ -149,7 +149,7 @@ def feed_status_panel() -> None:
 def alert_toasts() -> None:
     """Toast each alert event recorded since the session started (polls the engine)."""
     try:
-        events = data.api("GET", "/api/v1/alerts/history", params={"limit": 20})
+        events = client.api("GET", "/api/v1/alerts/history", params={"limit": 20})
     except StatarbError:
         return
     seen: set[int] | None = st.session_state.get("_alerts_seen")

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from statarb.alerts.rules import OPERATORS, PAIR_METRICS, SYMBOL_METRICS, TICK, WEBHOOK_KINDS
-from statarb.dashboard import data, ui
+from statarb.dashboard import client, data, ui
 from statarb.dashboard.rule_form import MASK, build_rule, condition_dict, masked_webhooks
 from statarb.errors import AlertRuleError
 
@@ -17,7 +17,7 @@ st.title("Alerts")
 METRICS = sorted(SYMBOL_METRICS | PAIR_METRICS)
 TFS = [TICK, *data.TIMEFRAMES]
 
-rules = ui.engine_call(data.api, "GET", "/api/v1/alerts/rules")
+rules = ui.engine_call(client.api, "GET", "/api/v1/alerts/rules")
 if rules is None:
     st.info("Rules live in the engine: start it (`statarb serve` / `statarb up`) to manage them.")
     st.stop()
@@ -63,10 +63,10 @@ with st.form("al_new", clear_on_submit=False):
         except AlertRuleError as exc:
             st.error(f"Rule not valid: {exc}")
         else:
-            saved = ui.engine_call(data.api, "POST", "/api/v1/alerts/rules", json=rule)
+            saved = ui.engine_call(client.api, "POST", "/api/v1/alerts/rules", json=rule)
             if saved is not None:
                 st.success(f"Rule {saved['id']} created: {saved['summary']}")
-                rules = data.api("GET", "/api/v1/alerts/rules")
+                rules = client.api("GET", "/api/v1/alerts/rules")
 
 st.subheader("Rules")
 if not rules:
@@ -123,11 +123,11 @@ else:
     if change is not None:
         verb, payload = change
         path = f"/api/v1/alerts/rules/{rid}"
-        if ui.engine_call(lambda: data.api(verb, path, json=payload) or True):
+        if ui.engine_call(lambda: client.api(verb, path, json=payload) or True):
             st.rerun()
 
 st.subheader("History")
-events = ui.engine_call(data.api, "GET", "/api/v1/alerts/history", params={"limit": 500})
+events = ui.engine_call(client.api, "GET", "/api/v1/alerts/history", params={"limit": 500})
 if events:
     frame = pd.DataFrame(events)
     st.dataframe(frame, hide_index=True)

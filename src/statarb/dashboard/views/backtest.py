@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from statarb.dashboard import data, figures, ui
+from statarb.dashboard import analysis, data, figures, ui
 
 st.title("Backtest")
 names = ui.require_symbols(2)
@@ -44,7 +44,7 @@ if len(closes) <= params["window"] + 2:
     st.warning(f"{len(closes)} aligned {tf} bars: fewer than the window needs.")
     st.stop()
 try:
-    res = data.backtest(closes, a, b, params)
+    res = analysis.backtest(closes, a, b, params)
 except ImportError as exc:
     st.error(f"The backtester is not available in this build: {exc}")
     st.stop()
@@ -78,7 +78,7 @@ if st.button("Run sweep", key="bt_sweep", disabled=not entries or not windows):
         "window": [float(w) for w in windows],
     }
     try:
-        table = data.backtest_sweep(closes, a, b, params, grid)
+        table = analysis.backtest_sweep(closes, a, b, params, grid)
     except Exception as exc:
         st.error(f"Sweep failed: {exc}")
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from statarb.dashboard import data, figures, ui
+from statarb.dashboard import analysis, data, figures, ui
 
 st.title("Correlation & pair scan")
 names = ui.require_symbols(2)
@@ -19,14 +19,14 @@ closes = data.aligned_closes(url, tuple(names), tf, start, None)
 if len(closes) < 3:
     st.warning(f"{len(closes)} {tf} bars where every symbol has data: not enough to correlate.")
     st.stop()
-corr = data.correlation_matrix(closes, on)
+corr = analysis.correlation_matrix(closes, on)
 st.plotly_chart(
     figures.correlation_heatmap_figure(corr, title=f"Correlation of {on} ({tf})"), key="co_heat"
 )
 st.caption(f"{len(closes):,} aligned bars of {len(names)} symbols")
 
 st.subheader("Pair scan")
-liq = data.liquidity_table(url, tuple(names), tf, start)
+liq = analysis.liquidity_table(url, tuple(names), tf, start)
 f1, f2 = st.columns(2)
 min_notional = f1.number_input("Min notional per bar", 0.0, value=0.0, step=1000.0, key="co_mn")
 min_trades = f2.number_input("Min trades in range", 0, value=0, step=100, key="co_mt")
@@ -37,7 +37,7 @@ if len(symbols) < 2:
     st.info(f"{len(symbols)} symbol(s) pass the liquidity filter; the scan needs two.")
     st.stop()
 try:
-    table = data.scan_table(closes[symbols])
+    table = analysis.scan_table(closes[symbols])
 except ImportError as exc:
     st.error(f"The pair scan is not available in this build: {exc}")
     st.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from statarb.dashboard import data, ui
+from statarb.dashboard import client, data, ui
 
 st.title("Data source")
 cfg = data.settings()
@@ -19,14 +19,14 @@ with live:
         st.error(f"Not valid symbols (A-Z and 0-9, e.g. BTCUSDT): {', '.join(bad)}")
     c1, c2 = st.columns(2)
     if c1.button("Start streams", disabled=not syms or bool(bad), key="ds_start"):
-        res = ui.engine_call(data.api, "POST", "/api/v1/feeds", json={"symbols": syms})
+        res = ui.engine_call(client.api, "POST", "/api/v1/feeds", json={"symbols": syms})
         if res is not None:
             st.success(f"streaming {', '.join(res['symbols']) or 'nothing new'}")
     if c2.button("Stop streams", disabled=not syms or bool(bad), key="ds_stop"):
-        res = ui.engine_call(data.api, "DELETE", "/api/v1/feeds", json={"symbols": syms})
+        res = ui.engine_call(client.api, "DELETE", "/api/v1/feeds", json={"symbols": syms})
         if res is not None:
             st.success(f"stopped {', '.join(res['symbols']) or 'nothing'}")
-    status = ui.engine_call(data.api, "GET", "/api/v1/feeds")
+    status = ui.engine_call(client.api, "GET", "/api/v1/feeds")
     if status is not None:
         rows = [
             {
@@ -60,7 +60,7 @@ with upload:
         for i, f in enumerate(files or []):
             bar.progress(i / len(files), text=f"importing {f.name}")
             rep = ui.engine_call(
-                data.upload_file, f.name, f.getvalue(), sym.strip().upper() or None
+                client.upload_file, f.name, f.getvalue(), sym.strip().upper() or None
             )
             if rep is not None:
                 reports.append(rep)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from statarb.dashboard import data, ui
+from statarb.dashboard import analysis, data, ui
 from statarb.model import Timeframe
 
 st.title("Data")
@@ -55,7 +55,7 @@ else:
     closes = data.aligned_closes(url, (symbol, other), tf, start, None)
     try:
         if kind == "pair analytics":
-            view = data.pair_view(
+            view = analysis.pair_view(
                 closes,
                 symbol,
                 other,
@@ -84,7 +84,7 @@ else:
                 "fee_bps": 4.0,
                 "slippage_bps": 1.0,
             }
-            frame = data.backtest(closes, symbol, other, params)["trades"]
+            frame = analysis.backtest(closes, symbol, other, params)["trades"]
     except ImportError as exc:
         st.error(f"{kind} are not available in this build: {exc}")
     except Exception as exc:

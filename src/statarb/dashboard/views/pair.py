@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from statarb.dashboard import data, figures, ui
+from statarb.dashboard import analysis, client, data, figures, ui
 from statarb.model import Timeframe
 
 st.title("Pair analysis")
@@ -49,16 +49,16 @@ def _analysis(
     closes: pd.DataFrame,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]] | None:
     """Series, slow statistics and hedge estimates, or ``None`` after showing why not."""
-    opts = {"method": method, "window": window, "z_window": z_window,
-            "bar_seconds": Timeframe.parse(tf).seconds}  # fmt: skip
-    slot = {"first": str(closes.index[0]), "bucket": data.as_of_bucket()}
+    opts: dict[str, Any] = {"method": method, "window": window, "z_window": z_window,
+                            "bar_seconds": Timeframe.parse(tf).seconds}  # fmt: skip
+    slot: dict[str, Any] = {"first": str(closes.index[0]), "bucket": analysis.as_of_bucket()}
     try:
         fit = None
         if method != "kalman" and window is None:
-            fit = data.static_fit(closes, a, b, method=method, **slot)
-        view = data.pair_view(closes, a, b, **opts, delta=delta, fit=fit)
-        stats = data.pair_tests(closes, a, b, **opts, **slot)
-        return view, stats, data.hedge_estimates(closes, a, b, **slot)
+            fit = analysis.static_fit(closes, a, b, method=method, **slot)
+        view = analysis.pair_view(closes, a, b, **opts, delta=delta, fit=fit)
+        stats = analysis.pair_tests(closes, a, b, **opts, **slot)
+        return view, stats, analysis.hedge_estimates(closes, a, b, **slot)
     except ImportError as exc:
         st.error(f"Pair analytics are not available in this build: {exc}")
     except Exception as exc:  # bad numbers from user input are shown, not raised
@@ -79,23 +79,25 @@ def _cards(view: dict[str, Any], s: dict[str, Any]) -> None:
     m[3].metric("EG p-value", _num(s.get("eg_pvalue"), ".4f"))
     m[4].metric("Correlation", _num(s.get("correlation"), ".4f"))
     m[5].metric("Bars", _num(len(view["index"]), ","))
-    verdicts = " · ".join(f"**{k}**: {v}" for k, v in data.verdicts(s).items())
-    st.caption(f"{verdicts} · tests as of {s['as_of']} (every {data.TESTS_EVERY:g} s when live)")
+    verdicts = " · ".join(f"**{k}**: {v}" for k, v in analysis.verdicts(s).items())
+    st.caption(
+        f"{verdicts} · tests as of {s['as_of']} (every {analysis.TESTS_EVERY:g} s when live)"
+    )
 
 
 def engine_panel() -> None:
     """The engine's own live analysis of the pair (per timeframe), or a button to start it."""
     st.markdown("**Engine's live analysis**")
     try:
-        state = data.api("GET", f"/api/v1/pairs/{a}/{b}/live")
-    except data.EngineUnavailableError as exc:
+        state = client.api("GET", f"/api/v1/pairs/{a}/{b}/live")
+    except client.EngineUnavailableError as exc:
         st.caption(str(exc))
         return
-    except data.EngineError as exc:
+    except client.EngineError as exc:
         if exc.status != 404:
             st.caption(str(exc))
         elif st.button(f"Analyse {a}/{b} live in the engine", key="pa_watch"):
-            ui.engine_call(data.api, "PUT", f"/api/v1/pairs/{a}/{b}/watch")
+            ui.engine_call(client.api, "PUT", f"/api/v1/pairs/{a}/{b}/watch")
         return
     rows = [{"timeframe": tf, **values} for tf, values in state.items()]
     if rows:
