@@ -112,8 +112,12 @@ def test_shorter_rolling_series_sit_at_the_end_of_the_index() -> None:
 
 
 def test_verdicts_read_the_pair_summary() -> None:
-    v = analysis.verdicts({"adf_pvalue": 0.01, "eg_pvalue": 0.2, "half_life": float("inf")})
+    v = analysis.verdicts(
+        {"adf_pvalue": 0.01, "eg_pvalue": 0.2, "half_life": float("inf")}, bar_seconds=1.0
+    )
     assert v == {"ADF": "spread stationary (p=0.0100)",
                  "Cointegration": "not cointegrated (p=0.2000)",
                  "Half-life": "no mean reversion"}  # fmt: skip
-    assert analysis.verdicts({"half_life": 90.0}) == {"Half-life": "90.0 s"}
+    assert analysis.verdicts({"half_life": 90.0}, 60.0) == {"Half-life": "90.0 bars (1.5 h)"}
+    assert analysis.verdicts({"half_life": 12.5}, 1.0) == {"Half-life": "12.5 bars (12.5 s)"}
+    assert analysis.verdicts({"half_life": None}, 1.0) == {}

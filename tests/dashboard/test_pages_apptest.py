@@ -137,7 +137,6 @@ def test_pair_page(env: str) -> None:
         assert "Pair analytics are not available" in _texts(at, "error")
         return
     from statarb.analytics.pair import analyze_pair
-
     from statarb.analytics.regression import hedge_ratio
     from statarb.analytics.spread import spread, zscore
     from statarb.history import load_aligned
@@ -181,6 +180,11 @@ def test_correlation_heatmap_equals_pandas_corr(env: str) -> None:
     np.testing.assert_allclose(np.array(heat["z"]), ref.to_numpy(), rtol=1e-12)
     liq = at.dataframe[0].value
     assert list(liq["bars"]) == [40_320] * 3
+    at.selectbox(key="co_tf").set_value("1h").run()  # 672 bars: a quick scan
+    at.toggle(key="co_scan").set_value(True).run()
+    assert not at.exception
+    scan = at.dataframe[1].value
+    assert len(scan) == 3
     at.number_input(key="co_mt").set_value(10**12).run()
     assert "0 symbol(s) pass the liquidity filter" in _texts(at, "info")
 

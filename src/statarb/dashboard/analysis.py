@@ -155,8 +155,8 @@ def on_index(values: Any, n: int) -> Any:
     return np.concatenate([np.full(n - len(arr), np.nan), arr])
 
 
-def verdicts(stats: dict[str, Any], alpha: float = 0.05) -> dict[str, str]:
-    """Plain-language verdicts from the pair summary (ADF, Engle-Granger, half-life)."""
+def verdicts(stats: dict[str, Any], bar_seconds: float, alpha: float = 0.05) -> dict[str, str]:
+    """Plain-language verdicts from the pair summary (ADF, Engle-Granger, half-life in bars)."""
     out = {}
     p = stats.get("adf_pvalue")
     if p is not None:
@@ -167,8 +167,17 @@ def verdicts(stats: dict[str, Any], alpha: float = 0.05) -> dict[str, str]:
     hl = stats.get("half_life")
     if hl is not None:
         finite = hl == hl and 0 < hl < float("inf")
-        out["Half-life"] = f"{hl:,.1f} s" if finite else "no mean reversion"
+        out["Half-life"] = (
+            f"{hl:,.1f} bars ({_duration(hl * bar_seconds)})" if finite else "no mean reversion"
+        )
     return out
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86_400.0), ("h", 3_600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:,.1f} s"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -179,34 +188,27 @@ def correlation_matrix(closes: pd.DataFrame, on: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=HISTORY_TTL, show_spinner=False, max_entries=8)
-def liquidity_table(
+def liquidity(
     url: str, symbols: tuple[str, ...], timeframe: str, start: int | None
-) -> pd.DataFrame:
-    """Per symbol over the range: bars, volume, notional, trades and notional per bar."""
-    import pandas as pd
+) -> dict[str, Any]:
+    """:func:`statarb.analytics.liquidity.liquidity_stats` of each symbol's bars in the range."""
+    from statarb.analytics.liquidity import liquidity_stats
 
-    rows = []
-    for sym in symbols:
-        f = bars(url, sym, timeframe, start, None)
-        rows.append(
-            {
-                "symbol": sym,
-                "bars": len(f),
-                "volume": float(f["volume"].sum()),
-                "notional": float(f["notional"].sum()),
-                "trades": int(f["trades"].sum()),
-                "notional_per_bar": float(f["notional"].mean()) if len(f) else 0.0,
-            }
-        )
-    return pd.DataFrame(rows)
+    return {sym: liquidity_stats(bars(url, sym, timeframe, start, None)) for sym in symbols}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def scan_table(closes: pd.DataFrame, **options: Any) -> pd.DataFrame:
-    """:func:`statarb.analytics.scan.scan_pairs` ranking of every pair of ``closes``' columns."""
+def scan_table(
+    prices: pd.DataFrame, _liquidity: dict[str, Any], *, symbols: tuple[str, ...]
+) -> pd.DataFrame:
+    """:func:`statarb.analytics.scan.scan_pairs` ranking of every pair of ``symbols``.
+
+    Runs in this process (``workers=1``): the dashboard's server threads must not fork.
+    """
     from statarb.analytics.scan import scan_pairs
 
-    return scan_pairs(closes, **options).table
+    subset = {s: _liquidity[s] for s in symbols}
+    return scan_pairs(prices[list(symbols)], liquidity=subset, workers=1).table
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -77,6 +77,16 @@ def aligned_closes(
     return load_aligned(store(url), list(symbols), timeframe, start, end).dropna()
 
 
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=8)
+def aligned_prices(
+    url: str, symbols: tuple[str, ...], timeframe: str, start: int | None
+) -> pd.DataFrame:
+    """Closes of ``symbols`` on one clock with NaN where a leg has no bar (for the pair scan)."""
+    from statarb.history import load_aligned
+
+    return load_aligned(store(url), list(symbols), timeframe, start, None)
+
+
 #: bars read again at the end of a live window (late or rewritten bars replace cached ones)
 REREAD_BARS = 5
 _LIVE_KEYS = 16

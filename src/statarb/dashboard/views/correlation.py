@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from statarb.dashboard import analysis, data, figures, ui
@@ -26,20 +27,28 @@ st.plotly_chart(
 st.caption(f"{len(closes):,} aligned bars of {len(names)} symbols")
 
 st.subheader("Pair scan")
-liq = analysis.liquidity_table(url, tuple(names), tf, start)
-f1, f2 = st.columns(2)
-min_notional = f1.number_input("Min notional per bar", 0.0, value=0.0, step=1000.0, key="co_mn")
-min_trades = f2.number_input("Min trades in range", 0, value=0, step=100, key="co_mt")
-keep = liq[(liq["notional_per_bar"] >= min_notional) & (liq["trades"] >= min_trades)]
-st.dataframe(liq, hide_index=True)
-symbols = list(keep["symbol"])
-if len(symbols) < 2:
-    st.info(f"{len(symbols)} symbol(s) pass the liquidity filter; the scan needs two.")
-    st.stop()
 try:
-    table = analysis.scan_table(closes[symbols])
+    from statarb.analytics.liquidity import liquidity_filter
+
+    stats = analysis.liquidity(url, tuple(names), tf, start)
 except ImportError as exc:
     st.error(f"The pair scan is not available in this build: {exc}")
     st.stop()
+st.dataframe(
+    pd.DataFrame([{"symbol": s, **v.to_dict()} for s, v in stats.items()]), hide_index=True
+)
+f1, f2 = st.columns(2)
+min_notional = f1.number_input("Min notional in range", 0.0, value=0.0, step=1e5, key="co_mn")
+min_trades = int(f2.number_input("Min trades in range", 0, value=0, step=100, key="co_mt"))
+symbols = liquidity_filter(stats, min_notional=min_notional, min_trades=min_trades)
+if len(symbols) < 2:
+    st.info(f"{len(symbols)} symbol(s) pass the liquidity filter; the scan needs two.")
+    st.stop()
+if not st.toggle(f"Scan the {len(symbols) * (len(symbols) - 1) // 2} pairs", key="co_scan",
+                 help="cointegration tests of every pair: seconds on long histories"):  # fmt: skip
+    st.stop()
+prices = data.aligned_prices(url, tuple(names), tf, start)
+with st.spinner("testing pairs"):
+    table = analysis.scan_table(prices, stats, symbols=tuple(sorted(symbols)))
 st.dataframe(table, hide_index=True)
 ui.download_buttons(table, "pair_scan", "co_dl")

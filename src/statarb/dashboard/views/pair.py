@@ -79,7 +79,9 @@ def _cards(view: dict[str, Any], s: dict[str, Any]) -> None:
     m[3].metric("EG p-value", _num(s.get("eg_pvalue"), ".4f"))
     m[4].metric("Correlation", _num(s.get("correlation"), ".4f"))
     m[5].metric("Bars", _num(len(view["index"]), ","))
-    verdicts = " · ".join(f"**{k}**: {v}" for k, v in analysis.verdicts(s).items())
+    verdicts = " · ".join(
+        f"**{k}**: {v}" for k, v in analysis.verdicts(s, Timeframe.parse(tf).seconds).items()
+    )
     st.caption(
         f"{verdicts} · tests as of {s['as_of']} (every {analysis.TESTS_EVERY:g} s when live)"
     )
