@@ -130,7 +130,7 @@ def test_market_custom_timeframe_is_validated(env: str) -> None:
 
 def test_pair_page(env: str) -> None:
     at = _run("pair.py")
-    at.selectbox(key="pa_tf").set_value("1m").run()
+    at.selectbox(key="pa_tf").set_value("15m").run()  # 2,688 bars
     at.selectbox(key="pa_lb").set_value("all").run()
     assert not at.exception
     if importlib.util.find_spec("statarb.analytics.pair") is None:
@@ -143,10 +143,10 @@ def test_pair_page(env: str) -> None:
     from statarb.store import open_store
 
     store = open_store(env, read_only=True)
-    closes = load_aligned(store, ["AVAXUSDT", "DOTUSDT"], "1m").dropna()
+    closes = load_aligned(store, ["AVAXUSDT", "DOTUSDT"], "15m").dropna()
     store.close()
     y, x = closes["AVAXUSDT"].to_numpy(), closes["DOTUSDT"].to_numpy()
-    ref = analyze_pair(y, x, method="ols", window=None, bar_seconds=60.0, z_window=60).to_dict()
+    ref = analyze_pair(y, x, method="ols", window=None, bar_seconds=900.0, z_window=60).to_dict()
     fit = hedge_ratio(y, x, method="ols")
     z_ref = np.asarray(zscore(spread(y, x, fit.beta, fit.intercept), window=60))
     metrics = {m.label: m.value for m in at.metric}
