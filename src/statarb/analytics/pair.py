@@ -1,0 +1,197 @@
+"""One-call analysis of a pair: hedge ratio, spread, z-score, stationarity, half-life, correlation.
+
+This is what the CLI (``statarb pair``), the API and the dashboard show for two symbols.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from statarb._typing import Float64Array
+from statarb.analytics._validate import pair_arrays
+from statarb.analytics.kalman import kalman_hedge
+from statarb.analytics.meanreversion import half_life
+from statarb.analytics.regression import hedge_ratio, rolling_hedge_ratio
+from statarb.analytics.rolling import bars_per_year
+from statarb.analytics.spread import zscore
+from statarb.analytics.stationarity import adf, engle_granger
+from statarb.errors import InputError
+
+PairMethod = Literal["ols", "huber", "theil-sen", "kalman"]
+MIN_BARS = 30
+
+
+def _num(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+@dataclass(frozen=True)
+class PairAnalysis:
+    """Everything :func:`analyze_pair` computed; ``series`` holds the paths for display."""
+
+    a: str
+    b: str
+    method: str
+    transform: str
+    window: int | None
+    z_window: int
+    hedge_ratio: float
+    intercept: float
+    in_sample: bool
+    adf_stat: float
+    adf_pvalue: float
+    adf_verdict: str
+    eg_pvalue: float
+    eg_verdict: str
+    half_life: float
+    correlation: float
+    vol_a: float
+    vol_b: float
+    last_spread: float
+    last_zscore: float
+    n: int
+    series: Any = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary numbers (no series; non-finite numbers as None)."""
+        out: dict[str, Any] = {}
+        for k, v in self.__dict__.items():
+            if k == "series":
+                continue
+            out[k] = _num(v) if isinstance(v, float) else v
+        return out
+
+    def summary(self) -> str:
+        """A few lines of text."""
+        hl = f"{self.half_life:.1f} bars" if math.isfinite(self.half_life) else "none"
+        return (
+            f"{self.a}/{self.b} {self.method}: hedge ratio {self.hedge_ratio:.6g}, "
+            f"intercept {self.intercept:.6g}{' (in-sample)' if self.in_sample else ''}\n"
+            f"spread ADF p={self.adf_pvalue:.4g} ({self.adf_verdict}); Engle-Granger "
+            f"p={self.eg_pvalue:.4g}; half-life {hl}; return correlation {self.correlation:.3f}\n"
+            f"last spread {self.last_spread:.6g}, z {self.last_zscore:.3f}, n={self.n}"
+        )
+
+
+def _index_of(y: Any, x: Any) -> Any:
+    for s in (y, x):
+        if hasattr(s, "index"):
+            return s.index
+    return None
+
+
+def _hedge_paths(
+    ya: Float64Array,
+    xa: Float64Array,
+    method: str,
+    window: int | None,
+    delta: float,
+) -> tuple[Float64Array, Float64Array, float, float, bool]:
+    if method == "kalman":
+        res = kalman_hedge(ya, xa, delta=delta, obs_var="auto", beta0=0.0, alpha0=0.0)
+        return res.beta, res.alpha, float(res.beta_post[-1]), float(res.alpha_post[-1]), False
+    if method not in ("ols", "huber", "theil-sen"):
+        raise InputError(f"method must be ols, huber, theil-sen or kalman, got {method!r}")
+    if window is not None:
+        path = rolling_hedge_ratio(ya, xa, window=window, method=method)  # type: ignore[arg-type]
+        return path.beta, path.alpha, float(path.beta[-1]), float(path.alpha[-1]), False
+    fit = hedge_ratio(ya, xa, method=method)  # type: ignore[arg-type]
+    n = len(ya)
+    return np.full(n, fit.beta), np.full(n, fit.intercept), fit.beta, fit.intercept, True
+
+
+def analyze_pair(
+    y: Any,
+    x: Any,
+    *,
+    method: PairMethod = "ols",
+    window: int | None = None,
+    transform: Literal["price", "log"] = "price",
+    bar_seconds: float = 60.0,
+    z_window: int = 60,
+    a: str = "A",
+    b: str = "B",
+    delta: float = 1e-4,
+) -> PairAnalysis:
+    """Analyse the pair ``y`` (leg A) against ``x`` (leg B) on aligned bars.
+
+    Parameters
+    ----------
+    y, x
+        Aligned closes of the two legs (Series keep their index in ``series``).
+    method
+        Hedge-ratio estimator. With ``window`` (OLS, Huber, Theil-Sen) the hedge ratio is rolling
+        and the reported value is the latest; without it the fit is full-sample (flagged
+        ``in_sample``). ``"kalman"`` uses the filter's prior at each bar for the spread.
+    window
+        Rolling hedge-ratio window in bars.
+    transform
+        Regress prices or log prices.
+    bar_seconds
+        Bar length, for annualised volatility.
+    z_window
+        Rolling z-score window (past and current bars only).
+    a, b
+        Leg names for the report.
+    delta
+        Kalman transition parameter.
+    """
+    index = _index_of(y, x)
+    ya, xa = pair_arrays(y, x, min_length=MIN_BARS, transform=transform)
+    n = len(ya)
+    beta, alpha, hr, ic, in_sample = _hedge_paths(ya, xa, method, window, delta)
+    spread = ya - (beta * xa + alpha)
+    ok = np.isfinite(spread)
+    clean = spread[ok]
+    if len(clean) < MIN_BARS:
+        raise InputError(f"only {len(clean)} spread values after the warm-up; need {MIN_BARS}")
+    zw = min(z_window, len(clean))
+    z = np.full(n, np.nan)
+    z[ok] = zscore(clean, window=zw) if zw >= 2 else np.nan
+    adf_res = adf(clean)
+    eg = engle_granger(ya, xa)
+    hl = half_life(clean)
+    lr_y, lr_x = np.diff(np.log(np.abs(ya) + 1e-300)), np.diff(np.log(np.abs(xa) + 1e-300))
+    if transform == "log":
+        lr_y, lr_x = np.diff(ya), np.diff(xa)
+    corr = (
+        float(np.corrcoef(lr_y, lr_x)[0, 1]) if np.std(lr_y) > 0 and np.std(lr_x) > 0 else math.nan
+    )
+    ann = math.sqrt(bars_per_year(bar_seconds))
+    import pandas as pd
+
+    series = pd.DataFrame(
+        {"y": ya, "x": xa, "beta": beta, "alpha": alpha, "spread": spread, "zscore": z},
+        index=index if index is not None and len(index) == n else None,
+    )
+    return PairAnalysis(
+        a=a,
+        b=b,
+        method=method,
+        transform=transform,
+        window=window,
+        z_window=zw,
+        hedge_ratio=hr,
+        intercept=ic,
+        in_sample=in_sample,
+        adf_stat=adf_res.statistic,
+        adf_pvalue=adf_res.pvalue,
+        adf_verdict=adf_res.verdict,
+        eg_pvalue=eg.pvalue_min,
+        eg_verdict=eg.verdict,
+        half_life=hl.half_life,
+        correlation=corr,
+        vol_a=float(np.std(lr_y, ddof=1) * ann),
+        vol_b=float(np.std(lr_x, ddof=1) * ann),
+        last_spread=float(clean[-1]),
+        last_zscore=float(z[-1]) if np.isfinite(z[-1]) else math.nan,
+        n=n,
+        series=series,
+    )
+
+
+__all__ = ["MIN_BARS", "PairAnalysis", "analyze_pair"]
