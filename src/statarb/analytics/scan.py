@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from statarb.analytics.liquidity import LiquidityStats
-from statarb.errors import InputError
+from statarb.errors import InputError, StatarbWarning
 
 COLUMNS = (
     "a",
@@ -102,10 +103,14 @@ def _chunk(data: np.ndarray, pairs: list[tuple[int, int]]) -> list[dict[str, Any
     for i, j in pairs:
         both = np.isfinite(data[:, i]) & np.isfinite(data[:, j])
         y, x = data[both, i], data[both, j]
-        try:
-            row = _one_pair(y, x)
-        except InputError as exc:
-            row = {"pvalue": math.nan, "error": str(exc), "n": len(y)}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StatarbWarning)
+            try:
+                row = _one_pair(y, x)
+            except InputError as exc:
+                row = {"pvalue": math.nan, "note": str(exc), "n": len(y)}
+        if caught:
+            row["note"] = "; ".join(str(w.message) for w in caught)
         out.append(row)
     return out
 
