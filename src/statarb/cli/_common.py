@@ -24,6 +24,21 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def parse_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
+    """``--start``/``--end`` text (ISO-8601 or epoch) to epoch µs, with a usage exit on errors."""
+    from statarb.errors import InputError
+    from statarb.timeutil import parse_time
+
+    try:
+        lo = None if start is None else parse_time(start)
+        hi = None if end is None else parse_time(end)
+    except InputError as exc:
+        fail(str(exc))
+    if lo is not None and hi is not None and lo >= hi:
+        fail(f"--start ({start}) must be before --end ({end})")
+    return lo, hi
+
+
 def settings(**overrides: object) -> Settings:
     """Build the settings for a command (environment, config file, CLI overrides)."""
     from statarb.config import load_settings

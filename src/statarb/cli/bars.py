@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from statarb.cli._common import fail, settings, store_from
+from statarb.cli._common import fail, parse_range, settings, store_from
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,18 +29,7 @@ EmptyOpt = Annotated[
 ]
 
 
-def _range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
-    from statarb.errors import InputError
-    from statarb.timeutil import parse_time
-
-    try:
-        lo = None if start is None else parse_time(start)
-        hi = None if end is None else parse_time(end)
-    except InputError as exc:
-        fail(str(exc))
-    if lo is not None and hi is not None and lo >= hi:
-        fail(f"--start ({start}) must be before --end ({end})")
-    return lo, hi
+_range = parse_range
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
