@@ -1,0 +1,214 @@
+"""The compiled bar loop of the backtester (numba; imported lazily)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# trade record columns
+T_ENTRY_BAR, T_EXIT_BAR, T_SIDE, T_QTY_Y, T_QTY_X = 0, 1, 2, 3, 4
+T_ENTRY_Y, T_ENTRY_X, T_EXIT_Y, T_EXIT_X, T_BETA = 5, 6, 7, 8, 9
+T_ENTRY_Z, T_EXIT_Z, T_GROSS, T_COSTS, T_FUNDING, T_REASON = 10, 11, 12, 13, 14, 15
+T_FEES, T_SLIP = 16, 17
+N_TRADE_COLS = 18
+# exit reasons
+R_SIGNAL, R_STOP, R_MAX_HOLD, R_END = 0, 1, 2, 3
+# pending orders
+_NONE, _ENTER_LONG, _ENTER_SHORT, _EXIT = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def _round_lot(q, step):  # pragma: no cover - compiled
+    if step <= 0.0:
+        return q
+    return np.sign(q) * np.floor(abs(q) / step + 1e-9) * step
+
+
+@njit(cache=True)
+def run_kernel(
+    close_y,
+    close_x,
+    fill_y,
+    fill_x,
+    beta,
+    alpha,
+    z,
+    entry,
+    exit_,
+    stop,
+    max_hold,
+    notional,
+    capital,
+    fee,
+    slip,
+    hs_y,
+    hs_x,
+    fund_y,
+    fund_x,
+    lot_y,
+    lot_x,
+    min_notional,
+    start_bar,
+):  # pragma: no cover - compiled
+    """Walk the bars: decide at each close, fill at the next bar, mark both legs every bar.
+
+    ``fee``/``slip`` are fractions of traded notional per leg; ``hs_y``/``hs_x`` (per bar, may
+    be empty) replace ``slip`` with half the quoted spread as a fraction. ``fund_*`` are per-bar
+    funding rates (0 outside funding times, may be empty): a long position pays ``rate *
+    notional``. Returns equity, per-bar quantities, the trade table and the skipped-trade count.
+    """
+    n = close_y.shape[0]
+    equity = np.empty(n)
+    qy_path = np.zeros(n)
+    qx_path = np.zeros(n)
+    trades = np.empty((n // 2 + 1, N_TRADE_COLS))
+    m = 0
+    cash = capital
+    qy = 0.0
+    qx = 0.0
+    side = 0
+    pending = _NONE
+    pend_qy = 0.0
+    pend_qx = 0.0
+    pend_beta = 0.0
+    pend_z = 0.0
+    reason = R_SIGNAL
+    held = 0
+    skipped = 0
+    fund_acc = 0.0
+    use_hs = hs_y.shape[0] == n
+    use_fund = fund_y.shape[0] == n
+    for t in range(n):
+        # 1. fill the order decided at the previous close
+        if pending != _NONE:
+            py = fill_y[t]
+            px = fill_x[t]
+            sy = hs_y[t] if use_hs else slip
+            sx = hs_x[t] if use_hs else slip
+            if pending == _EXIT:
+                ny = abs(qy * py)
+                nx = abs(qx * px)
+                fees = fee * (ny + nx)
+                slips = sy * ny + sx * nx
+                cash += qy * py + qx * px - fees - slips
+                r = trades[m]
+                r[T_EXIT_BAR] = t
+                r[T_EXIT_Y] = py
+                r[T_EXIT_X] = px
+                r[T_EXIT_Z] = pend_z
+                r[T_GROSS] = qy * (py - r[T_ENTRY_Y]) + qx * (px - r[T_ENTRY_X])
+                r[T_FEES] += fees
+                r[T_SLIP] += slips
+                r[T_COSTS] = r[T_FEES] + r[T_SLIP]
+                r[T_FUNDING] = fund_acc
+                r[T_REASON] = reason
+                m += 1
+                qy = 0.0
+                qx = 0.0
+                side = 0
+            else:
+                ny = abs(pend_qy * py)
+                nx = abs(pend_qx * px)
+                fees = fee * (ny + nx)
+                slips = sy * ny + sx * nx
+                cash -= pend_qy * py + pend_qx * px + fees + slips
+                qy = pend_qy
+                qx = pend_qx
+                side = 1 if pending == _ENTER_LONG else -1
+                held = 0
+                fund_acc = 0.0
+                r = trades[m]
+                r[T_ENTRY_BAR] = t
+                r[T_SIDE] = side
+                r[T_QTY_Y] = qy
+                r[T_QTY_X] = qx
+                r[T_ENTRY_Y] = py
+                r[T_ENTRY_X] = px
+                r[T_BETA] = pend_beta
+                r[T_ENTRY_Z] = pend_z
+                r[T_FEES] = fees
+                r[T_SLIP] = slips
+            pending = _NONE
+        # 2. funding and mark to market at this close
+        if side != 0:
+            held += 1
+            if use_fund:
+                pay = qy * close_y[t] * fund_y[t] + qx * close_x[t] * fund_x[t]
+                cash -= pay
+                fund_acc -= pay
+        equity[t] = cash + qy * close_y[t] + qx * close_x[t]
+        qy_path[t] = qy
+        qx_path[t] = qx
+        # 3. decide at this close (fills at the next bar)
+        if t >= n - 1 or t < start_bar:
+            continue
+        zt = z[t]
+        if not np.isfinite(zt):
+            continue
+        if side == 0:
+            b = beta[t]
+            if not np.isfinite(b):
+                continue
+            if zt > entry or zt < -entry:
+                s = -1.0 if zt > entry else 1.0
+                unit = abs(close_y[t]) + abs(b) * abs(close_x[t])
+                q_y = _round_lot(s * notional / unit, lot_y)
+                q_x = _round_lot(-s * b * notional / unit, lot_x)
+                if min(abs(q_y * close_y[t]), abs(q_x * close_x[t])) < min_notional or q_y == 0.0:
+                    skipped += 1
+                    continue
+                pending = _ENTER_SHORT if s < 0 else _ENTER_LONG
+                pend_qy = q_y
+                pend_qx = q_x
+                pend_beta = b
+                pend_z = zt
+        else:
+            go = False
+            if side == 1:
+                if zt >= -exit_:
+                    go = True
+                    reason = R_SIGNAL
+                elif stop > 0.0 and zt <= -stop:
+                    go = True
+                    reason = R_STOP
+            else:
+                if zt <= exit_:
+                    go = True
+                    reason = R_SIGNAL
+                elif stop > 0.0 and zt >= stop:
+                    go = True
+                    reason = R_STOP
+            if not go and max_hold > 0 and held >= max_hold:
+                go = True
+                reason = R_MAX_HOLD
+            if go:
+                pending = _EXIT
+                pend_z = zt
+    # 4. a position still open is closed at the last close
+    if side != 0:
+        t = n - 1
+        py = close_y[t]
+        px = close_x[t]
+        ny = abs(qy * py)
+        nx = abs(qx * px)
+        sy = hs_y[t] if use_hs else slip
+        sx = hs_x[t] if use_hs else slip
+        fees = fee * (ny + nx)
+        slips = sy * ny + sx * nx
+        cash += qy * py + qx * px - fees - slips
+        r = trades[m]
+        r[T_EXIT_BAR] = t
+        r[T_EXIT_Y] = py
+        r[T_EXIT_X] = px
+        r[T_EXIT_Z] = z[t]
+        r[T_GROSS] = qy * (py - r[T_ENTRY_Y]) + qx * (px - r[T_ENTRY_X])
+        r[T_FEES] += fees
+        r[T_SLIP] += slips
+        r[T_COSTS] = r[T_FEES] + r[T_SLIP]
+        r[T_FUNDING] = fund_acc
+        r[T_REASON] = R_END
+        m += 1
+        equity[t] = cash
+        qy_path[t] = 0.0
+        qx_path[t] = 0.0
+    return equity, qy_path, qx_path, trades[:m].copy(), skipped

@@ -1,0 +1,95 @@
+"""Backtest parameters (validated, frozen)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+from statarb.errors import InputError
+
+HedgeMode = Literal["kalman", "rolling-ols", "expanding", "static"]
+HEDGE_MODES: tuple[str, ...] = ("kalman", "rolling-ols", "expanding", "static")
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Mean-reversion rules, hedge-ratio estimator, sizing and costs.
+
+    Attributes
+    ----------
+    entry, exit
+        Enter short spread when ``z > entry``, long when ``z < -entry``. A long exits once
+        ``z >= -exit``, a short once ``z <= exit`` (``exit=0``: when z is back to its mean).
+    stop
+        Stop-loss: a long exits when ``z <= -stop``, a short when ``z >= stop``.
+    max_hold
+        Exit after this many bars in a position.
+    window
+        Rolling z-score window (bars ending at the signal bar).
+    method, hedge_window
+        Hedge ratio from data before each bar: rolling OLS over ``hedge_window`` bars (default
+        ``window``) shifted one bar, expanding OLS shifted one bar, or the Kalman prior.
+        ``"static"`` fits the whole sample: allowed for study, flagged in-sample.
+    delta, obs_var
+        Kalman transition parameter and observation variance (``"auto"``: from the warm-up).
+    capital
+        Starting equity; also the gross notional of both legs of each trade times ``leverage``.
+    fee_bps, slippage_bps
+        Taker fee and slippage per leg, in basis points of traded notional.
+    bar_seconds
+        Bar length, for annualisation (365-day, 24 h crypto year).
+    """
+
+    entry: float = 2.0
+    exit: float = 0.0
+    stop: float | None = None
+    max_hold: int | None = None
+    window: int = 60
+    method: HedgeMode = "rolling-ols"
+    hedge_window: int | None = None
+    delta: float = 1e-4
+    obs_var: float | Literal["auto"] = "auto"
+    capital: float = 100_000.0
+    leverage: float = 1.0
+    fee_bps: float = 4.0
+    slippage_bps: float = 1.0
+    bar_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.entry) and self.entry > 0):
+            raise InputError(f"entry must be a positive z level, got {self.entry!r}")
+        if not (math.isfinite(self.exit) and -self.entry < self.exit < self.entry):
+            raise InputError(f"exit must lie strictly between -entry and entry, got {self.exit!r}")
+        if self.stop is not None and not self.stop > self.entry:
+            raise InputError(f"stop must exceed entry ({self.entry}), got {self.stop!r}")
+        if self.max_hold is not None and self.max_hold < 1:
+            raise InputError(f"max_hold must be at least 1 bar, got {self.max_hold!r}")
+        if self.window < 2:
+            raise InputError(f"window must be at least 2 bars, got {self.window!r}")
+        if self.hedge_window is not None and self.hedge_window < 3:
+            raise InputError(f"hedge_window must be at least 3 bars, got {self.hedge_window!r}")
+        if self.method not in HEDGE_MODES:
+            raise InputError(f"method must be one of {', '.join(HEDGE_MODES)}, got {self.method!r}")
+        for name in ("capital", "leverage", "bar_seconds"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("fee_bps", "slippage_bps"):
+            if not getattr(self, name) >= 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+
+    @property
+    def notional(self) -> float:
+        """Gross notional of both legs of one trade."""
+        return self.capital * self.leverage
+
+    def with_(self, **changes: Any) -> BacktestConfig:
+        """A copy with some fields changed (validated)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return asdict(self)
+
+
+__all__ = ["HEDGE_MODES", "BacktestConfig", "HedgeMode"]

@@ -1,0 +1,82 @@
+"""Performance statistics from an equity curve and a trade table (pure)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from statarb._typing import Float64Array
+
+
+def drawdown(equity: Float64Array) -> Float64Array:
+    """Drawdown from the running peak, as a fraction (0 at a new high, negative below it)."""
+    peak = np.maximum.accumulate(equity)
+    return equity / peak - 1.0
+
+
+def _max_duration(dd: Float64Array) -> int:
+    """Longest run of bars spent below a previous peak."""
+    under = np.r_[False, dd < 0, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(under))
+    if not len(edges):
+        return 0
+    return int((edges[1::2] - edges[0::2]).max())
+
+
+def compute_metrics(
+    equity: Float64Array,
+    trades: dict[str, Float64Array],
+    *,
+    bars_per_year: float,
+    capital: float,
+    exposure_bars: int,
+    traded_notional: float,
+) -> dict[str, Any]:
+    """Return, risk and trade statistics (empyrical conventions, risk-free rate 0).
+
+    ``trades`` holds equal-length arrays ``pnl_net``, ``bars_held``, ``fees``, ``slippage`` and
+    ``funding``. Returns are bar returns of ``equity`` with the first bar measured from
+    ``capital``; annualisation multiplies by ``bars_per_year`` (365-day crypto year).
+    """
+    n = len(equity)
+    eq = np.r_[capital, equity]
+    rets = eq[1:] / eq[:-1] - 1.0
+    total = float(equity[-1] / capital - 1.0) if n else 0.0
+    years = n / bars_per_year if n else math.nan
+    ann_ret = (1.0 + total) ** (1.0 / years) - 1.0 if n and total > -1 else math.nan
+    sd = float(rets.std(ddof=1)) if n > 1 else math.nan
+    mean = float(rets.mean()) if n else math.nan
+    down = float(np.sqrt(np.mean(np.minimum(rets, 0.0) ** 2))) if n else math.nan
+    root = math.sqrt(bars_per_year)
+    dd = drawdown(eq)
+    max_dd = float(dd.min())
+    pnl = trades["pnl_net"]
+    wins, losses = pnl[pnl > 0], pnl[pnl <= 0]
+    loss_sum = float(-losses.sum())
+    return {
+        "total_return": total,
+        "annual_return": ann_ret,
+        "annual_volatility": sd * root,
+        "sharpe": mean / sd * root if sd > 0 else math.nan,
+        "sortino": mean / down * root if down > 0 else math.nan,
+        "max_drawdown": max_dd,
+        "max_drawdown_bars": _max_duration(dd),
+        "calmar": ann_ret / -max_dd if max_dd < 0 else math.nan,
+        "trades": len(pnl),
+        "win_rate": len(wins) / len(pnl) if len(pnl) else math.nan,
+        "avg_win": float(wins.mean()) if len(wins) else math.nan,
+        "avg_loss": float(losses.mean()) if len(losses) else math.nan,
+        "profit_factor": float(wins.sum()) / loss_sum if loss_sum > 0 else math.nan,
+        "avg_bars_held": float(trades["bars_held"].mean()) if len(pnl) else math.nan,
+        "exposure": exposure_bars / n if n else math.nan,
+        "turnover": traded_notional / capital,
+        "fees": float(trades["fees"].sum()),
+        "slippage": float(trades["slippage"].sum()),
+        "funding": float(trades["funding"].sum()),
+        "net_pnl": float(equity[-1] - capital) if n else 0.0,
+    }
+
+
+__all__ = ["compute_metrics", "drawdown"]

@@ -1,0 +1,200 @@
+"""Backtest results: equity, drawdown, positions, the trade log and metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from statarb._typing import Float64Array, Int64Array
+from statarb.backtest.config import BacktestConfig
+
+EXIT_REASONS = ("signal", "stop", "max_hold", "end")
+TRADE_COLUMNS = (
+    "entry_time",
+    "exit_time",
+    "side",
+    "qty_y",
+    "qty_x",
+    "entry_price_y",
+    "entry_price_x",
+    "exit_price_y",
+    "exit_price_x",
+    "hedge_ratio",
+    "entry_z",
+    "exit_z",
+    "pnl_gross",
+    "costs",
+    "funding",
+    "pnl_net",
+    "bars_held",
+    "exit_reason",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One round trip of the spread (side +1 long spread: long y, short beta * y of x)."""
+
+    entry_bar: int
+    exit_bar: int
+    entry_time: int | None
+    exit_time: int | None
+    side: int
+    qty_y: float
+    qty_x: float
+    entry_price_y: float
+    entry_price_x: float
+    exit_price_y: float
+    exit_price_x: float
+    hedge_ratio: float
+    entry_z: float
+    exit_z: float
+    pnl_gross: float
+    costs: float
+    funding: float
+    pnl_net: float
+    bars_held: int
+    exit_reason: str
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Everything a backtest produced. Times are epoch µs when an index was given."""
+
+    config: BacktestConfig
+    equity: Float64Array = field(repr=False)
+    drawdown: Float64Array = field(repr=False)
+    qty_y: Float64Array = field(repr=False)
+    qty_x: Float64Array = field(repr=False)
+    zscore: Float64Array = field(repr=False)
+    hedge_ratio: Float64Array = field(repr=False)
+    times: Int64Array | None = field(repr=False)
+    trade_table: np.ndarray = field(repr=False)
+    metrics: dict[str, Any]
+    in_sample: bool
+    round_trip_cost: float
+    break_even_z: float
+    skipped_trades: int = 0
+
+    @cached_property
+    def trades(self) -> list[Trade]:
+        """The trade log (built on first use)."""
+        return build_trades(self.trade_table, self.times)
+
+    def trades_frame(self) -> Any:
+        """The trade log as a DataFrame (times as UTC timestamps when known)."""
+        import pandas as pd
+
+        rows = [{c: getattr(t, c) for c in TRADE_COLUMNS} for t in self.trades]
+        frame = pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
+        if self.times is not None:
+            for c in ("entry_time", "exit_time"):
+                frame[c] = pd.to_datetime(frame[c].astype("int64"), unit="us", utc=True)
+        return frame
+
+    def equity_frame(self) -> Any:
+        """Equity, drawdown, z-score, hedge ratio and leg quantities per bar."""
+        import pandas as pd
+
+        idx = None
+        if self.times is not None:
+            idx = pd.DatetimeIndex(self.times.astype("datetime64[us]"), name="time").tz_localize(
+                "UTC"
+            )
+        return pd.DataFrame(
+            {
+                "equity": self.equity,
+                "drawdown": self.drawdown,
+                "zscore": self.zscore,
+                "hedge_ratio": self.hedge_ratio,
+                "qty_y": self.qty_y,
+                "qty_x": self.qty_x,
+            },
+            index=idx,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary: metrics, config, flags and cost awareness (no per-bar arrays)."""
+        return {
+            "metrics": {k: _clean(v) for k, v in self.metrics.items()},
+            "config": self.config.to_dict(),
+            "in_sample": self.in_sample,
+            "round_trip_cost": _clean(self.round_trip_cost),
+            "break_even_z": _clean(self.break_even_z),
+            "skipped_trades": self.skipped_trades,
+            "bars": len(self.equity),
+        }
+
+    def summary(self) -> str:
+        """A few lines of text."""
+        m = self.metrics
+        lines = []
+        if self.in_sample:
+            lines.append("WARNING: full-sample (static) hedge ratio: results are in-sample")
+        lines.append(
+            f"{m['trades']} trades, total return {m['total_return']:+.2%}, "
+            f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}"
+        )
+        lines.append(
+            f"win rate {m['win_rate']:.1%}, profit factor {m['profit_factor']:.2f}, "
+            f"costs {m['fees'] + m['slippage']:,.2f}"
+        )
+        if math.isfinite(self.break_even_z):
+            warn = (
+                " (entry band too narrow to pay costs)"
+                if self.break_even_z > self.config.entry
+                else ""
+            )
+            lines.append(
+                f"round-trip cost {self.round_trip_cost:.4g} spread units = "
+                f"{self.break_even_z:.2f} z{warn}"
+            )
+        return "\n".join(lines)
+
+
+def build_trades(table: np.ndarray, times: Int64Array | None) -> list[Trade]:
+    """Trade objects from the kernel's trade table."""
+    from statarb.backtest import _kernel as k
+
+    out = []
+    for r in table.tolist():
+        eb, xb = int(r[k.T_ENTRY_BAR]), int(r[k.T_EXIT_BAR])
+        net = r[k.T_GROSS] - r[k.T_COSTS] + r[k.T_FUNDING]
+        out.append(
+            Trade(
+                eb,
+                xb,
+                None if times is None else int(times[eb]),
+                None if times is None else int(times[xb]),
+                int(r[k.T_SIDE]),
+                r[k.T_QTY_Y],
+                r[k.T_QTY_X],
+                r[k.T_ENTRY_Y],
+                r[k.T_ENTRY_X],
+                r[k.T_EXIT_Y],
+                r[k.T_EXIT_X],
+                r[k.T_BETA],
+                r[k.T_ENTRY_Z],
+                r[k.T_EXIT_Z],
+                r[k.T_GROSS],
+                r[k.T_COSTS],
+                r[k.T_FUNDING],
+                net,
+                xb - eb,
+                EXIT_REASONS[int(r[k.T_REASON])],
+            )
+        )
+    return out
+
+
+__all__ = ["EXIT_REASONS", "TRADE_COLUMNS", "BacktestResult", "Trade", "build_trades"]
