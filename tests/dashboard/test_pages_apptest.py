@@ -189,15 +189,43 @@ def test_correlation_heatmap_equals_pandas_corr(env: str) -> None:
     assert "0 symbol(s) pass the liquidity filter" in _texts(at, "info")
 
 
-def test_backtest_page(env: str) -> None:
+def test_backtest_page_shows_the_backtester_numbers(env: str) -> None:
+    from statarb.backtest import BacktestConfig, run_backtest, sweep
+    from statarb.history import load_aligned
+    from statarb.store import open_store
+
     at = _run("backtest.py")
-    if importlib.util.find_spec("statarb.backtest.engine") is None and not hasattr(
-        importlib.import_module("statarb.backtest"), "run_backtest"
-    ):
-        assert "The backtester is not available" in _texts(at, "error")
-        return
-    assert at.metric and at.get("plotly_chart")
-    assert not at.error
+    at.selectbox(key="bt_tf").set_value("1h").run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    store = open_store(env, read_only=True)
+    closes = load_aligned(store, ["AVAXUSDT", "DOTUSDT"], "1h").dropna()
+    store.close()
+    y, x = closes["AVAXUSDT"].to_numpy(), closes["DOTUSDT"].to_numpy()
+    cfg = BacktestConfig(capital=100_000.0, entry=2.0, exit=0.5, stop=4.0, window=60,
+                         method="rolling-ols", fee_bps=4.0, slippage_bps=1.0)  # fmt: skip
+    ref = run_backtest(y, x, config=cfg, index=closes.index)
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["trades"] == str(ref.metrics["trades"])
+    assert cards["sharpe"] == f"{ref.metrics['sharpe']:,.4g}"
+    eq = _chart_with(at, "equity")["data"][0]
+    assert float(eq["y"][-1]) == pytest.approx(ref.equity[-1])
+    assert len(at.dataframe[0].value) == len(ref.trades_frame())
+    at.multiselect(key="bt_se").set_value([1.5, 2.0])
+    at.multiselect(key="bt_sw").set_value([30, 60])
+    at.button(key="bt_sweep").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    heat = _heatmap(at)
+    table = sweep(y, x, config=cfg, grid={"entry": [1.5, 2.0], "window": [30, 60]})
+    grid = table.pivot_table(index="entry", columns="window", values="sharpe")
+    np.testing.assert_allclose(np.asarray(heat["z"], dtype=float), grid.to_numpy())
+
+
+def _heatmap(at: AppTest) -> dict:
+    for i in range(len(at.get("plotly_chart"))):
+        data = _spec(at, i)["data"]
+        if data and data[0].get("type") == "heatmap":
+            return data[0]
+    raise AssertionError("no heatmap")
 
 
 def test_alerts_page_without_engine(env: str) -> None:

@@ -233,7 +233,7 @@ def backtest(closes: pd.DataFrame, a: str, b: str, params: dict[str, Any]) -> di
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def backtest_sweep(
-    closes: pd.DataFrame, a: str, b: str, params: dict[str, Any], grid: dict[str, list[float]]
+    closes: pd.DataFrame, a: str, b: str, params: dict[str, Any], grid: dict[str, list[Any]]
 ) -> pd.DataFrame:
     """:func:`statarb.backtest.sweep` over ``grid`` (one row per parameter combination)."""
     from statarb.backtest import BacktestConfig, sweep

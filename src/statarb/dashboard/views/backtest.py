@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from statarb.backtest import HEDGE_MODES
+from statarb.backtest.sweep import SWEEP_METRICS
 from statarb.dashboard import analysis, data, figures, ui
 
 st.title("Backtest")
@@ -29,7 +31,13 @@ with st.form("bt_form"):
         "window": int(p[4].number_input("Window (bars)", 5, 100_000, 60, 5)),
     }
     q = st.columns(3)
-    params["method"] = q[0].selectbox("Hedge method", ["ols", "huber", "theil-sen", "kalman"])
+    params["method"] = q[0].selectbox(
+        "Hedge ratio",
+        HEDGE_MODES,
+        index=HEDGE_MODES.index("rolling-ols"),
+        key="bt_method",
+        help="estimated from data before each bar; 'static' fits the whole sample (in-sample)",
+    )
     params["fee_bps"] = q[1].number_input("Fee (bps per side)", 0.0, 100.0, 4.0, 0.5)
     params["slippage_bps"] = q[2].number_input("Slippage (bps)", 0.0, 100.0, 1.0, 0.5)
     st.form_submit_button("Run backtest")
@@ -71,11 +79,11 @@ entries = s1.multiselect(
 windows = s2.multiselect(
     "Window values", [20, 30, 60, 120, 240, 480], default=[30, 60, 120], key="bt_sw"
 )
-metric = st.selectbox("Colour by", ["sharpe", "total_return", "max_drawdown"], key="bt_sm")
+metric = st.selectbox("Colour by", SWEEP_METRICS, index=SWEEP_METRICS.index("sharpe"), key="bt_sm")
 if st.button("Run sweep", key="bt_sweep", disabled=not entries or not windows):
-    grid: dict[str, list[float]] = {
+    grid: dict[str, list[Any]] = {
         "entry": [float(e) for e in entries],
-        "window": [float(w) for w in windows],
+        "window": [int(w) for w in windows],
     }
     try:
         table = analysis.backtest_sweep(closes, a, b, params, grid)
