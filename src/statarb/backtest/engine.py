@@ -68,8 +68,9 @@ def _cost_awareness(
         return math.nan, math.nan
     cost = rate * (np.abs(y[bars]) + np.abs(beta[bars]) * np.abs(x[bars]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = cost / sd[bars]
-    return float(np.nanmean(cost)), float(np.nanmean(z))
+        z = np.where(sd[bars] > 0, cost / sd[bars], np.nan)
+    z = z[np.isfinite(z)]
+    return float(np.nanmean(cost)), float(z.mean()) if len(z) else math.nan
 
 
 def run_backtest(

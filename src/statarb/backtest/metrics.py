@@ -25,6 +25,14 @@ def _max_duration(dd: Float64Array) -> int:
     return int((edges[1::2] - edges[0::2]).max())
 
 
+def _annualise(total: float, years: float) -> float:
+    """Compound growth per year; infinite when a short, lucky sample overflows."""
+    try:
+        return (1.0 + total) ** (1.0 / years) - 1.0
+    except OverflowError:
+        return math.inf
+
+
 def compute_metrics(
     equity: Float64Array,
     trades: dict[str, Float64Array],
@@ -45,7 +53,7 @@ def compute_metrics(
     rets = eq[1:] / eq[:-1] - 1.0
     total = float(equity[-1] / capital - 1.0) if n else 0.0
     years = n / bars_per_year if n else math.nan
-    ann_ret = (1.0 + total) ** (1.0 / years) - 1.0 if n and total > -1 else math.nan
+    ann_ret = _annualise(total, years) if n and total > -1 else math.nan
     sd = float(rets.std(ddof=1)) if n > 1 else math.nan
     mean = float(rets.mean()) if n else math.nan
     down = float(np.sqrt(np.mean(np.minimum(rets, 0.0) ** 2))) if n else math.nan
