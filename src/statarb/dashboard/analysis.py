@@ -66,18 +66,21 @@ def pair_tests(
     bar_seconds: float,
     first: str,
     bucket: int,
+    delta: float | None = None,
 ) -> dict[str, Any]:
     """:func:`~statarb.analytics.pair.analyze_pair` summary (ADF, cointegration, half-life ...)
     plus ``as_of`` (the last bar it saw); cached like :func:`hedge_estimates`."""
+    from statarb.analytics.kalman import DEFAULT_DELTA
     from statarb.analytics.pair import analyze_pair
 
     res = analyze_pair(
         _closes[a].to_numpy(dtype=float),
         _closes[b].to_numpy(dtype=float),
-        method=method,
+        method=cast(Any, method),
         window=window,
         bar_seconds=bar_seconds,
         z_window=z_window,
+        delta=DEFAULT_DELTA if delta is None else delta,
     )
     return {**res.to_dict(), "as_of": str(_closes.index[-1])}
 

@@ -57,7 +57,7 @@ def _analysis(
         if method != "kalman" and window is None:
             fit = analysis.static_fit(closes, a, b, method=method, **slot)
         view = analysis.pair_view(closes, a, b, **opts, delta=delta, fit=fit)
-        stats = analysis.pair_tests(closes, a, b, **opts, **slot)
+        stats = analysis.pair_tests(closes, a, b, **opts, **slot, delta=delta)
         return view, stats, analysis.hedge_estimates(closes, a, b, **slot)
     except ImportError as exc:
         st.error(f"Pair analytics are not available in this build: {exc}")
