@@ -105,48 +105,40 @@ def rolling_mean_std(v, window, ddof):  # pragma: no cover - compiled
 def kalman_filter(y, x, q, r, beta0, alpha0, p0):  # pragma: no cover - compiled
     """Kalman filter of y_t = beta_t x_t + alpha_t + e_t with random-walk state [beta, alpha].
 
-    Returns prior state (used to forecast y_t), forecast, error, its variance and posterior state.
+    Returns the prior state (used to forecast y_t), the forecast error and its variance, and the
+    final posterior state. With a random-walk state the posterior after y_t is the prior of
+    t + 1, so nothing else needs storing.
     """
     n = y.shape[0]
     b_pr = np.empty(n)
     a_pr = np.empty(n)
-    fc = np.empty(n)
     err = np.empty(n)
     fv = np.empty(n)
-    b_po = np.empty(n)
-    a_po = np.empty(n)
     b = beta0
     a = alpha0
     p00 = p0
     p01 = 0.0
     p11 = p0
     for t in range(n):
-        # predict: state carries over, covariance grows by Q
         p00 += q
         p11 += q
         xt = x[t]
-        f = b * xt + a
-        e = y[t] - f
-        # S = H P H' + R with H = [x, 1]
+        e = y[t] - (b * xt + a)
         ph0 = p00 * xt + p01
         ph1 = p01 * xt + p11
         s = xt * ph0 + ph1 + r
         b_pr[t] = b
         a_pr[t] = a
-        fc[t] = f
         err[t] = e
         fv[t] = s
         k0 = ph0 / s
         k1 = ph1 / s
         b += k0 * e
         a += k1 * e
-        # P = P - K H P (symmetric form)
         n00 = p00 - k0 * ph0
         n01 = p01 - k0 * ph1
         n11 = p11 - k1 * ph1
         p00 = n00
         p01 = n01
         p11 = n11
-        b_po[t] = b
-        a_po[t] = a
-    return b_pr, a_pr, fc, err, fv, b_po, a_po
+    return b_pr, a_pr, err, fv, b, a

@@ -27,17 +27,32 @@ DEFAULT_P0 = 1.0
 
 @dataclass(frozen=True)
 class KalmanResult:
-    """Output of :func:`kalman_hedge` (arrays aligned with the input)."""
+    """Output of :func:`kalman_hedge` (arrays aligned with the input; ``observed`` is y)."""
 
     beta: Float64Array
     alpha: Float64Array
-    forecast: Float64Array = field(repr=False)
     forecast_error: Float64Array = field(repr=False)
     forecast_var: Float64Array = field(repr=False)
-    beta_post: Float64Array = field(repr=False)
-    alpha_post: Float64Array = field(repr=False)
+    beta_last: float = float("nan")
+    alpha_last: float = float("nan")
     delta: float = DEFAULT_DELTA
     obs_var: float = 1.0
+    observed: Float64Array = field(repr=False, default_factory=lambda: np.empty(0))
+
+    @property
+    def forecast(self) -> Float64Array:
+        """One-step forecast of y from the prior: ``beta * x + alpha``."""
+        return self.observed - self.forecast_error
+
+    @property
+    def beta_post(self) -> Float64Array:
+        """Posterior beta after each observation (the next bar's prior)."""
+        return np.r_[self.beta[1:], self.beta_last]
+
+    @property
+    def alpha_post(self) -> Float64Array:
+        """Posterior alpha after each observation (the next bar's prior)."""
+        return np.r_[self.alpha[1:], self.alpha_last]
 
     @property
     def zscore(self) -> Float64Array:
@@ -50,8 +65,8 @@ class KalmanResult:
             return {"n": 0}
         return {
             "n": len(self.beta),
-            "beta": float(self.beta_post[-1]),
-            "alpha": float(self.alpha_post[-1]),
+            "beta": float(self.beta_last),
+            "alpha": float(self.alpha_last),
             "last_forecast_error": float(self.forecast_error[-1]),
             "last_zscore": float(self.zscore[-1]),
             "delta": self.delta,
@@ -139,8 +154,8 @@ def kalman_hedge(
         raise InputError(f"p0 must be positive, got {p0!r}")
     from statarb.analytics._kernels import kalman_filter
 
-    out = kalman_filter(ya, xa, q, r, float(beta0), float(alpha0), float(p0))
-    return KalmanResult(*out, delta=delta, obs_var=r)
+    b, a, e, v, b_last, a_last = kalman_filter(ya, xa, q, r, float(beta0), float(alpha0), float(p0))
+    return KalmanResult(b, a, e, v, float(b_last), float(a_last), delta, r, ya)
 
 
 class KalmanHedge:

@@ -93,7 +93,7 @@ def _hedge_paths(
 ) -> tuple[Float64Array, Float64Array, float, float, bool]:
     if method == "kalman":
         res = kalman_hedge(ya, xa, delta=delta, obs_var="auto", beta0=0.0, alpha0=0.0)
-        return res.beta, res.alpha, float(res.beta_post[-1]), float(res.alpha_post[-1]), False
+        return res.beta, res.alpha, res.beta_last, res.alpha_last, False
     if method not in ("ols", "huber", "theil-sen"):
         raise InputError(f"method must be ols, huber, theil-sen or kalman, got {method!r}")
     if window is not None:
