@@ -21,6 +21,7 @@ test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  ## benchmarks, each against its baseline in the same run
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 lint: $(STAMP)  ## ruff, mypy and the architecture contract

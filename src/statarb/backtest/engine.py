@@ -13,7 +13,7 @@ from statarb.analytics._validate import as_float_array, check_finite, pair_array
 from statarb.analytics.rolling import bars_per_year
 from statarb.backtest.config import BacktestConfig
 from statarb.backtest.hedge import signal_inputs
-from statarb.backtest.metrics import compute_metrics, drawdown
+from statarb.backtest.metrics import compute_metrics
 from statarb.backtest.result import BacktestResult
 from statarb.errors import InputError
 
@@ -54,21 +54,25 @@ def _cost_awareness(
     config: BacktestConfig,
     entry_bars: Int64Array,
 ) -> tuple[float, float]:
-    """Round-trip cost of one unit of spread (1 y vs beta x) in spread units, and in z at entry."""
-    import pandas as pd
+    """Round-trip cost of one unit of spread (1 y vs beta x) in spread units, and in z at entry.
 
+    Measured at the signal bar of each trade (or at the last bar when there are none), with the
+    spread's standard deviation over the z-score window ending there.
+    """
     rate = 2.0 * (config.fee_bps + config.slippage_bps) / 1e4
-    sd = pd.Series(spread).rolling(config.window).std().to_numpy()
+    w = config.window
     if len(entry_bars):
-        bars = np.maximum(entry_bars - 1, 0)
+        bars = np.maximum(entry_bars - 1, w - 1)
     else:
-        ok = np.flatnonzero(np.isfinite(beta) & np.isfinite(sd))
-        bars = ok[-1:] if len(ok) else np.array([], dtype=int)
+        ok = np.flatnonzero(np.isfinite(beta))
+        bars = ok[-1:] if len(ok) and ok[-1] >= w - 1 else np.array([], dtype=np.int64)
     if not len(bars):
         return math.nan, math.nan
+    windows = np.lib.stride_tricks.sliding_window_view(spread, w)[bars - w + 1]
+    sd = windows.std(axis=1, ddof=1)
     cost = rate * (np.abs(y[bars]) + np.abs(beta[bars]) * np.abs(x[bars]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd[bars] > 0, cost / sd[bars], np.nan)
+        z = np.where(sd > 0, cost / sd, np.nan)
     z = z[np.isfinite(z)]
     return float(np.nanmean(cost)), float(z.mean()) if len(z) else math.nan
 
@@ -133,7 +137,7 @@ def run_backtest(
     if unknown:
         raise InputError(f"unknown filters {sorted(unknown)}; use lot_y, lot_x, min_notional")
     beta, alpha, spread, z, in_sample = signals or signal_inputs(ya, xa, cfg)
-    from statarb.backtest._kernel import run_kernel
+    from statarb.backtest._kernel import equity_stats, run_kernel
 
     equity, qy, qx, table, skipped = run_kernel(
         ya,
@@ -178,7 +182,7 @@ def run_backtest(
         tr,
         bars_per_year=bars_per_year(cfg.bar_seconds),
         capital=cfg.capital,
-        exposure_bars=int((qy != 0).sum()),
+        exposure_bars=int(np.count_nonzero(qy)),
         traded_notional=traded,
     )
     rt_cost, be_z = _cost_awareness(
@@ -187,7 +191,7 @@ def run_backtest(
     return BacktestResult(
         cfg,
         equity,
-        drawdown(equity),
+        equity_stats(float(cfg.capital), equity)[0][1:],
         qy,
         qx,
         z,

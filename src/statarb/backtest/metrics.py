@@ -10,19 +10,15 @@ import numpy as np
 from statarb._typing import Float64Array
 
 
-def drawdown(equity: Float64Array) -> Float64Array:
-    """Drawdown from the running peak, as a fraction (0 at a new high, negative below it)."""
+def drawdown(equity: Float64Array, capital: float | None = None) -> Float64Array:
+    """Drawdown from the running peak, as a fraction (0 at a new high, negative below it).
+
+    With ``capital`` the starting equity counts as the first peak.
+    """
     peak = np.maximum.accumulate(equity)
+    if capital is not None:
+        peak = np.maximum(peak, capital)
     return equity / peak - 1.0
-
-
-def _max_duration(dd: Float64Array) -> int:
-    """Longest run of bars spent below a previous peak."""
-    under = np.r_[False, dd < 0, False].astype(np.int8)
-    edges = np.flatnonzero(np.diff(under))
-    if not len(edges):
-        return 0
-    return int((edges[1::2] - edges[0::2]).max())
 
 
 def _annualise(total: float, years: float) -> float:
@@ -48,18 +44,14 @@ def compute_metrics(
     ``funding``. Returns are bar returns of ``equity`` with the first bar measured from
     ``capital``; annualisation multiplies by ``bars_per_year`` (365-day crypto year).
     """
+    from statarb.backtest._kernel import equity_stats
+
     n = len(equity)
-    eq = np.r_[capital, equity]
-    rets = eq[1:] / eq[:-1] - 1.0
     total = float(equity[-1] / capital - 1.0) if n else 0.0
     years = n / bars_per_year if n else math.nan
     ann_ret = _annualise(total, years) if n and total > -1 else math.nan
-    sd = float(rets.std(ddof=1)) if n > 1 else math.nan
-    mean = float(rets.mean()) if n else math.nan
-    down = float(np.sqrt(np.mean(np.minimum(rets, 0.0) ** 2))) if n else math.nan
+    _, mean, sd, down, max_dd, max_dur = equity_stats(float(capital), equity)
     root = math.sqrt(bars_per_year)
-    dd = drawdown(eq)
-    max_dd = float(dd.min())
     pnl = trades["pnl_net"]
     wins, losses = pnl[pnl > 0], pnl[pnl <= 0]
     loss_sum = float(-losses.sum())
@@ -69,8 +61,8 @@ def compute_metrics(
         "annual_volatility": sd * root,
         "sharpe": mean / sd * root if sd > 0 else math.nan,
         "sortino": mean / down * root if down > 0 else math.nan,
-        "max_drawdown": max_dd,
-        "max_drawdown_bars": _max_duration(dd),
+        "max_drawdown": float(max_dd),
+        "max_drawdown_bars": int(max_dur),
         "calmar": ann_ret / -max_dd if max_dd < 0 else math.nan,
         "trades": len(pnl),
         "win_rate": len(wins) / len(pnl) if len(pnl) else math.nan,
