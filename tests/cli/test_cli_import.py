@@ -80,12 +80,12 @@ def test_symbol_option(sqlite_url: str, tmp_path: Path) -> None:
     assert [(d["symbol"], d["ticks"]) for d in info] == [("SOLUSDT", 1)]
 
 
-def test_run_imports_the_sample_once(sqlite_url: str) -> None:
-    first = cli("run", "--store", sqlite_url)
+def test_sample_imports_the_sample_once(sqlite_url: str) -> None:
+    first = cli("sample", "--store", sqlite_url)
     assert first.exit_code == 0, first.output
     assert "importing the demo sample" in first.output
     assert "21,313" in first.output and "14,076" in first.output
-    second = cli("run", "--store", sqlite_url)
+    second = cli("sample", "--store", sqlite_url)
     assert second.exit_code == 0
     assert "importing" not in second.output and "21,313" in second.output
 

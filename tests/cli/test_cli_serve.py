@@ -99,3 +99,23 @@ def test_up_makes_a_session_token_when_none_is_set(tmp_path: Path) -> None:
         err = _stop(proc)
     token = err.split("generated an API token for this session: ", 1)[1].split()[0]
     assert len(token) >= 24
+
+
+def test_run_plans_the_demo_when_binance_is_out_of_reach():
+    from statarb.cli.run import binance_reachable, plan_start
+    from statarb.config import Settings
+
+    assert not binance_reachable("http://127.0.0.1:9", timeout=0.5)
+    cfg = Settings(binance_rest_url="http://127.0.0.1:9")
+    offline = plan_start(cfg, reachable=False)
+    assert offline["kwargs"]["demo"] is True
+    assert offline["kwargs"]["dashboard_port"] == cfg.dashboard_port
+    assert offline["kwargs"]["store_url"] == "sqlite:///data/demo.db"
+    assert "offline demo" in offline["message"]
+    live = plan_start(Settings(store_url="sqlite:///x.db"), reachable=True, dashboard=False)
+    assert live["kwargs"]["symbols"] == ["BTCUSDT", "ETHUSDT"]
+    assert (
+        live["kwargs"]["store_url"] == "sqlite:///x.db" and live["kwargs"]["dashboard_port"] is None
+    )
+    configured = plan_start(Settings(store_url="sqlite:///mine.db"), reachable=False)
+    assert configured["kwargs"]["store_url"] == "sqlite:///mine.db"

@@ -1,8 +1,12 @@
-"""``statarb run``: open the store, import the packaged demo sample if needed, show the store."""
+"""``statarb run`` (what ``make run`` calls) and ``statarb sample`` (import the demo sample).
+
+``run`` starts the whole product on the configured store: live Binance streams when Binance
+answers, otherwise the packaged sample replayed through the same live path (and it says so).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,12 +39,72 @@ def run(cfg: Settings) -> int:
     return code
 
 
+DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
+
+
+def binance_reachable(rest_url: str, timeout: float = 3.0) -> bool:
+    """Whether Binance's USD-M REST API answers ``/fapi/v1/ping`` within ``timeout`` seconds."""
+    import httpx
+
+    try:
+        return httpx.get(f"{rest_url.rstrip('/')}/fapi/v1/ping", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def plan_start(cfg: Settings, *, reachable: bool, dashboard: bool = True) -> dict[str, Any]:
+    """What ``statarb run`` starts: keyword arguments for ``statarb up`` and a message.
+
+    Live streams of ``cfg.symbols`` (default BTCUSDT, ETHUSDT) when Binance is reachable;
+    otherwise the packaged sample replayed through the live path, into ``data/demo.db`` unless a
+    store was configured.
+    """
+    from statarb.cli.serve import DEMO_STORE
+
+    port = cfg.dashboard_port if dashboard else None
+    if reachable:
+        symbols = cfg.symbols or list(DEFAULT_SYMBOLS)
+        return {
+            "message": f"Binance is reachable: streaming {', '.join(symbols)} live",
+            "kwargs": {
+                "up": True,
+                "dashboard_port": port,
+                "symbols": symbols,
+                "store_url": cfg.store_url,
+            },
+        }
+    store = cfg.store_url if "store_url" in cfg.model_fields_set else DEMO_STORE
+    return {
+        "message": f"Binance ({cfg.binance_rest_url}) is out of reach: starting the offline demo, "
+        "the packaged BTCUSDT/ETHUSDT recording replayed through the live path",
+        "kwargs": {"demo": True, "up": True, "dashboard_port": port, "store_url": store},
+    }
+
+
+def start(cfg: Settings, *, dashboard: bool = True) -> int:
+    """Start engine, API and dashboard: live when Binance answers, else the offline demo."""
+    from statarb.cli.serve import _serve
+
+    plan = plan_start(cfg, reachable=binance_reachable(cfg.binance_rest_url), dashboard=dashboard)
+    typer.echo(plan["message"], err=True)
+    return _serve(**plan["kwargs"])
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``run`` command."""
+    """Add the ``run`` and ``sample`` commands."""
 
     @app.command("run")
     def run_(
+        dashboard: Annotated[
+            bool, typer.Option("--dashboard/--no-dashboard", help="also start the dashboard")
+        ] = True,
+    ) -> None:
+        """Start statarb: engine, API and dashboard; live data, or the demo feed when offline."""
+        raise typer.Exit(start(settings(), dashboard=dashboard))
+
+    @app.command("sample")
+    def sample_(
         store: Annotated[str | None, typer.Option(help="Store URL (default: settings).")] = None,
     ) -> None:
-        """Start statarb on the configured store (imports the demo sample when it is missing)."""
+        """Import the packaged demo sample (real BTCUSDT/ETHUSDT trades) and show the store."""
         raise typer.Exit(run(settings(store_url=store)))

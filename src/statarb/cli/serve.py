@@ -26,7 +26,33 @@ def _token_hint(cfg: Settings) -> None:
         )
 
 
-async def _run(cfg: Settings, *, demo: bool, speed: float) -> None:
+def _start_dashboard(cfg: Settings, port: int) -> object:
+    """Start the dashboard child process pointed at the API this process serves."""
+    from statarb.dashboard.launch import start_dashboard
+
+    host = "127.0.0.1" if cfg.api_host in ("0.0.0.0", "::") else cfg.api_host
+    child_cfg = cfg.model_copy(update={"api_url": f"http://{host}:{cfg.api_port}"})
+    proc = start_dashboard(child_cfg, port)
+    typer.echo(f"dashboard on http://127.0.0.1:{port}", err=True)
+    return proc
+
+
+def _stop_child(proc: object) -> None:
+    import subprocess
+
+    assert isinstance(proc, subprocess.Popen)
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _run(
+    cfg: Settings, *, demo: bool, speed: float, dashboard_port: int | None = None
+) -> None:
     import uvicorn
 
     from statarb.api import create_app
@@ -44,14 +70,21 @@ async def _run(cfg: Settings, *, demo: bool, speed: float) -> None:
     # the demo sample is minutes long: analyse the pair on 1 s bars too, so it shows at once
     atf = [t for t in ("1s", "1m") if t in cfg.timeframes] or None if demo else None
     app = create_app(cfg, feed_urls=feed_urls, analytics_timeframes=atf)
-    config = uvicorn.Config(app, host=cfg.api_host, port=cfg.api_port,
-                            log_level=cfg.log_level.lower())  # fmt: skip
+    config = uvicorn.Config(
+        app, host=cfg.api_host, port=cfg.api_port, log_level=cfg.log_level.lower()
+    )
     server = uvicorn.Server(config)
-    typer.echo(f"API on http://{cfg.api_host}:{cfg.api_port} (docs /docs, live /ws); "
-               f"store {cfg.store_url}", err=True)  # fmt: skip
+    typer.echo(
+        f"API on http://{cfg.api_host}:{cfg.api_port} (docs /docs, live /ws); "
+        f"store {cfg.store_url}",
+        err=True,
+    )
+    dash = _start_dashboard(cfg, dashboard_port) if dashboard_port else None
     try:
         await server.serve()
     finally:
+        if dash is not None:
+            _stop_child(dash)
         if replay is not None:
             await replay.stop()
 
@@ -67,7 +100,14 @@ def _session_token(cfg: Settings) -> Settings:
     return cfg.model_copy(update={"api_token": token})
 
 
-def _serve(demo: bool = False, speed: float = 1.0, *, up: bool = False, **overrides: object) -> int:
+def _serve(
+    demo: bool = False,
+    speed: float = 1.0,
+    *,
+    up: bool = False,
+    dashboard_port: int | None = None,
+    **overrides: object,
+) -> int:
     import asyncio
 
     from statarb.errors import StatarbError
@@ -83,7 +123,7 @@ def _serve(demo: bool = False, speed: float = 1.0, *, up: bool = False, **overri
         cfg.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     _token_hint(cfg)
     try:
-        asyncio.run(_run(cfg, demo=demo, speed=speed))
+        asyncio.run(_run(cfg, demo=demo, speed=speed, dashboard_port=dashboard_port))
     except StatarbError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -110,8 +150,9 @@ def register(app: typer.Typer) -> None:
         store: Annotated[str | None, typer.Option(help="store URL (default from settings)")] = None,
     ) -> None:
         """Run the engine and its REST + WebSocket API (uvicorn); Ctrl-C stops cleanly."""
-        raise typer.Exit(_serve(api_host=host, api_port=port, symbols=_symbols(symbols),
-                                store_url=store))  # fmt: skip
+        raise typer.Exit(
+            _serve(api_host=host, api_port=port, symbols=_symbols(symbols), store_url=store)
+        )
 
     @app.command("up")
     def up(
@@ -123,13 +164,26 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="API port")] = None,
         symbols: Annotated[str | None, typer.Option(help="stream these at start")] = None,
         store: Annotated[str | None, typer.Option(help="store URL")] = None,
+        dashboard_port: Annotated[int, typer.Option(help="dashboard port")] = 8501,
+        dashboard: Annotated[
+            bool, typer.Option("--dashboard/--no-dashboard", help="also start the dashboard")
+        ] = True,
     ) -> None:
-        """Start everything: the engine and API (with --demo: on a replay of the sample).
+        """Start everything: engine, API and dashboard (with --demo: on a replay of the sample).
 
         Without STATARB_API_TOKEN a token is generated for the session and printed.
         """
         if speed <= 0:
             fail(f"--speed must be positive, got {speed}")
-        raise typer.Exit(_serve(demo=demo, speed=speed, up=True, api_host=host, api_port=port,
-                                symbols=_symbols(symbols),
-                                store_url=store or (DEMO_STORE if demo else None)))  # fmt: skip
+        raise typer.Exit(
+            _serve(
+                demo=demo,
+                speed=speed,
+                up=True,
+                dashboard_port=dashboard_port if dashboard else None,
+                api_host=host,
+                api_port=port,
+                symbols=_symbols(symbols),
+                store_url=store or (DEMO_STORE if demo else None),
+            )
+        )
