@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from api_helpers import AUTH, T0, ticks
 from fastapi.testclient import TestClient
-
-from conftest import AUTH, T0, ticks
 
 RULE = {
     "name": "btc above 105",

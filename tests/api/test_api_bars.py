@@ -6,9 +6,9 @@ import csv
 import io
 
 import numpy as np
+from api_helpers import AUTH, T0, ticks
 from fastapi.testclient import TestClient
 
-from conftest import AUTH, T0, ticks
 from statarb.bars import resample
 from statarb.model import Tick, TickBatch
 
@@ -53,15 +53,18 @@ def test_bars_csv_and_errors(client: TestClient) -> None:
     assert unknown.status_code == 422 and "BTCUSDT" in unknown.json()["detail"]
 
 
-def test_stats_and_pairs_answer_or_say_analytics_are_missing(client: TestClient) -> None:
+def test_stats_and_pairs(client: TestClient) -> None:
     _post(client)
     eth = ticks("ETHUSDT", [10.0 + (i % 9) * 0.1 for i in range(400)], step_ms=1500)
     client.post("/api/v1/ticks/batch?wait=true", headers=AUTH, json=eth)
-    for url in ("/api/v1/stats/BTCUSDT?tf=1m", "/api/v1/pairs/BTCUSDT/ETHUSDT?tf=1m"):
-        r = client.get(url)
-        assert r.status_code in (200, 422, 503), r.text
-        if r.status_code == 503:
-            assert "analytics are not available" in r.json()["detail"]
+    stats = client.get("/api/v1/stats/BTCUSDT?tf=1m")
+    assert stats.status_code == 200, stats.text
+    assert stats.json()["symbol"] == "BTCUSDT" and stats.json()["n"] == stats.json()["bars"]
+    r = client.get("/api/v1/pairs/BTCUSDT/ETHUSDT?tf=1s")
+    assert r.status_code == 200, r.text
+    assert r.json()["n"] > 30 and "hedge_ratio" in r.json()
+    short = client.get("/api/v1/pairs/BTCUSDT/ETHUSDT?tf=1m")
+    assert short.status_code == 422 and "30" in short.text  # too few aligned 1m bars
     assert client.get("/api/v1/pairs/BTCUSDT/BTCUSDT").status_code == 422
     w = client.put("/api/v1/pairs/BTCUSDT/ETHUSDT/watch", headers=AUTH)
     assert w.json() == {"a": "BTCUSDT", "b": "ETHUSDT", "topic": "pair:BTCUSDT:ETHUSDT"}

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from api_helpers import AUTH
 from fastapi.testclient import TestClient
 
-from conftest import AUTH
 from statarb.ingest.replay import ReplayServer
 from statarb.sample import files
 

@@ -7,9 +7,8 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+from api_helpers import AUTH, T0, ticks
 from fastapi.testclient import TestClient
-
-from conftest import AUTH, T0, ticks
 
 
 def test_write_needs_the_token(client: TestClient) -> None:

@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 import pytest
+from api_helpers import AUTH, TOKEN, ticks
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from conftest import AUTH, TOKEN, ticks
 from statarb.api.ws import CLOSE_TOO_SLOW, BroadcastHub
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from api_helpers import AUTH, TOKEN, make_settings, ticks
 from websockets.asyncio.client import connect
 
-from conftest import AUTH, TOKEN, make_settings, ticks
 from statarb.api import create_app
 
 

@@ -136,7 +136,6 @@ def _caption(page: object, pattern: str) -> re.Match[str] | None:
 
 
 def test_pair_page_live_and_alert_from_the_ui(stack: tuple[str, str], artifacts: Path) -> None:
-    import importlib.util
 
     from playwright.sync_api import sync_playwright
 
@@ -167,11 +166,8 @@ def test_pair_page_live_and_alert_from_the_ui(stack: tuple[str, str], artifacts:
             [],
         )  # type: ignore[union-attr]
         charts = page.locator(".js-plotly-plot").count()
-        if importlib.util.find_spec("statarb.analytics.pair") is not None:
-            page.get_by_text("Hedge ratio").first.wait_for()
-            assert charts >= 5
-        else:
-            assert charts >= 1 and page.get_by_text("Pair analytics are not available").count()
+        page.get_by_text("Hedge ratio").first.wait_for()
+        assert charts >= 5
         page.screenshot(path=str(artifacts / "pair.png"), full_page=True)
         assert later
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,9 +131,6 @@ def test_pair_page(env: str) -> None:
     at.selectbox(key="pa_tf").set_value("15m").run()  # 2,688 bars
     at.selectbox(key="pa_lb").set_value("all").run()
     assert not at.exception
-    if importlib.util.find_spec("statarb.analytics.pair") is None:
-        assert "Pair analytics are not available" in _texts(at, "error")
-        return
     from statarb.analytics.pair import analyze_pair
     from statarb.analytics.regression import hedge_ratio
     from statarb.analytics.spread import spread, zscore

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
+import statarb.analytics.pair as pair_mod
 from statarb.api.ws import BroadcastHub
 from statarb.bars import resample
 from statarb.config import Settings
 from statarb.engine import Engine
 from statarb.model import Tick, TickBatch
 from statarb.store import open_store
-
-pair_mod = pytest.importorskip("statarb.analytics.pair")
 
 T0 = 1_723_118_400_000_000
 N = 240

@@ -71,12 +71,12 @@ class PairsMixin:
         times, ya, xb = aligned_closes(ra, rb)
         if len(times) < max(30, self.z_window // 2 + 2) or times[-1] == frame.last_time:
             return
-        try:
-            from statarb.analytics.pair import analyze_pair
+        from statarb.analytics.pair import analyze_pair
 
+        try:
             res = analyze_pair(ya, xb, method=self.method, bar_seconds=Timeframe.parse(tf).seconds,
                                z_window=self.z_window).to_dict()  # fmt: skip
-        except (StatarbError, ValueError, ImportError) as exc:
+        except (StatarbError, ValueError) as exc:
             log.debug("pair %s/%s %s not analysed: %s", a, b, tf, exc)
             return
         self.counts["analyses"] += 1

@@ -58,13 +58,11 @@ async def get_bars(
 async def get_stats(symbol: str, store: StoreDep, times: TimeRange, tf: TfQuery = "1m") -> Response:
     """Summary statistics of the bar closes (``statarb.analytics.rolling.price_summary``)."""
     sym = check_symbol(symbol)
-    try:
-        from statarb.analytics.rolling import price_summary
-    except ImportError as exc:
-        raise HTTPException(503, f"analytics are not available in this build: {exc}") from None
+    from statarb.analytics.rolling import price_summary
+
     bars = await _load(store, sym, tf, *times)
     if len(bars) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {tf} bars of {sym} in that range")
     summary = await asyncio.to_thread(price_summary, bars.close)
-    out = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
+    out = summary.to_dict()
     return json_response({"symbol": sym, "timeframe": tf, "bars": len(bars), **out})

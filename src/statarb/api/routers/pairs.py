@@ -57,8 +57,6 @@ async def get_pair(
 
     try:
         return json_response(await asyncio.to_thread(run))
-    except ImportError as exc:
-        raise HTTPException(503, f"analytics are not available in this build: {exc}") from None
     except (InputError, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
     except StatarbError as exc:

@@ -53,9 +53,6 @@ if len(closes) <= params["window"] + 2:
     st.stop()
 try:
     res = analysis.backtest(closes, a, b, params)
-except ImportError as exc:
-    st.error(f"The backtester is not available in this build: {exc}")
-    st.stop()
 except Exception as exc:
     st.error(f"Backtest failed: {exc}")
     st.stop()

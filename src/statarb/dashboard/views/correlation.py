@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from statarb.analytics.liquidity import liquidity_filter
 from statarb.dashboard import analysis, data, figures, ui
 
 st.title("Correlation & pair scan")
@@ -27,13 +28,7 @@ st.plotly_chart(
 st.caption(f"{len(closes):,} aligned bars of {len(names)} symbols")
 
 st.subheader("Pair scan")
-try:
-    from statarb.analytics.liquidity import liquidity_filter
-
-    stats = analysis.liquidity(url, tuple(names), tf, start)
-except ImportError as exc:
-    st.error(f"The pair scan is not available in this build: {exc}")
-    st.stop()
+stats = analysis.liquidity(url, tuple(names), tf, start)
 st.dataframe(
     pd.DataFrame([{"symbol": s, **v.to_dict()} for s, v in stats.items()]), hide_index=True
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from statarb.analytics.rolling import price_summary
 from statarb.dashboard import analysis, data, ui
 from statarb.model import Timeframe
 
@@ -33,22 +34,8 @@ elif kind == "ticks":
     frame = data.ticks(url, symbol, start, None)
 elif kind == "summary statistics":
     tf = ui.timeframe_picker("dl", default="1m")
-    try:
-        from statarb.analytics.rolling import price_summary
-    except ImportError as exc:
-        st.error(f"Summary statistics need statarb.analytics.rolling: {exc}")
-    else:
-        frame = pd.DataFrame(
-            [
-                {
-                    "symbol": s,
-                    **price_summary(
-                        data.bars(url, s, tf, start, None)["close"].to_numpy()
-                    ).to_dict(),
-                }
-                for s in names
-            ]
-        )
+    closes = {s: data.bars(url, s, tf, start, None)["close"].to_numpy() for s in names}
+    frame = pd.DataFrame([{"symbol": s, **price_summary(c).to_dict()} for s, c in closes.items()])
 else:
     other = st.selectbox("X leg", [n for n in names if n != symbol] or names, key="dl_other")
     tf = ui.timeframe_picker("dl", default="1m")
@@ -85,8 +72,6 @@ else:
                 "slippage_bps": 1.0,
             }
             frame = analysis.backtest(closes, symbol, other, params)["trades"]
-    except ImportError as exc:
-        st.error(f"{kind} are not available in this build: {exc}")
     except Exception as exc:
         st.error(f"{kind} failed: {exc}")
 if frame is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from statarb.analytics.rolling import price_summary
 from statarb.dashboard import data, figures, ui
 
 st.title("Market")
@@ -32,13 +33,8 @@ left.plotly_chart(figures.volume_profile_figure(bars, title="Volume by price"), 
 right.plotly_chart(figures.buy_sell_figure(bars, title="Taker buy / sell volume"), key="mk_bs")
 
 st.subheader("Price statistics")
-try:
-    from statarb.analytics.rolling import price_summary
-except ImportError as exc:
-    st.warning(f"Price statistics need statarb.analytics.rolling ({exc}).")
-else:
-    stats = price_summary(bars["close"].to_numpy()).to_dict()
-    st.dataframe(pd.DataFrame([stats]).T.rename(columns={0: symbol}))
+stats = price_summary(bars["close"].to_numpy()).to_dict()
+st.dataframe(pd.DataFrame([stats]).T.rename(columns={0: symbol}))
 vol = bars["volume"].sum()
 st.caption(
     f"{len(bars):,} bars from {bars['time'].iloc[0]} to {bars['time'].iloc[-1]} · "

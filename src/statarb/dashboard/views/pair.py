@@ -59,8 +59,6 @@ def _analysis(
         view = analysis.pair_view(closes, a, b, **opts, delta=delta, fit=fit)
         stats = analysis.pair_tests(closes, a, b, **opts, **slot, delta=delta)
         return view, stats, analysis.hedge_estimates(closes, a, b, **slot)
-    except ImportError as exc:
-        st.error(f"Pair analytics are not available in this build: {exc}")
     except Exception as exc:  # bad numbers from user input are shown, not raised
         st.error(f"Analysis failed: {exc}")
     return None
