@@ -233,8 +233,8 @@ class TickBatch:
     @classmethod
     def empty(cls, symbol: str, source: str = "") -> TickBatch:
         """A batch with no rows."""
-        z = np.empty(0)
-        return cls(symbol, z, z, z, source=source)
+        i, f = np.empty(0, np.int64), np.empty(0)
+        return cls(symbol, i, f, f, source=source)
 
     @classmethod
     def from_ticks(cls, ticks: Sequence[Tick]) -> dict[str, TickBatch]:
@@ -371,8 +371,8 @@ class QuoteBatch:
     @classmethod
     def empty(cls, symbol: str, source: str = "") -> QuoteBatch:
         """A batch with no rows."""
-        z = np.empty(0)
-        return cls(symbol, z, z, z, z, z, source=source)
+        i, f = np.empty(0, np.int64), np.empty(0)
+        return cls(symbol, i, f, f, f, f, source=source)
 
 
 BAR_COLUMNS: tuple[str, ...] = (
@@ -420,8 +420,8 @@ class BarBatch:
     @classmethod
     def empty(cls, symbol: str, timeframe: str) -> BarBatch:
         """A batch with no rows."""
-        z = np.empty(0)
-        return cls(symbol, timeframe, z, z, z, z, z, z, z, z, z)
+        i, f = np.empty(0, np.int64), np.empty(0)
+        return cls(symbol, timeframe, i, f, f, f, f, f, f, i, f)
 
     @property
     def vwap(self) -> Float64Array:
@@ -448,7 +448,7 @@ class BarBatch:
         if not bars:
             raise InputError("BarBatch.from_bars needs at least one bar")
         names = [f.name for f in fields(cls)[2:]]
-        cols = {n: [getattr(b, n) for b in bars] for n in names}
+        cols: dict[str, Any] = {n: np.asarray([getattr(b, n) for b in bars]) for n in names}
         return cls(bars[0].symbol, bars[0].timeframe, **cols)
 
     def to_frame(self) -> pd.DataFrame:

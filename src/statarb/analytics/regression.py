@@ -241,7 +241,7 @@ def basket_hedge_ratio(
     elif method == "ols":
         A = np.column_stack([np.ones(n), Xa])
         coef, *_ = np.linalg.lstsq(A, ya, rcond=None)
-        alpha, betas = float(coef[0]), coef[1:]
+        alpha, betas = float(coef[0]), np.asarray(coef[1:], dtype=np.float64)
         resid = ya - A @ coef
         s2 = float(resid @ resid) / (n - k - 1)
         cov = s2 * np.linalg.inv(A.T @ A)

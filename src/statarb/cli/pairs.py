@@ -72,8 +72,8 @@ def register(app: typer.Typer) -> None:
             res = analyze_pair(
                 frame[a],
                 frame[b],
-                method=method,
-                window=window,  # type: ignore[arg-type]
+                method=method,  # type: ignore[arg-type]
+                window=window,
                 transform="log" if log else "price",
                 bar_seconds=tfo.seconds,
                 z_window=z_window,

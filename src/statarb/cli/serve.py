@@ -68,7 +68,9 @@ async def _run(
         feed_urls = (replay.ws_url, replay.rest_url)
         typer.echo(f"demo: replaying the packaged sample at {replay.ws_url} ({speed:g}x)", err=True)
     # the demo sample is minutes long: analyse the pair on 1 s bars too, so it shows at once
-    atf = [t for t in ("1s", "1m") if t in cfg.timeframes] or None if demo else None
+    atf: list[str] | None = None
+    if demo:
+        atf = [t for t in ("1s", "1m") if t in cfg.timeframes] or None
     app = create_app(cfg, feed_urls=feed_urls, analytics_timeframes=atf)
     config = uvicorn.Config(
         app, host=cfg.api_host, port=cfg.api_port, log_level=cfg.log_level.lower()

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from statarb.alerts.rules import metric_key
+from statarb.analytics.pair import PairMethod
 from statarb.engine._live import PairFrame, RecentBars, aligned_closes, live_zscore, pair_metrics
 from statarb.errors import InputError, StatarbError
 from statarb.model import Timeframe
@@ -23,7 +24,7 @@ class PairsMixin:
 
     store: TickStore
     hub: Hub
-    method: str
+    method: PairMethod
     z_window: int
     window_bars: int
     analytics_timeframes: list[str]
