@@ -1,6 +1,4 @@
-import io
 import json
-import zipfile
 
 import pandas as pd
 import pytest
@@ -8,34 +6,12 @@ from typer.testing import CliRunner
 
 from statarb.backtest import BacktestConfig, run_backtest
 from statarb.cli.main import build_app
-from statarb.model import BarBatch
 from statarb.store import open_store
 
 
 @pytest.fixture(scope="module")
-def store_url(tmp_path_factory, shared_data):
-    url = f"sqlite:///{tmp_path_factory.mktemp('bt') / 's.db'}"
-    st = open_store(url)
-    for sym in ("AVAXUSDT", "LINKUSDT"):
-        with zipfile.ZipFile(shared_data / "binance-usdm-klines-1m" / f"{sym}-1m-2026-02.zip") as z:
-            df = pd.read_csv(io.BytesIO(z.read(z.namelist()[0]))).iloc[:5000]
-        st.write_bars(
-            BarBatch(
-                sym,
-                "1m",
-                df.open_time.to_numpy() * 1000,
-                df.open,
-                df.high,
-                df.low,
-                df.close,
-                df.volume,
-                df.quote_volume,
-                df["count"],
-                df.taker_buy_volume,
-            )
-        )
-    st.close()
-    return url
+def store_url(kline_store):
+    return kline_store(("AVAXUSDT", "LINKUSDT"), 5000)
 
 
 def test_backtest_json_and_trade_log(store_url, tmp_path):

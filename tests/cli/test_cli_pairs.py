@@ -1,55 +1,30 @@
-import io
 import json
-import zipfile
 
 import numpy as np
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from statarb.analytics.pair import analyze_pair
 from statarb.cli.main import build_app
-from statarb.model import BarBatch
 from statarb.store import open_store
 
 SYMS = ("AVAXUSDT", "LINKUSDT", "LTCUSDT")
 
 
 @pytest.fixture(scope="module")
-def kline_store(tmp_path_factory, shared_data):
-    url = f"sqlite:///{tmp_path_factory.mktemp('pairs') / 's.db'}"
-    st = open_store(url)
-    for sym in SYMS:
-        with zipfile.ZipFile(shared_data / "binance-usdm-klines-1m" / f"{sym}-1m-2026-02.zip") as z:
-            df = pd.read_csv(io.BytesIO(z.read(z.namelist()[0]))).iloc[:3000]
-        st.write_bars(
-            BarBatch(
-                sym,
-                "1m",
-                df.open_time.to_numpy() * 1000,
-                df.open,
-                df.high,
-                df.low,
-                df.close,
-                df.volume,
-                df.quote_volume,
-                df["count"],
-                df.taker_buy_volume,
-            )
-        )
-    st.close()
-    return url
+def pair_store(kline_store):
+    return kline_store(SYMS, 3000)
 
 
-def test_pair_json_matches_the_library(kline_store):
+def test_pair_json_matches_the_library(pair_store):
     res = CliRunner().invoke(
         build_app(),
-        ["pair", "avaxusdt", "linkusdt", "--tf", "1m", "--json", "--store", kline_store],
+        ["pair", "avaxusdt", "linkusdt", "--tf", "1m", "--json", "--store", pair_store],
     )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["a"] == "AVAXUSDT" and out["tf"] == "1m" and out["n"] == 3000
-    st = open_store(kline_store, read_only=True)
+    st = open_store(pair_store, read_only=True)
     a = st.read_bars("AVAXUSDT", "1m").close
     b = st.read_bars("LINKUSDT", "1m").close
     ref = analyze_pair(a, b)
@@ -58,7 +33,7 @@ def test_pair_json_matches_the_library(kline_store):
     assert out["eg_pvalue"] == pytest.approx(ref.eg_pvalue)
 
 
-def test_pair_text_kalman_and_5m(kline_store):
+def test_pair_text_kalman_and_5m(pair_store):
     res = CliRunner().invoke(
         build_app(),
         [
@@ -70,30 +45,30 @@ def test_pair_text_kalman_and_5m(kline_store):
             "--method",
             "kalman",
             "--store",
-            kline_store,
+            pair_store,
         ],
     )
     assert res.exit_code == 0, res.output
     assert "AVAXUSDT/LINKUSDT kalman" in res.stdout
 
 
-def test_pair_errors(kline_store):
+def test_pair_errors(pair_store):
     app = build_app()
-    bad = CliRunner().invoke(app, ["pair", "AVAXUSDT", "NOPE", "--store", kline_store])
+    bad = CliRunner().invoke(app, ["pair", "AVAXUSDT", "NOPE", "--store", pair_store])
     assert bad.exit_code == 2 and "NOPE" in bad.output
     bad = CliRunner().invoke(
-        app, ["pair", "AVAXUSDT", "LINKUSDT", "--method", "lasso", "--store", kline_store]
+        app, ["pair", "AVAXUSDT", "LINKUSDT", "--method", "lasso", "--store", pair_store]
     )
     assert bad.exit_code == 2 and "--method" in bad.output
 
 
-def test_scan_json(kline_store):
-    res = CliRunner().invoke(build_app(), ["scan", *SYMS, "--json", "--store", kline_store])
+def test_scan_json(pair_store):
+    res = CliRunner().invoke(build_app(), ["scan", *SYMS, "--json", "--store", pair_store])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["tested"] == 3 and len(out["pairs"]) == 3
     p = [r["pvalue"] for r in out["pairs"]]
     assert p == sorted(p)
     assert np.isfinite(out["pairs"][0]["notional_a"])
-    text = CliRunner().invoke(build_app(), ["scan", *SYMS, "--store", kline_store])
+    text = CliRunner().invoke(build_app(), ["scan", *SYMS, "--store", pair_store])
     assert text.exit_code == 0 and "pairs tested" in text.stdout

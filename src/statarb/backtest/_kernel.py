@@ -25,6 +25,26 @@ def _round_lot(q, step):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _close(r, t, qy, qx, py, px, fee, sy, sx, z, reason, fund_acc):  # pragma: no cover - compiled
+    """Record the exit of the open trade in row ``r``; returns the cash it brings back."""
+    ny = abs(qy * py)
+    nx = abs(qx * px)
+    fees = fee * (ny + nx)
+    slips = sy * ny + sx * nx
+    r[T_EXIT_BAR] = t
+    r[T_EXIT_Y] = py
+    r[T_EXIT_X] = px
+    r[T_EXIT_Z] = z
+    r[T_GROSS] = qy * (py - r[T_ENTRY_Y]) + qx * (px - r[T_ENTRY_X])
+    r[T_FEES] += fees
+    r[T_SLIP] += slips
+    r[T_COSTS] = r[T_FEES] + r[T_SLIP]
+    r[T_FUNDING] = fund_acc
+    r[T_REASON] = reason
+    return qy * py + qx * px - fees - slips
+
+
+@njit(cache=True)
 def run_kernel(
     close_y,
     close_x,
@@ -86,22 +106,7 @@ def run_kernel(
             sy = hs_y[t] if use_hs else slip
             sx = hs_x[t] if use_hs else slip
             if pending == _EXIT:
-                ny = abs(qy * py)
-                nx = abs(qx * px)
-                fees = fee * (ny + nx)
-                slips = sy * ny + sx * nx
-                cash += qy * py + qx * px - fees - slips
-                r = trades[m]
-                r[T_EXIT_BAR] = t
-                r[T_EXIT_Y] = py
-                r[T_EXIT_X] = px
-                r[T_EXIT_Z] = pend_z
-                r[T_GROSS] = qy * (py - r[T_ENTRY_Y]) + qx * (px - r[T_ENTRY_X])
-                r[T_FEES] += fees
-                r[T_SLIP] += slips
-                r[T_COSTS] = r[T_FEES] + r[T_SLIP]
-                r[T_FUNDING] = fund_acc
-                r[T_REASON] = reason
+                cash += _close(trades[m], t, qy, qx, py, px, fee, sy, sx, pend_z, reason, fund_acc)
                 m += 1
                 qy = 0.0
                 qx = 0.0
@@ -189,24 +194,9 @@ def run_kernel(
         t = n - 1
         py = close_y[t]
         px = close_x[t]
-        ny = abs(qy * py)
-        nx = abs(qx * px)
         sy = hs_y[t] if use_hs else slip
         sx = hs_x[t] if use_hs else slip
-        fees = fee * (ny + nx)
-        slips = sy * ny + sx * nx
-        cash += qy * py + qx * px - fees - slips
-        r = trades[m]
-        r[T_EXIT_BAR] = t
-        r[T_EXIT_Y] = py
-        r[T_EXIT_X] = px
-        r[T_EXIT_Z] = z[t]
-        r[T_GROSS] = qy * (py - r[T_ENTRY_Y]) + qx * (px - r[T_ENTRY_X])
-        r[T_FEES] += fees
-        r[T_SLIP] += slips
-        r[T_COSTS] = r[T_FEES] + r[T_SLIP]
-        r[T_FUNDING] = fund_acc
-        r[T_REASON] = R_END
+        cash += _close(trades[m], t, qy, qx, py, px, fee, sy, sx, z[t], R_END, fund_acc)
         m += 1
         equity[t] = cash
         qy_path[t] = 0.0
