@@ -245,3 +245,22 @@ def equity_stats(capital, equity):  # pragma: no cover - compiled
     sd = np.sqrt(m2 / (n - 1)) if n > 1 else np.nan
     dsd = np.sqrt(down / n) if n > 0 else np.nan
     return dd, mean, sd, dsd, max_dd, longest
+
+
+@njit(cache=True)
+def window_std(values, bars, window):  # pragma: no cover - compiled
+    """Sample standard deviation of ``values`` over the ``window`` bars ending at each bar."""
+    out = np.empty(bars.shape[0])
+    for k in range(bars.shape[0]):
+        end = bars[k] + 1
+        start = end - window
+        m = 0.0
+        for i in range(start, end):
+            m += values[i]
+        m /= window
+        ss = 0.0
+        for i in range(start, end):
+            d = values[i] - m
+            ss += d * d
+        out[k] = np.sqrt(ss / (window - 1))
+    return out

@@ -68,8 +68,9 @@ def _cost_awareness(
         bars = ok[-1:] if len(ok) and ok[-1] >= w - 1 else np.array([], dtype=np.int64)
     if not len(bars):
         return math.nan, math.nan
-    windows = np.lib.stride_tricks.sliding_window_view(spread, w)[bars - w + 1]
-    sd = windows.std(axis=1, ddof=1)
+    from statarb.backtest._kernel import window_std
+
+    sd = window_std(spread, bars.astype(np.int64), w)
     cost = rate * (np.abs(y[bars]) + np.abs(beta[bars]) * np.abs(x[bars]))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd > 0, cost / sd, np.nan)
@@ -177,6 +178,7 @@ def run_backtest(
         "slippage": tb[:, k.T_SLIP],
         "funding": tb[:, k.T_FUNDING],
     }
+    stats = equity_stats(float(cfg.capital), equity)
     metrics = compute_metrics(
         equity,
         tr,
@@ -184,6 +186,7 @@ def run_backtest(
         capital=cfg.capital,
         exposure_bars=int(np.count_nonzero(qy)),
         traded_notional=traded,
+        stats=stats,
     )
     rt_cost, be_z = _cost_awareness(
         ya, xa, beta, spread, cfg, tb[:, k.T_ENTRY_BAR].astype(np.int64)
@@ -191,7 +194,7 @@ def run_backtest(
     return BacktestResult(
         cfg,
         equity,
-        equity_stats(float(cfg.capital), equity)[0][1:],
+        stats[0][1:],
         qy,
         qx,
         z,

@@ -37,12 +37,14 @@ def compute_metrics(
     capital: float,
     exposure_bars: int,
     traded_notional: float,
+    stats: tuple[Any, ...] | None = None,
 ) -> dict[str, Any]:
     """Return, risk and trade statistics (empyrical conventions, risk-free rate 0).
 
     ``trades`` holds equal-length arrays ``pnl_net``, ``bars_held``, ``fees``, ``slippage`` and
     ``funding``. Returns are bar returns of ``equity`` with the first bar measured from
     ``capital``; annualisation multiplies by ``bars_per_year`` (365-day crypto year).
+    ``stats`` may pass ``_kernel.equity_stats(capital, equity)`` when already computed.
     """
     from statarb.backtest._kernel import equity_stats
 
@@ -50,7 +52,9 @@ def compute_metrics(
     total = float(equity[-1] / capital - 1.0) if n else 0.0
     years = n / bars_per_year if n else math.nan
     ann_ret = _annualise(total, years) if n and total > -1 else math.nan
-    _, mean, sd, down, max_dd, max_dur = equity_stats(float(capital), equity)
+    if stats is None:
+        stats = equity_stats(float(capital), equity)
+    _, mean, sd, down, max_dd, max_dur = stats
     root = math.sqrt(bars_per_year)
     pnl = trades["pnl_net"]
     wins, losses = pnl[pnl > 0], pnl[pnl <= 0]
