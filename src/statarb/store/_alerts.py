@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -9,7 +10,7 @@ from statarb.errors import InputError, StoreError
 from statarb.store import _common as c
 
 
-class AlertPersistence:
+class AlertPersistence(ABC):
     """The alert part of the :class:`~statarb.store.base.TickStore` contract.
 
     A store mixing this in provides :meth:`transaction` and :meth:`_execute` (SQL with ``?``
@@ -17,13 +18,15 @@ class AlertPersistence:
     :meth:`_after_explicit_rule_id`.
     """
 
+    @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
+        """Group the writes inside the ``with`` block into one atomic transaction."""
 
+    @abstractmethod
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
-        raise NotImplementedError
+        """Run one SQL statement; return the result rows and the row count."""
 
-    def _after_explicit_rule_id(self) -> None:
+    def _after_explicit_rule_id(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Hook run after a rule was stored under an id chosen by the caller."""
 
     def save_alert_rule(self, rule: dict[str, Any]) -> int:
