@@ -56,3 +56,35 @@ def test_drawdown_duration():
     )
     assert m["max_drawdown_bars"] == 3
     assert math.isnan(m["win_rate"]) and m["trades"] == 0
+
+
+def test_backtest_metrics_equal_the_standalone_formulas():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "analytics"))
+    from _data import coint_pair
+
+    from statarb.backtest import BacktestConfig, run_backtest
+
+    y, x = coint_pair(n=3000)
+    res = run_backtest(y, x, config=BacktestConfig(window=40))
+    tb = res.trade_table
+    pnl = np.array([t.pnl_net for t in res.trades])
+    ref = compute_metrics(
+        res.equity,
+        {
+            "pnl_net": pnl,
+            "bars_held": tb[:, 1] - tb[:, 0],
+            "fees": tb[:, 16],
+            "slippage": tb[:, 17],
+            "funding": tb[:, 14],
+        },
+        bars_per_year=365 * 1440,
+        capital=res.config.capital,
+        exposure_bars=int(np.count_nonzero(res.qty_y)),
+        traded_notional=res.metrics["turnover"] * res.config.capital,
+    )
+    for k, v in ref.items():
+        assert res.metrics[k] == pytest.approx(v, rel=1e-9, nan_ok=True), k
+    np.testing.assert_allclose(res.drawdown, drawdown(res.equity, res.config.capital))

@@ -98,6 +98,18 @@ def run_kernel(
     fund_acc = 0.0
     use_hs = hs_y.shape[0] == n
     use_fund = fund_y.shape[0] == n
+    # equity statistics, accumulated as the bars are marked (see equity_stats)
+    dd = np.empty(n + 1)
+    dd[0] = 0.0
+    prev = capital
+    peak = capital
+    r_mean = 0.0
+    r_m2 = 0.0
+    r_down = 0.0
+    max_dd = 0.0
+    run = 0
+    longest = 0
+    exposure = 0
     for t in range(n):
         # 1. fill the order decided at the previous close
         if pending != _NONE:
@@ -141,9 +153,41 @@ def run_kernel(
                 pay = qy * close_y[t] * fund_y[t] + qx * close_x[t] * fund_x[t]
                 cash -= pay
                 fund_acc -= pay
-        equity[t] = cash + qy * close_y[t] + qx * close_x[t]
+            if t == n - 1:  # a position still open is closed at the last close
+                sy = hs_y[t] if use_hs else slip
+                sx = hs_x[t] if use_hs else slip
+                cash += _close(
+                    trades[m], t, qy, qx, close_y[t], close_x[t], fee, sy, sx, z[t], R_END, fund_acc
+                )
+                m += 1
+                qy = 0.0
+                qx = 0.0
+                side = 0
+            else:
+                exposure += 1
+        e = cash + qy * close_y[t] + qx * close_x[t]
+        equity[t] = e
         qy_path[t] = qy
         qx_path[t] = qx
+        r = e / prev - 1.0
+        prev = e
+        d = r - r_mean
+        r_mean += d / (t + 1)
+        r_m2 += d * (r - r_mean)
+        if r < 0.0:
+            r_down += r * r
+        if e > peak:
+            peak = e
+        v = e / peak - 1.0
+        dd[t + 1] = v
+        if v < max_dd:
+            max_dd = v
+        if v < 0.0:
+            run += 1
+            if run > longest:
+                longest = run
+        else:
+            run = 0
         # 3. decide at this close (fills at the next bar)
         if t >= n - 1 or t < start_bar:
             continue
@@ -189,19 +233,10 @@ def run_kernel(
             if go:
                 pending = _EXIT
                 pend_z = zt
-    # 4. a position still open is closed at the last close
-    if side != 0:
-        t = n - 1
-        py = close_y[t]
-        px = close_x[t]
-        sy = hs_y[t] if use_hs else slip
-        sx = hs_x[t] if use_hs else slip
-        cash += _close(trades[m], t, qy, qx, py, px, fee, sy, sx, z[t], R_END, fund_acc)
-        m += 1
-        equity[t] = cash
-        qy_path[t] = 0.0
-        qx_path[t] = 0.0
-    return equity, qy_path, qx_path, trades[:m].copy(), skipped
+    sd = np.sqrt(r_m2 / (n - 1)) if n > 1 else np.nan
+    dsd = np.sqrt(r_down / n) if n > 0 else np.nan
+    stats = (dd, r_mean, sd, dsd, max_dd, longest)
+    return equity, qy_path, qx_path, trades[:m].copy(), skipped, stats, exposure
 
 
 @njit(cache=True)

@@ -138,9 +138,9 @@ def run_backtest(
     if unknown:
         raise InputError(f"unknown filters {sorted(unknown)}; use lot_y, lot_x, min_notional")
     beta, alpha, spread, z, in_sample = signals or signal_inputs(ya, xa, cfg)
-    from statarb.backtest._kernel import equity_stats, run_kernel
+    from statarb.backtest._kernel import run_kernel
 
-    equity, qy, qx, table, skipped = run_kernel(
+    equity, qy, qx, table, skipped, stats, exposure = run_kernel(
         ya,
         xa,
         fill_y,
@@ -178,13 +178,12 @@ def run_backtest(
         "slippage": tb[:, k.T_SLIP],
         "funding": tb[:, k.T_FUNDING],
     }
-    stats = equity_stats(float(cfg.capital), equity)
     metrics = compute_metrics(
         equity,
         tr,
         bars_per_year=bars_per_year(cfg.bar_seconds),
         capital=cfg.capital,
-        exposure_bars=int(np.count_nonzero(qy)),
+        exposure_bars=int(exposure),
         traded_notional=traded,
         stats=stats,
     )
