@@ -9,8 +9,8 @@ from numba import njit
 T_ENTRY_BAR, T_EXIT_BAR, T_SIDE, T_QTY_Y, T_QTY_X = 0, 1, 2, 3, 4
 T_ENTRY_Y, T_ENTRY_X, T_EXIT_Y, T_EXIT_X, T_BETA = 5, 6, 7, 8, 9
 T_ENTRY_Z, T_EXIT_Z, T_GROSS, T_COSTS, T_FUNDING, T_REASON = 10, 11, 12, 13, 14, 15
-T_FEES, T_SLIP = 16, 17
-N_TRADE_COLS = 18
+T_FEES, T_SLIP, T_RT_COST, T_BE_Z = 16, 17, 18, 19
+N_TRADE_COLS = 20
 # exit reasons
 R_SIGNAL, R_STOP, R_MAX_HOLD, R_END = 0, 1, 2, 3
 # pending orders
@@ -69,6 +69,8 @@ def run_kernel(
     lot_x,
     min_notional,
     start_bar,
+    window,
+    rt_rate,
 ):  # pragma: no cover - compiled
     """Walk the bars: decide at each close, fill at the next bar, mark both legs every bar.
 
@@ -92,6 +94,8 @@ def run_kernel(
     pend_qx = 0.0
     pend_beta = 0.0
     pend_z = 0.0
+    pend_cost = 0.0
+    pend_bez = 0.0
     reason = R_SIGNAL
     held = 0
     skipped = 0
@@ -143,6 +147,8 @@ def run_kernel(
                 r[T_ENTRY_X] = px
                 r[T_BETA] = pend_beta
                 r[T_ENTRY_Z] = pend_z
+                r[T_RT_COST] = pend_cost
+                r[T_BE_Z] = pend_bez
                 r[T_FEES] = fees
                 r[T_SLIP] = slips
             pending = _NONE
@@ -211,6 +217,18 @@ def run_kernel(
                 pend_qx = q_x
                 pend_beta = b
                 pend_z = zt
+                # cost awareness: a round trip of one unit of spread, in spread units and in z
+                pend_cost = rt_rate * unit
+                mu = 0.0
+                for i in range(t - window + 1, t + 1):
+                    mu += close_y[i] - (beta[i] * close_x[i] + alpha[i])
+                mu /= window
+                ss = 0.0
+                for i in range(t - window + 1, t + 1):
+                    dv = close_y[i] - (beta[i] * close_x[i] + alpha[i]) - mu
+                    ss += dv * dv
+                sd_w = np.sqrt(ss / (window - 1))
+                pend_bez = pend_cost / sd_w if sd_w > 0.0 else np.nan
         else:
             go = False
             if side == 1:
@@ -280,22 +298,3 @@ def equity_stats(capital, equity):  # pragma: no cover - compiled
     sd = np.sqrt(m2 / (n - 1)) if n > 1 else np.nan
     dsd = np.sqrt(down / n) if n > 0 else np.nan
     return dd, mean, sd, dsd, max_dd, longest
-
-
-@njit(cache=True)
-def window_std(values, bars, window):  # pragma: no cover - compiled
-    """Sample standard deviation of ``values`` over the ``window`` bars ending at each bar."""
-    out = np.empty(bars.shape[0])
-    for k in range(bars.shape[0]):
-        end = bars[k] + 1
-        start = end - window
-        m = 0.0
-        for i in range(start, end):
-            m += values[i]
-        m /= window
-        ss = 0.0
-        for i in range(start, end):
-            d = values[i] - m
-            ss += d * d
-        out[k] = np.sqrt(ss / (window - 1))
-    return out

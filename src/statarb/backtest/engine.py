@@ -52,30 +52,28 @@ def _cost_awareness(
     beta: Float64Array,
     spread: Float64Array,
     config: BacktestConfig,
-    entry_bars: Int64Array,
+    table: np.ndarray,
 ) -> tuple[float, float]:
-    """Round-trip cost of one unit of spread (1 y vs beta x) in spread units, and in z at entry.
+    """Round-trip cost of one unit of spread (1 y vs beta x) in spread units, and in z.
 
-    Measured at the signal bar of each trade (or at the last bar when there are none), with the
-    spread's standard deviation over the z-score window ending there.
+    The mean over trades of what the bar loop measured at each signal bar (the spread's standard
+    deviation over the z-score window ending there); without trades, the same at the last bar.
     """
-    rate = 2.0 * (config.fee_bps + config.slippage_bps) / 1e4
-    w = config.window
-    if len(entry_bars):
-        bars = np.maximum(entry_bars - 1, w - 1)
-    else:
-        ok = np.flatnonzero(np.isfinite(beta))
-        bars = ok[-1:] if len(ok) and ok[-1] >= w - 1 else np.array([], dtype=np.int64)
-    if not len(bars):
-        return math.nan, math.nan
-    from statarb.backtest._kernel import window_std
+    from statarb.backtest import _kernel as k
 
-    sd = window_std(spread, bars.astype(np.int64), w)
-    cost = rate * (np.abs(y[bars]) + np.abs(beta[bars]) * np.abs(x[bars]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, cost / sd, np.nan)
-    z = z[np.isfinite(z)]
-    return float(np.nanmean(cost)), float(z.mean()) if len(z) else math.nan
+    if len(table):
+        cost, bez = table[:, k.T_RT_COST], table[:, k.T_BE_Z]
+        bez = bez[np.isfinite(bez)]
+        return float(cost.mean()), float(bez.mean()) if len(bez) else math.nan
+    w = config.window
+    ok = np.flatnonzero(np.isfinite(beta) & np.isfinite(spread))
+    if not len(ok) or ok[-1] < w - 1:
+        return math.nan, math.nan
+    t = int(ok[-1])
+    rate = 2.0 * (config.fee_bps + config.slippage_bps) / 1e4
+    cost = rate * (abs(y[t]) + abs(beta[t]) * abs(x[t]))
+    sd = float(np.std(spread[t - w + 1 : t + 1], ddof=1))
+    return float(cost), cost / sd if sd > 0 else math.nan
 
 
 def run_backtest(
@@ -164,6 +162,8 @@ def run_backtest(
         f.get("lot_x", 0.0),
         f.get("min_notional", 0.0),
         start_bar,
+        min(cfg.window, n),
+        2.0 * (cfg.fee_bps + cfg.slippage_bps) / 1e4,
     )
     from statarb.backtest import _kernel as k
 
@@ -187,9 +187,7 @@ def run_backtest(
         traded_notional=traded,
         stats=stats,
     )
-    rt_cost, be_z = _cost_awareness(
-        ya, xa, beta, spread, cfg, tb[:, k.T_ENTRY_BAR].astype(np.int64)
-    )
+    rt_cost, be_z = _cost_awareness(ya, xa, beta, spread, cfg, tb)
     return BacktestResult(
         cfg,
         equity,

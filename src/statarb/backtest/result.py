@@ -32,12 +32,17 @@ TRADE_COLUMNS = (
     "pnl_net",
     "bars_held",
     "exit_reason",
+    "break_even_z",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Trade:
-    """One round trip of the spread (side +1 long spread: long y, short beta * y of x)."""
+    """One round trip of the spread.
+
+    ``side`` +1 is long the spread (long y, short beta units of x per unit of y); ``break_even_z``
+    is the trade's round-trip cost in z units at its signal bar.
+    """
 
     entry_bar: int
     exit_bar: int
@@ -59,6 +64,7 @@ class Trade:
     pnl_net: float
     bars_held: int
     exit_reason: str
+    break_even_z: float
 
 
 def _clean(v: Any) -> Any:
@@ -192,6 +198,7 @@ def build_trades(table: np.ndarray, times: Int64Array | None) -> list[Trade]:
                 net,
                 xb - eb,
                 EXIT_REASONS[int(r[k.T_REASON])],
+                r[k.T_BE_Z],
             )
         )
     return out
