@@ -247,7 +247,7 @@ def _bench_memory(tmp: Path) -> None:
     cli = [sys.executable, "-m", "statarb.cli.main"]
     procs = [
         subprocess.Popen(
-            [*cli, "up", "--demo", "--speed", "4", "--port", str(api_port)],
+            [*cli, "up", "--demo", "--speed", "4", "--port", str(api_port), "--no-dashboard"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -27,8 +27,7 @@ def _start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
     if "STATARB_API_TOKEN" not in env:
         full.pop("STATARB_API_TOKEN", None)
     exe = Path(sys.executable).parent / "statarb"
-    return subprocess.Popen([str(exe), *args], env=full, cwd=cwd, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    return subprocess.Popen([str(exe), *args], env=full, cwd=cwd, stderr=subprocess.PIPE, text=True)
 
 
 def _wait(url: str, until: Any, tries: int = 300) -> Any:
@@ -52,8 +51,11 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 def test_serve_runs_uvicorn_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
-    proc = _start(["serve", "--port", str(port)], tmp_path,
-                  STATARB_STORE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}")  # fmt: skip
+    proc = _start(
+        ["serve", "--port", str(port)],
+        tmp_path,
+        STATARB_STORE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
     try:
         body = _wait(f"http://127.0.0.1:{port}/health", lambda b: b.get("status") == "ok")
         assert body["engine"] is True
@@ -67,16 +69,24 @@ def test_serve_runs_uvicorn_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = _start(["up", "--demo", "--speed", "20", "--port", str(port)], tmp_path,
-                  STATARB_API_TOKEN="t", STATARB_FLUSH_INTERVAL="0.05")  # fmt: skip
+    proc = _start(
+        ["up", "--demo", "--speed", "20", "--port", str(port), "--no-dashboard"],
+        tmp_path,
+        STATARB_API_TOKEN="t",
+        STATARB_FLUSH_INTERVAL="0.05",
+    )
     try:
         both = {"BTCUSDT", "ETHUSDT"}
         assert _wait(base + "/api/v1/symbols", lambda b: {s["symbol"] for s in b} >= both)
         feeds = httpx.get(base + "/api/v1/feeds").json()
         assert feeds["feeds"][0]["symbols"] == ["BTCUSDT", "ETHUSDT"]
         assert feeds["engine"]["pairs"] == ["BTCUSDT/ETHUSDT"]
-        r = httpx.request("DELETE", base + "/api/v1/feeds", json={"symbols": ["ETHUSDT"]},
-                          headers={"Authorization": "Bearer t"})  # fmt: skip
+        r = httpx.request(
+            "DELETE",
+            base + "/api/v1/feeds",
+            json={"symbols": ["ETHUSDT"]},
+            headers={"Authorization": "Bearer t"},
+        )
         assert r.status_code == 200 and r.json()["symbols"] == ["ETHUSDT"]
         assert r.json()["feeds"][0]["symbols"] == ["BTCUSDT"]
         metrics = httpx.get(base + "/metrics").text
@@ -91,8 +101,11 @@ def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
 def test_up_makes_a_session_token_when_none_is_set(tmp_path: Path) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = _start(["up", "--port", str(port)], tmp_path,
-                  STATARB_STORE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}")  # fmt: skip
+    proc = _start(
+        ["up", "--port", str(port), "--no-dashboard"],
+        tmp_path,
+        STATARB_STORE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
     try:
         _wait(base + "/health", lambda b: b.get("status") == "ok")
     finally:
@@ -119,3 +132,34 @@ def test_run_plans_the_demo_when_binance_is_out_of_reach():
     )
     configured = plan_start(Settings(store_url="sqlite:///mine.db"), reachable=False)
     assert configured["kwargs"]["store_url"] == "sqlite:///mine.db"
+
+
+def test_up_starts_the_dashboard_and_takes_it_down_even_when_killed(tmp_path: Path) -> None:
+    import socket
+
+    port, dash = _free_port(), _free_port()
+    proc = _start(
+        ["up", "--port", str(port), "--dashboard-port", str(dash)],
+        tmp_path,
+        STATARB_STORE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/health", lambda b: b.get("status") == "ok")
+        for _ in range(300):
+            try:
+                if httpx.get(f"http://127.0.0.1:{dash}/_stcore/health", timeout=2).text == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the dashboard never answered")
+    finally:
+        proc.kill()  # no chance to clean up: the dashboard must still go
+        proc.communicate(timeout=30)
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", dash)) != 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError("the dashboard outlived a killed `statarb up`")

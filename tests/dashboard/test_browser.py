@@ -86,7 +86,18 @@ def stack(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, str]]:
     logs = [open(artifacts / name, "wb") for name in ("engine.log", "dashboard.log")]  # noqa: SIM115
     procs = [
         subprocess.Popen(
-            [*STATARB, "up", "--demo", "--speed", "20", "--port", str(api_port), "--store", store],
+            [
+                *STATARB,
+                "up",
+                "--demo",
+                "--speed",
+                "20",
+                "--port",
+                str(api_port),
+                "--store",
+                store,
+                "--no-dashboard",
+            ],
             env=env,
             stdout=logs[0],
             stderr=subprocess.STDOUT,

@@ -32,7 +32,7 @@ def _start_dashboard(cfg: Settings, port: int) -> object:
 
     host = "127.0.0.1" if cfg.api_host in ("0.0.0.0", "::") else cfg.api_host
     child_cfg = cfg.model_copy(update={"api_url": f"http://{host}:{cfg.api_port}"})
-    proc = start_dashboard(child_cfg, port)
+    proc = start_dashboard(child_cfg, port, die_with_parent=True)
     typer.echo(f"dashboard on http://127.0.0.1:{port}", err=True)
     return proc
 
@@ -125,6 +125,8 @@ def _serve(
         cfg.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     _token_hint(cfg)
     try:
+        if dashboard_port == 0:  # `up` without --dashboard-port: the configured one
+            dashboard_port = cfg.dashboard_port
         asyncio.run(_run(cfg, demo=demo, speed=speed, dashboard_port=dashboard_port))
     except StatarbError as exc:
         fail(str(exc))
@@ -166,7 +168,9 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="API port")] = None,
         symbols: Annotated[str | None, typer.Option(help="stream these at start")] = None,
         store: Annotated[str | None, typer.Option(help="store URL")] = None,
-        dashboard_port: Annotated[int, typer.Option(help="dashboard port")] = 8501,
+        dashboard_port: Annotated[
+            int | None, typer.Option(help="dashboard port (default: settings, 8501)")
+        ] = None,
         dashboard: Annotated[
             bool, typer.Option("--dashboard/--no-dashboard", help="also start the dashboard")
         ] = True,
@@ -182,7 +186,7 @@ def register(app: typer.Typer) -> None:
                 demo=demo,
                 speed=speed,
                 up=True,
-                dashboard_port=dashboard_port if dashboard else None,
+                dashboard_port=(dashboard_port or 0) if dashboard else None,
                 api_host=host,
                 api_port=port,
                 symbols=_symbols(symbols),

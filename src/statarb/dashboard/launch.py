@@ -64,9 +64,27 @@ def dashboard_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_dashboard(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    """Start the dashboard process; the caller stops it (``terminate()``, then ``wait()``)."""
-    return subprocess.Popen(dashboard_command(settings, port), env=dashboard_env(settings))
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when the parent process dies."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def start_dashboard(
+    settings: Settings, port: int, *, die_with_parent: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start the dashboard process; the caller stops it (``terminate()``, then ``wait()``).
+
+    With ``die_with_parent`` (Linux) the dashboard also stops if its parent is killed outright,
+    so ``statarb up`` never leaves an orphaned dashboard holding the port.
+    """
+    preexec = _die_with_parent if die_with_parent and sys.platform.startswith("linux") else None
+    return subprocess.Popen(
+        dashboard_command(settings, port), env=dashboard_env(settings), preexec_fn=preexec
+    )
 
 
 __all__ = ["APP", "dashboard_command", "dashboard_env", "start_dashboard"]
