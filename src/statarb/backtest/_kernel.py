@@ -102,7 +102,7 @@ def run_kernel(
     fund_acc = 0.0
     use_hs = hs_y.shape[0] == n
     use_fund = fund_y.shape[0] == n
-    # equity statistics, accumulated as the bars are marked (see equity_stats)
+    # equity statistics, accumulated as the bars are marked (metrics.equity_stats in numpy)
     dd = np.empty(n + 1)
     dd[0] = 0.0
     prev = capital
@@ -255,46 +255,3 @@ def run_kernel(
     dsd = np.sqrt(r_down / n) if n > 0 else np.nan
     stats = (dd, r_mean, sd, dsd, max_dd, longest)
     return equity, qy_path, qx_path, trades[:m].copy(), skipped, stats, exposure
-
-
-@njit(cache=True)
-def equity_stats(capital, equity):  # pragma: no cover - compiled
-    """One pass over the equity curve: drawdown curve (with the starting capital first), mean,
-    sample standard deviation and downside deviation of bar returns, maximum drawdown and the
-    longest stretch (bars) below a previous peak."""
-    n = equity.shape[0]
-    dd = np.empty(n + 1)
-    dd[0] = 0.0
-    peak = capital
-    prev = capital
-    down = 0.0
-    max_dd = 0.0
-    run = 0
-    longest = 0
-    # Welford for the mean and variance of returns
-    mean = 0.0
-    m2 = 0.0
-    for t in range(n):
-        e = equity[t]
-        r = e / prev - 1.0
-        prev = e
-        d = r - mean
-        mean += d / (t + 1)
-        m2 += d * (r - mean)
-        if r < 0.0:
-            down += r * r
-        if e > peak:
-            peak = e
-        v = e / peak - 1.0
-        dd[t + 1] = v
-        if v < max_dd:
-            max_dd = v
-        if v < 0.0:
-            run += 1
-            if run > longest:
-                longest = run
-        else:
-            run = 0
-    sd = np.sqrt(m2 / (n - 1)) if n > 1 else np.nan
-    dsd = np.sqrt(down / n) if n > 0 else np.nan
-    return dd, mean, sd, dsd, max_dd, longest

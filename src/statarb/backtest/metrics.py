@@ -21,6 +21,21 @@ def drawdown(equity: Float64Array, capital: float | None = None) -> Float64Array
     return equity / peak - 1.0
 
 
+def equity_stats(capital: float, equity: Float64Array) -> tuple[Any, ...]:
+    """``(drawdown curve from capital, mean, std (ddof 1) and downside deviation of bar returns,
+    max drawdown, longest run of bars below a previous peak)``; the bar loop computes the same."""
+    n = len(equity)
+    eq = np.r_[capital, equity]
+    rets = eq[1:] / eq[:-1] - 1.0
+    dd = drawdown(eq)
+    under = np.r_[False, dd[1:] < 0, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(under))
+    longest = int((edges[1::2] - edges[0::2]).max()) if len(edges) else 0
+    sd = float(rets.std(ddof=1)) if n > 1 else math.nan
+    down = float(np.sqrt(np.mean(np.minimum(rets, 0.0) ** 2))) if n else math.nan
+    return dd, float(rets.mean()) if n else math.nan, sd, down, float(dd.min()), longest
+
+
 def _annualise(total: float, years: float) -> float:
     """Compound growth per year; infinite when a short, lucky sample overflows."""
     try:
@@ -44,10 +59,8 @@ def compute_metrics(
     ``trades`` holds equal-length arrays ``pnl_net``, ``bars_held``, ``fees``, ``slippage`` and
     ``funding``. Returns are bar returns of ``equity`` with the first bar measured from
     ``capital``; annualisation multiplies by ``bars_per_year`` (365-day crypto year).
-    ``stats`` may pass ``_kernel.equity_stats(capital, equity)`` when already computed.
+    ``stats`` may pass :func:`equity_stats` output when already computed (the bar loop does).
     """
-    from statarb.backtest._kernel import equity_stats
-
     n = len(equity)
     total = float(equity[-1] / capital - 1.0) if n else 0.0
     years = n / bars_per_year if n else math.nan
