@@ -214,3 +214,17 @@ __all__ = [
     "sorted_ticks",
     "unique_ticks",
 ]
+
+
+def range_clause(
+    start: int | None, end: int | None, col: str, placeholder: str
+) -> tuple[str, tuple[int, ...]]:
+    """``" AND col >= ? AND col < ?"`` for ``[start, end)`` with the driver's placeholder."""
+    check_range(start, end)
+    sql = ""
+    params: tuple[int, ...] = ()
+    if start is not None:
+        sql, params = f" AND {col} >= {placeholder}", (int(start),)
+    if end is not None:
+        sql, params = f"{sql} AND {col} < {placeholder}", (*params, int(end))
+    return sql, params

@@ -348,14 +348,7 @@ class PostgresStore(AlertPersistence):
 
     @staticmethod
     def _where(start: int | None, end: int | None, col: str) -> tuple[str, tuple[int, ...]]:
-        c.check_range(start, end)
-        sql = ""
-        params: tuple[int, ...] = ()
-        if start is not None:
-            sql, params = f" AND {col} >= %s", (int(start),)
-        if end is not None:
-            sql, params = f"{sql} AND {col} < %s", (*params, int(end))
-        return sql, params
+        return c.range_clause(start, end, col, "%s")
 
     def read_ticks(
         self, symbol: str, start: int | None = None, end: int | None = None

@@ -285,14 +285,7 @@ class SQLiteStore(AlertPersistence):
 
     @staticmethod
     def _where(start: int | None, end: int | None, col: str) -> tuple[str, tuple[int, ...]]:
-        c.check_range(start, end)
-        sql = ""
-        params: tuple[int, ...] = ()
-        if start is not None:
-            sql, params = f" AND {col} >= ?", (int(start),)
-        if end is not None:
-            sql, params = f"{sql} AND {col} < ?", (*params, int(end))
-        return sql, params
+        return c.range_clause(start, end, col, "?")
 
     def read_ticks(
         self, symbol: str, start: int | None = None, end: int | None = None
