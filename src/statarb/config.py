@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="redis://host:6379/0 to fan out live events between processes"
     )
+    redis_prefix: str = Field(
+        default="statarb",
+        description="Redis key/channel prefix: processes sharing it form one system",
+    )
     binance_ws_url: str = Field(
         default=BINANCE_WS_URL, description="Binance USD-M futures WebSocket base (routed paths)"
     )

@@ -144,6 +144,18 @@ def create_app(
             eng.hub = hub
         app.state.settings, app.state.store, app.state.engine = settings, st, eng
         app.state.hub = eng.hub
+        bus = None
+        if settings.redis_url and eng.bus is None and isinstance(eng.hub, BroadcastHub):
+            from statarb.engine import RedisBus
+
+            bus = RedisBus(settings.redis_url, eng.hub, prefix=settings.redis_prefix)
+            try:
+                await bus.start()
+            except StatarbError:
+                if own_store:
+                    st.close()
+                raise
+            eng.attach_bus(bus)
         own_engine = not eng.running
         if own_engine:
             await eng.start()
@@ -155,6 +167,8 @@ def create_app(
         finally:
             if own_engine:
                 await eng.stop()
+            if bus is not None:
+                await bus.stop()
             if own_store:
                 st.close()
 

@@ -191,6 +191,7 @@ class Health(BaseModel):
     engine: bool
     store: str
     version: str
+    bus: Literal["redis", "off", "disconnected"] = "off"
 
 
 _TICK_LIST: TypeAdapter[list[TickIn]] = TypeAdapter(list[TickIn])

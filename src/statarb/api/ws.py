@@ -98,6 +98,10 @@ class BroadcastHub:
                     del self._subs[t]
         return sorted(client.topics)
 
+    def topics(self) -> set[str]:
+        """The topics at least one client subscribed to."""
+        return set(self._subs)
+
     def wants(self, topic: str) -> bool:
         """Whether any client subscribed to ``topic``."""
         return topic in self._subs

@@ -33,10 +33,15 @@ class AlertsMixin:
     timeframes: list[str]
     analytics_timeframes: list[str]
     clock: Any
+    bus: Any
 
-    if TYPE_CHECKING:  # provided by PairsMixin
+    if TYPE_CHECKING:  # provided by PairsMixin and ClusterMixin
 
         def watch_pair(self, a: str, b: str) -> tuple[str, str]: ...
+
+        def _announce_rule(self, op: str, rule_id: int | None) -> None: ...
+
+        def _claim_and_fire(self, trig: Trigger, recv_ts: int) -> None: ...
 
     def rules(self) -> list[Rule]:
         """The alert rules in force."""
@@ -69,12 +74,15 @@ class AlertsMixin:
         rid = self.store.save_alert_rule(body)
         saved = parse_rule({**body, "id": rid})
         self._install_rule(saved)
+        self._announce_rule("saved", saved.id)
         return saved
 
     def remove_rule(self, rule_id: int) -> bool:
         """Delete a rule from the store and stop evaluating it."""
         self.evaluator.remove(rule_id)
-        return self.store.delete_alert_rule(rule_id)
+        removed = self.store.delete_alert_rule(rule_id)
+        self._announce_rule("deleted", rule_id)
+        return removed
 
     def _evaluate(self, changed: set[str], ts: int, recv_ts: int) -> None:
         if not changed or not self.evaluator.rules:
@@ -83,6 +91,12 @@ class AlertsMixin:
             self._fire(trig, recv_ts)
 
     def _fire(self, trig: Trigger, recv_ts: int) -> None:
+        if self.bus is not None:  # several engines may see this trigger: the first claim fires
+            self._claim_and_fire(trig, recv_ts)
+        else:
+            self._record_fire(trig, recv_ts)
+
+    def _record_fire(self, trig: Trigger, recv_ts: int) -> None:
         rule = next((r for r in self.evaluator.rules if r.id == trig.rule_id), None)
         hooks = rule.webhooks if rule is not None else ()
         event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": self.clock(),

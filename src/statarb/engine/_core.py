@@ -17,6 +17,7 @@ from statarb.alerts.notify import Notifier
 from statarb.alerts.rules import metric_key, parse_rule
 from statarb.bars import BarBuilder
 from statarb.engine._alerting import AlertsMixin
+from statarb.engine._cluster import ClusterMixin
 from statarb.engine._events import (
     Hub,
     NullHub,
@@ -37,6 +38,7 @@ from statarb.timeutil import us_to_iso
 
 if TYPE_CHECKING:
     from statarb.config import Settings
+    from statarb.engine._bus import RedisBus
     from statarb.ingest.binance import FeedBatch
     from statarb.ingest.writer import TickWriter
     from statarb.store.base import TickStore
@@ -56,14 +58,16 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-class Engine(PairsMixin, AlertsMixin, FeedsMixin):
+class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
     """Own the live state: feeds, the single store writer, bars, pair analytics and alerts.
 
     Every tick, from a feed or posted through the API (:meth:`ingest`), goes through one queue
     and one consumer task: stored by the batched :class:`~statarb.ingest.writer.TickWriter`,
     built into bars for each of ``settings.timeframes``, turned into metric values (see
     :mod:`statarb.alerts.rules` for the keys), evaluated against the alert rules and published
-    on the hub (topics ``ticks:SYM``, ``bars:SYM:TF``, ``pair:A:B``, ``alerts``).
+    on the hub (topics ``ticks:SYM``, ``bars:SYM:TF``, ``pair:A:B``, ``alerts``). With a
+    :class:`~statarb.engine._bus.RedisBus` attached (:meth:`attach_bus`) it is one of several
+    engines forming one system.
 
     Parameters
     ----------
@@ -114,6 +118,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin):
             )
         self.settings, self.store = settings, store
         self.hub: Hub = hub or NullHub()
+        self.bus: RedisBus | None = None
+        self._pending_fires: set[asyncio.Task[None]] = set()
         self.notifier = notifier or Notifier()
         self.window_bars, self.z_window, self.method = window_bars, z_window, method
         self.clock = clock
@@ -238,6 +244,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin):
         await self._queue.put(None)
         await self._consumer
         self._consumer = None
+        if self._pending_fires:  # alerts waiting for their claim are recorded before exit
+            await asyncio.gather(*self._pending_fires, return_exceptions=True)
         if self._writer is not None and self._writer_task is not None:
             await self._writer.close()
             await asyncio.gather(self._writer_task, return_exceptions=True)
@@ -383,10 +391,21 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin):
         changed |= self._live_pairs(sym)
         self._evaluate(changed, ts, recv_ts)
 
-    def _on_bars(self, sym: str, tf: str, closed: BarBatch, recv_ts: int) -> None:
+    def watch_pair(self, a: str, b: str) -> tuple[str, str]:
+        """Analyse the pair ``a``/``b`` live (idempotent); return it normalised.
+
+        With a bus attached, bars of a leg ingested by another engine are followed.
+        """
+        key = super().watch_pair(a, b)
+        self._follow_legs(*key)
+        return key
+
+    def _on_bars(
+        self, sym: str, tf: str, closed: BarBatch, recv_ts: int, *, publish: bool = True
+    ) -> None:
         recent = self._recent.setdefault((sym, tf), RecentBars(self.window_bars))
         topic = f"bars:{sym}:{tf}"
-        wants = self.hub.wants(topic)
+        wants = publish and self.hub.wants(topic)
         for i in range(len(closed)):
             recent.add(closed.take(slice(i, i + 1)))
             self.counts["bars"] += 1
@@ -428,6 +447,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin):
             "analytics_timeframes": self.analytics_timeframes,
             "rules": len(self.evaluator.rules),
             "webhooks": {**self.notifier.counts, "pending": self.notifier.pending},
+            "bus": None if self.bus is None else self.bus.stats(),
         }
 
 

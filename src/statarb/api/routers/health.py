@@ -21,9 +21,10 @@ async def health(engine: EngineDep, store: StoreDep) -> Response:
     from statarb import __version__
 
     ok = engine.running
+    bus = "off" if engine.bus is None else "redis" if engine.bus.connected else "disconnected"
     return json_response({"status": "ok" if ok else "degraded", "engine": ok,
-                          "store": store.url.split("://")[0], "version": __version__},
-                         200 if ok else 503)  # fmt: skip
+                          "store": store.url.split("://")[0], "version": __version__,
+                          "bus": bus}, 200 if ok else 503)  # fmt: skip
 
 
 @router.get("/api/v1/symbols", response_model=list[SymbolOut], tags=["ticks"])
@@ -57,8 +58,13 @@ async def metrics(engine: EngineDep) -> PlainTextResponse:
             if q[field] is not None:
                 lines.append(f'statarb_latency_ms{{stage="{stage}",quantile="{qn}"}} {q[field]}')
         lines.append(f'statarb_latency_ms_count{{stage="{stage}"}} {q["count"]}')
-    hub = getattr(engine.hub, "stats", None)
+    ws_hub = engine.hub if engine.bus is None else engine.bus.local
+    hub = getattr(ws_hub, "stats", None)
     if callable(hub):
         for key, value in hub().items():
             lines += _prom(f"statarb_ws_{key}", value, f"websocket {key}", "gauge")
+    for key, value in (st.get("bus") or {}).items():
+        if isinstance(value, int | float):  # bools count as 0/1
+            lines += _prom(f"statarb_bus_{key}", int(value) if isinstance(value, bool) else value,
+                           f"redis bus {key}", "gauge")  # fmt: skip
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
