@@ -152,3 +152,31 @@ async def test_an_unreachable_redis_is_a_clear_error() -> None:
     bus = RedisBus("redis://127.0.0.1:1/0", BroadcastHub())
     with pytest.raises(StatarbError, match=r"cannot reach Redis at redis://127\.0\.0\.1:1/0"):
         await bus.start()
+
+
+async def test_the_bus_reconnects_after_redis_drops_its_connections(
+    nodes: list[Node], redis_url: str
+) -> None:
+    import redis
+
+    one, two = nodes
+    client = two.hub.connect()
+    two.hub.subscribe(client, [f"ticks:{A}"])
+    await _until(lambda: one.bus.wants(f"ticks:{A}"))
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        mine = [c for c in admin.client_list() if c["name"].startswith(one.bus.prefix)]
+        assert len(mine) >= 4  # two processes, a command and a subscription connection each
+        for c in mine:
+            admin.client_kill_filter(_id=c["id"])
+    finally:
+        admin.close()
+    ta, _ = _legs()
+    got: list[dict] = []
+    for k in range(0, 40, 10):  # events published while reconnecting may be lost (live only)
+        await one.engine.ingest(ta[k : k + 10])
+        await asyncio.sleep(0.3)
+    await _until(lambda: got.extend(_drain(client)) or any(
+        t["price"] == ta[39].price for e in got for t in e["data"]), timeout=10)  # fmt: skip
+    assert two.bus.connected and one.bus.connected
+    assert two.bus.counts["errors"] >= 1  # the subscription really was lost and re-made

@@ -106,7 +106,10 @@ class RedisBus:
         import redis.asyncio as redis
         from redis.exceptions import RedisError
 
-        self._client = redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=5)
+        self._client = redis.Redis.from_url(
+            self.url, socket_timeout=5, socket_connect_timeout=5,
+            client_name=f"{self.prefix}:{self.origin}".replace(" ", "_"),
+        )  # fmt: skip
         try:
             await self._client.ping()
         except (RedisError, OSError) as exc:
