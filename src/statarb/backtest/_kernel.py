@@ -77,12 +77,12 @@ def run_kernel(
     ``fee``/``slip`` are fractions of traded notional per leg; ``hs_y``/``hs_x`` (per bar, may
     be empty) replace ``slip`` with half the quoted spread as a fraction. ``fund_*`` are per-bar
     funding rates (0 outside funding times, may be empty): a long position pays ``rate *
-    notional``. Returns equity, per-bar quantities, the trade table and the skipped-trade count.
+    notional``. Returns equity, the trade table, the skipped-trade count, the equity statistics
+    and the bars with a position. Per-bar positions and drawdown follow from these two (see
+    :mod:`.result`): the loop writes one array, as fresh pages cost more than the arithmetic.
     """
     n = close_y.shape[0]
     equity = np.empty(n)
-    qy_path = np.zeros(n)
-    qx_path = np.zeros(n)
     trades = np.empty((n // 2 + 1, N_TRADE_COLS))
     m = 0
     cash = capital
@@ -103,12 +103,10 @@ def run_kernel(
     use_hs = hs_y.shape[0] == n
     use_fund = fund_y.shape[0] == n
     # equity statistics, accumulated as the bars are marked (metrics.equity_stats in numpy)
-    dd = np.empty(n + 1)
-    dd[0] = 0.0
     prev = capital
     peak = capital
-    r_mean = 0.0
-    r_m2 = 0.0
+    s1 = 0.0  # sums of returns and squared returns (no division chained from bar to bar)
+    s2 = 0.0
     r_down = 0.0
     max_dd = 0.0
     run = 0
@@ -173,27 +171,23 @@ def run_kernel(
                 exposure += 1
         e = cash + qy * close_y[t] + qx * close_x[t]
         equity[t] = e
-        qy_path[t] = qy
-        qx_path[t] = qx
-        r = e / prev - 1.0
-        prev = e
-        d = r - r_mean
-        r_mean += d / (t + 1)
-        r_m2 += d * (r - r_mean)
-        if r < 0.0:
-            r_down += r * r
-        if e > peak:
+        if e != prev:
+            r = e / prev - 1.0
+            prev = e
+            s1 += r
+            s2 += r * r
+            if r < 0.0:
+                r_down += r * r
+        if e >= peak:
             peak = e
-        v = e / peak - 1.0
-        dd[t + 1] = v
-        if v < max_dd:
-            max_dd = v
-        if v < 0.0:
+            run = 0
+        else:
+            v = e / peak - 1.0
+            if v < max_dd:
+                max_dd = v
             run += 1
             if run > longest:
                 longest = run
-        else:
-            run = 0
         # 3. decide at this close (fills at the next bar)
         if t >= n - 1 or t < start_bar:
             continue
@@ -251,7 +245,8 @@ def run_kernel(
             if go:
                 pending = _EXIT
                 pend_z = zt
-    sd = np.sqrt(r_m2 / (n - 1)) if n > 1 else np.nan
+    r_mean = s1 / n if n > 0 else np.nan
+    sd = np.sqrt(max(s2 - s1 * r_mean, 0.0) / (n - 1)) if n > 1 else np.nan
     dsd = np.sqrt(r_down / n) if n > 0 else np.nan
-    stats = (dd, r_mean, sd, dsd, max_dd, longest)
-    return equity, qy_path, qx_path, trades[:m].copy(), skipped, stats, exposure
+    stats = (r_mean, sd, dsd, max_dd, longest)
+    return equity, trades[:m].copy(), skipped, stats, exposure

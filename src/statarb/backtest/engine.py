@@ -138,7 +138,7 @@ def run_backtest(
     beta, alpha, spread, z, in_sample = signals or signal_inputs(ya, xa, cfg)
     from statarb.backtest._kernel import run_kernel
 
-    equity, qy, qx, table, skipped, stats, exposure = run_kernel(
+    equity, table, skipped, stats, exposure = run_kernel(
         ya,
         xa,
         fill_y,
@@ -185,15 +185,12 @@ def run_backtest(
         capital=cfg.capital,
         exposure_bars=int(exposure),
         traded_notional=traded,
-        stats=stats,
+        stats=(None, *stats),
     )
     rt_cost, be_z = _cost_awareness(ya, xa, beta, spread, cfg, tb)
     return BacktestResult(
         cfg,
         equity,
-        stats[0][1:],
-        qy,
-        qx,
         z,
         beta,
         times,

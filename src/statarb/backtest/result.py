@@ -79,9 +79,6 @@ class BacktestResult:
 
     config: BacktestConfig
     equity: Float64Array = field(repr=False)
-    drawdown: Float64Array = field(repr=False)
-    qty_y: Float64Array = field(repr=False)
-    qty_x: Float64Array = field(repr=False)
     zscore: Float64Array = field(repr=False)
     hedge_ratio: Float64Array = field(repr=False)
     times: Int64Array | None = field(repr=False)
@@ -91,6 +88,27 @@ class BacktestResult:
     round_trip_cost: float
     break_even_z: float
     skipped_trades: int = 0
+
+    @cached_property
+    def drawdown(self) -> Float64Array:
+        """Drawdown per bar from the running peak, the starting capital the first peak."""
+        from statarb.backtest.metrics import drawdown
+
+        return drawdown(self.equity, self.config.capital)
+
+    @cached_property
+    def qty_y(self) -> Float64Array:
+        """Quantity of leg ``y`` held at each bar's close."""
+        from statarb.backtest import _kernel as k
+
+        return positions(self.trade_table, len(self.equity), k.T_QTY_Y)
+
+    @cached_property
+    def qty_x(self) -> Float64Array:
+        """Quantity of leg ``x`` held at each bar's close."""
+        from statarb.backtest import _kernel as k
+
+        return positions(self.trade_table, len(self.equity), k.T_QTY_X)
 
     @cached_property
     def trades(self) -> list[Trade]:
@@ -168,6 +186,17 @@ class BacktestResult:
         return "\n".join(lines)
 
 
+def positions(table: np.ndarray, n: int, column: int) -> Float64Array:
+    """Per-bar quantity from the trade table: each trade holds ``column`` on [entry, exit)."""
+    from statarb.backtest import _kernel as k
+
+    step = np.zeros(n + 1)
+    q = table[:, column]
+    np.add.at(step, table[:, k.T_ENTRY_BAR].astype(np.int64), q)
+    np.add.at(step, table[:, k.T_EXIT_BAR].astype(np.int64), -q)
+    return np.cumsum(step[:n])
+
+
 def build_trades(table: np.ndarray, times: Int64Array | None) -> list[Trade]:
     """Trade objects from the kernel's trade table."""
     from statarb.backtest import _kernel as k
@@ -204,4 +233,4 @@ def build_trades(table: np.ndarray, times: Int64Array | None) -> list[Trade]:
     return out
 
 
-__all__ = ["EXIT_REASONS", "TRADE_COLUMNS", "BacktestResult", "Trade", "build_trades"]
+__all__ = ["EXIT_REASONS", "TRADE_COLUMNS", "BacktestResult", "Trade", "build_trades", "positions"]
