@@ -79,3 +79,17 @@ async def test_against_the_replay_server(tmp_path: Path) -> None:
         with pytest.raises(FeedError, match="-1121"):
             await client.page("NOPEUSDT", 1)
         await client.close()
+
+
+@pytest.mark.parametrize("row", [{"p": "0"}, {"a": "12"}, {"q": "NaN"}, {"T": None}, {}])
+async def test_a_malformed_rest_row_is_a_feed_error(row: dict[str, object]) -> None:
+    good = {"a": 12, "p": "1.5", "q": "2", "f": 12, "l": 12, "T": 1_700_000_000_000, "m": True}
+    body = [good, {**good, "a": 13, "f": 13, "l": 13, **row}] if row else {"code": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    client = AggTradeClient("http://x", transport=httpx.MockTransport(handler))
+    with pytest.raises(FeedError, match="malformed row"):
+        await client.page("BTCUSDT", 12)
+    await client.close()

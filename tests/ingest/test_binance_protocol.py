@@ -21,6 +21,7 @@ from statarb.ingest._binance_protocol import (
     route_of,
     stream_url,
 )
+from statarb.ingest._replay_data import MALFORMED_KINDS, spoilt
 from statarb.model import Quote, Tick
 
 
@@ -171,3 +172,41 @@ async def test_recorded_session_through_the_real_handlers(shared_data: Path) -> 
     assert (st.messages, st.ticks, st.quotes, st.gaps, st.malformed) == (1536, 91, 613, 0, 0)
     assert st.latency_p50_ms is not None and 0 < st.latency_p50_ms < 1000
     assert st.last_ids["CTKUSDT"] == 16599329 and st.duplicates == 1
+
+
+@pytest.mark.parametrize("kind", MALFORMED_KINDS)
+@pytest.mark.parametrize("stream", ["aggTrade", "trade"])
+def test_spoilt_trades_are_refused_at_the_edge(kind: str, stream: str) -> None:
+    good = {"e": "aggTrade", "E": 1, "s": "BTCUSDT", "a": 7, "p": "65000.1", "q": "0.002",
+            "f": 7, "l": 7, "T": 1, "m": False}  # fmt: skip
+    if stream == "trade":
+        good = {"e": "trade", "E": 1, "T": 1, "s": "BTCUSDT", "t": 7, "p": "65000.1",
+                "q": "0.002", "X": "MARKET", "m": False}  # fmt: skip
+    assert isinstance(parse_frame(orjson.dumps(good), 0), Tick)
+    with pytest.raises((ValueError, TypeError)):
+        parse_frame(spoilt(good, kind), 0)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"p": "-1"}, {"p": "inf"}, {"q": "NaN"}, {"q": "0"}, {"p": 1.5j}, {"p": None}, {"s": 5},
+     {"a": True}, {"a": -3}, {"T": 1.5}, {"m": 1}],
+)  # fmt: skip
+def test_bad_trade_values_and_types(change: dict[str, object]) -> None:
+    data = {"e": "aggTrade", "E": 1, "s": "X", "a": 7, "p": "2", "q": "1", "T": 1, "m": True}
+    data.update(change)  # type: ignore[arg-type]
+    with pytest.raises((ValueError, TypeError)):
+        parse_frame(orjson.dumps({"stream": "x@aggTrade", "data": data}, default=str), 0)
+
+
+def test_bad_quotes_and_marks_are_refused() -> None:
+    q = {"e": "bookTicker", "u": 1, "s": "X", "b": "1", "B": "1", "a": "2", "A": "1", "T": 5}
+    assert isinstance(parse_frame(orjson.dumps(q), 0), Quote)
+    for change in ({"u": "1"}, {"T": "5"}, {"b": "0"}, {"A": "-1"}, {"a": "NaN"}):
+        with pytest.raises((ValueError, TypeError)):
+            parse_frame(orjson.dumps({**q, **change}), 0)
+    m = {"e": "markPriceUpdate", "E": 1, "s": "X", "p": "1", "i": "1", "r": "0", "T": 2}
+    assert isinstance(parse_frame(orjson.dumps(m), 0), MarkPrice)
+    for change in ({"E": "1"}, {"p": "0"}, {"T": None}):
+        with pytest.raises((ValueError, TypeError)):
+            parse_frame(orjson.dumps({**m, **change}), 0)

@@ -80,3 +80,31 @@ def test_values_come_from_rest_for_the_gap() -> None:
     out, seq = _run([1, 2, 3, 10, 11, 11, 4, 12], [True] * 8, last_id=0)
     assert out == list(range(1, 13))
     assert seq.gaps == 1 and seq.backfilled == 6 and seq.duplicates == 2  # type: ignore[attr-defined]
+
+
+def test_shutdown_cancels_backfills_without_starting_new_ones() -> None:
+    async def main() -> None:
+        calls: list[int] = []
+        hang = asyncio.Event()
+
+        async def slow(request: httpx.Request) -> httpx.Response:
+            calls.append(int(request.url.params["fromId"]))
+            await hang.wait()  # an exchange that does not answer before shutdown
+            return httpx.Response(200, json=[])
+
+        async def flush() -> None:
+            pass
+
+        client = AggTradeClient("http://exchange", transport=httpx.MockTransport(slow))
+        seq = TradeSequencer(client, lambda r: None, flush, catch_up_pause=0.0)
+        seq.add("XUSDT", 10)
+        seq.on_tick(_row(15))  # a gap: backfill 11..14, holding 15
+        seq.on_tick(_row(20))
+        await asyncio.sleep(0.01)
+        await seq.cancel_all()
+        await asyncio.sleep(0.01)
+        assert seq.states["XUSDT"].task is None and calls == [11]
+        assert [r[5] for r in seq.states["XUSDT"].held] == [15, 20]  # for the next catch-up
+        await client.close()
+
+    asyncio.run(main())

@@ -242,3 +242,25 @@ async def test_stream_cap_and_connection_age_limit(recording: Path) -> None:
                     while True:
                         await ws.recv()
             assert aged.value.rcvd is not None and aged.value.rcvd.code == 1001
+
+
+async def test_reorder_duplicate_and_malformed_switches(tmp_path: Path) -> None:
+    path = write_recording(tmp_path / "r.jsonl", ("AAAUSDT",), n=30, quotes=False)
+    srv = ReplayServer([path], speed=None, reorder_every=4, duplicate_every=5,
+                       malformed={"aaausdt": {1010: "json", 1020: "price"}})  # fmt: skip
+    async with srv, _ws(f"{srv.ws_url}/market/ws/aaausdt@aggTrade") as ws:
+        async with asyncio.timeout(5):
+            texts = [await ws.recv() for _ in range(35)]  # 30 trades, 5 sent twice
+        assert await _silent(ws, 0.2)
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(texts[12])  # trade 1010, cut off
+    frames = [orjson.loads(t) for i, t in enumerate(texts) if i != 12]
+    ids = [f["a"] for f in frames]
+    # the 4th, 8th, ... trade comes after its successor; the 5th, 10th, ... twice in a row
+    assert ids[:12] == [1000, 1001, 1002, 1004, 1003, 1004, 1005, 1006, 1008, 1007, 1009, 1009]
+    assert sorted(set(ids)) == [i for i in range(1000, 1030) if i != 1010]
+    assert [f["p"] for f in frames if f["a"] == 1020] == ["0"]
+    with pytest.raises(InputError, match="malformed kinds"):
+        ReplayServer([path], malformed={"AAAUSDT": {1: "typo"}})
+    with pytest.raises(InputError, match="reorder_every"):
+        ReplayServer([path], reorder_every=0)

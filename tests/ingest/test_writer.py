@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,31 @@ async def test_closed_bars_match_batch_resample(sqlite_url: str) -> None:
     for col in ("open_time", "open", "high", "low", "close", "volume", "trades"):
         np.testing.assert_allclose(getattr(stored, col), getattr(ref, col)[:-1], rtol=1e-12)
     assert writer.stats.bars == len(stored)
+    store.close()
+
+
+@pytest.mark.parametrize("split", [171, 200])
+async def test_a_restarted_writer_finishes_the_open_bar_from_the_store(
+    sqlite_url: str, split: int
+) -> None:
+    # pairs of trades share a time; split 171 cuts between the two trades of one pair
+    ticks = [replace(t, ts=T0 + i // 2 * 1_400_000) for i, t in enumerate(_ticks("AAAUSDT", 400))]
+    store = open_store(sqlite_url)
+    for part in (ticks[:split], ticks[split:]):  # a process that stops, then its successor
+        writer = TickWriter(store, flush_interval=0.01, bar_timeframes=["1m", "5m"])
+        queue: asyncio.Queue[FeedBatch] = asyncio.Queue()
+        task = asyncio.create_task(writer.run(queue))
+        for i in range(0, len(part), 40):
+            await queue.put(FeedBatch.of(part[i : i + 40]))
+        await writer.close()
+        await task
+    whole = TickBatch.from_ticks(ticks)["AAAUSDT"]
+    for tf in ("1m", "5m"):
+        ref = resample(whole, tf)
+        stored = store.read_bars("AAAUSDT", tf)
+        assert len(stored) == len(ref) - 1 >= 1
+        for col in ("open_time", "open", "high", "low", "close", "volume", "trades"):
+            np.testing.assert_allclose(getattr(stored, col), getattr(ref, col)[:-1], rtol=1e-12)
     store.close()
 
 

@@ -151,34 +151,79 @@ def decode_frame(raw: str | bytes, recv_ts: int) -> tuple[int, Any]:
     """Parse one text frame into ``(kind, value)`` without building objects (the hot path).
 
     ``EV_TRADE`` -> :data:`TradeRow`, ``EV_QUOTE`` -> :data:`QuoteRow`, ``EV_MARK`` ->
-    :class:`MarkPrice`, ``EV_REPLY`` -> :class:`Reply`, ``EV_NONE`` -> ``None``.
+    :class:`MarkPrice`, ``EV_REPLY`` -> :class:`Reply`, ``EV_NONE`` -> ``None``. Bad data is
+    refused at this edge: ``ValueError`` for invalid JSON, a price that is not positive and
+    finite or a size that is negative or not finite (a trade's must be positive), ``TypeError``
+    for an id, time, side or symbol of the wrong JSON type, ``KeyError`` for a missing field.
     """
     obj = orjson.loads(raw)
     data = obj.get("data", obj) if "stream" in obj else obj
     e = data.get("e") if type(data) is dict else None
     if e == "aggTrade":
-        return EV_TRADE, (
-            data["s"], data["T"] * 1000, float(data["p"]), float(data["q"]),
-            data["m"], data["a"], SOURCE, recv_ts,
-        )  # fmt: skip
+        return EV_TRADE, _trade_row(data, data["a"], recv_ts)
     if e == "bookTicker":
-        return EV_QUOTE, (
-            data["s"], data.get("T", data.get("E", 0)) * 1000, float(data["b"]),
-            float(data["B"]), float(data["a"]), float(data["A"]), data["u"], recv_ts,
-        )  # fmt: skip
+        return EV_QUOTE, _quote_row(data, recv_ts)
     if e == "markPriceUpdate":
+        ev_t, fund_t, p = data["E"], data["T"], _number(data["p"], "mark price")
+        if type(ev_t) is not int or type(fund_t) is not int:
+            raise TypeError(f"markPriceUpdate E={ev_t!r} T={fund_t!r}: integers expected")
+        if not 0.0 < p < _INF:
+            raise ValueError(f"mark price {data['p']!r} is not a positive finite number")
         return EV_MARK, MarkPrice(
-            data["s"], data["E"] * 1000, float(data["p"]), float(data["i"]),
-            float(data["r"] or 0.0), data["T"] * 1000, recv_ts,
+            _symbol(data["s"]), ev_t * 1000, p, float(data["i"]), float(data["r"] or 0.0),
+            fund_t * 1000, recv_ts,
         )  # fmt: skip
     if e == "trade":
-        return EV_TRADE, (
-            data["s"], data["T"] * 1000, float(data["p"]), float(data["q"]),
-            data["m"], data["t"], SOURCE, recv_ts,
-        )  # fmt: skip
+        return EV_TRADE, _trade_row(data, data["t"], recv_ts)
     if e is None and ("result" in obj or "error" in obj) and "id" in obj:
         return EV_REPLY, Reply(obj["id"], obj.get("result"), obj.get("error"))
     return EV_NONE, None
+
+
+_INF = float("inf")
+
+
+def _trade_row(data: dict[str, Any], tid: Any, recv_ts: int) -> TradeRow:
+    sym, t, m, p, q = data["s"], data["T"], data["m"], data["p"], data["q"]
+    if (type(tid) is not int or type(t) is not int or type(m) is not bool
+            or type(sym) is not str or tid < 0):  # fmt: skip
+        raise TypeError(f"trade s={sym!r} id={tid!r} T={t!r} m={m!r}: want a string symbol, "
+                        "an integer id >= 0, an integer time, a boolean side")  # fmt: skip
+    if type(p) is str and type(q) is str:  # what Binance sends
+        price, size = float(p), float(q)
+    else:
+        price, size = _number(p, "price"), _number(q, "quantity")
+    if not (0.0 < price < _INF and 0.0 < size < _INF):  # NaN fails every comparison
+        raise ValueError(f"trade {tid}: price {p!r} and size {q!r} must be positive and finite")
+    return (sym, t * 1000, price, size, m, tid, SOURCE, recv_ts)
+
+
+def _quote_row(data: dict[str, Any], recv_ts: int) -> QuoteRow:
+    t, u = data.get("T", data.get("E", 0)), data["u"]
+    b, bq, a, aq = data["b"], data["B"], data["a"], data["A"]
+    if type(t) is not int or type(u) is not int:
+        raise TypeError(f"bookTicker T={t!r} u={u!r}: integers expected")
+    if type(b) is str and type(bq) is str and type(a) is str and type(aq) is str:
+        bid, bid_size, ask, ask_size = float(b), float(bq), float(a), float(aq)
+    else:
+        bid, bid_size, ask, ask_size = (_number(v, "bookTicker value") for v in (b, bq, a, aq))
+    if not (0.0 < bid < _INF and 0.0 < ask < _INF and 0.0 <= bid_size < _INF
+            and 0.0 <= ask_size < _INF):  # fmt: skip
+        raise ValueError(f"bookTicker {u}: prices {b!r}/{a!r} must be positive, sizes "
+                         f"{bq!r}/{aq!r} non-negative, all finite")  # fmt: skip
+    return (_symbol(data["s"]), t * 1000, bid, bid_size, ask, ask_size, u, recv_ts)
+
+
+def _symbol(s: Any) -> str:
+    if type(s) is not str:
+        raise TypeError(f"symbol {s!r} is not a string")
+    return s
+
+
+def _number(v: Any, what: str) -> float:
+    if type(v) is not str and type(v) is not float and type(v) is not int:
+        raise TypeError(f"{what} {v!r} is not a decimal string or a number")
+    return float(v)
 
 
 def parse_frame(raw: str | bytes, recv_ts: int) -> Event:
@@ -213,11 +258,8 @@ def event_time_ms(raw_event: Tick | Quote | MarkPrice) -> int:
 
 
 def rest_trade_to_tick(symbol: str, row: dict[str, Any], recv_ts: int) -> Tick:
-    """One ``/fapi/v1/aggTrades`` row as a :class:`~statarb.model.Tick`."""
-    return Tick(
-        symbol, row["T"] * 1000, float(row["p"]), float(row["q"]),
-        row["m"], row["a"], SOURCE, recv_ts,
-    )  # fmt: skip
+    """One ``/fapi/v1/aggTrades`` row as a :class:`~statarb.model.Tick` (checked as frames are)."""
+    return Tick(*_trade_row({**row, "s": symbol}, row["a"], recv_ts))
 
 
 def backoff_delay(

@@ -36,7 +36,8 @@ class FeedStats:
     reconnects, rotations, watchdog_trips
         Connection events summed over connections.
     malformed
-        Frames that could not be parsed.
+        Frames refused and logged: invalid JSON, fields of the wrong type, a price that is not
+        positive and finite (never emitted; a refused trade is backfilled over REST).
     queue_full
         Times the output queue was full and the feed had to wait (backpressure).
     last_message_ts

@@ -2,18 +2,20 @@
 
 Recordings are read with :func:`statarb.ingest.files.read_file` (aggTrade or trade frames, dumps,
 CSV ... anything it understands). Trades are served as ``aggTrade`` (one trade per aggregate:
-``a = f = l = t``) and as ``trade``; quotes as ``bookTicker``. With ``loop`` the recording repeats
-with ids and times shifted forward each round, so ids stay consecutive and time moves on.
+``a = f = l = t``) and as ``trade`` (or spoilt, for the ``malformed`` fault); quotes as
+``bookTicker``. With ``loop`` the recording repeats with ids and times shifted forward each
+round, so ids stay consecutive and time moves on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from statarb.errors import InputError
 from statarb.model import QuoteBatch, TickBatch
@@ -112,6 +114,27 @@ def agg_trade(b: TickBatch, j: int, rnd: int, span: int, dur: int) -> dict[str, 
         "e": "aggTrade", "E": t_ms, "s": b.symbol, "a": tid, "p": _num(b.price[j]),
         "q": _num(b.size[j]), "f": tid, "l": tid, "T": t_ms, "m": bool(b.side[j] == 1),
     }  # fmt: skip
+
+
+#: what the ``malformed`` switch can do to a trade payload
+MALFORMED_KINDS = ("json", "id", "time", "side", "price", "nan", "size")
+_SPOIL: dict[str, Callable[[dict[str, Any]], None]] = {
+    "id": lambda p: p.update({k: str(p[k]) for k in ("a", "t") if k in p}),
+    "time": lambda p: p.update(T=str(p["T"])),
+    "side": lambda p: p.update(m=str(p["m"]).lower()),
+    "price": lambda p: p.update(p="0"),
+    "nan": lambda p: p.update(p="NaN"),
+    "size": lambda p: p.update(q="-" + p["q"]),
+}
+
+
+def spoilt(payload: dict[str, Any], kind: str) -> str:
+    """The JSON text of a trade payload spoilt as ``kind`` (see :data:`MALFORMED_KINDS`)."""
+    if kind == "json":
+        return orjson.dumps(payload).decode()[:-9]
+    bad = dict(payload)
+    _SPOIL[kind](bad)
+    return orjson.dumps(bad).decode()
 
 
 def book_ticker(q: QuoteBatch, j: int, rnd: int, dur: int) -> dict[str, Any]:
@@ -214,4 +237,13 @@ def _symbol_info(rec: Recording, s: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-__all__ = ["Recording", "agg_trade", "book_ticker", "exchange_info", "load_recording", "rest_rows"]
+__all__ = [
+    "MALFORMED_KINDS",
+    "Recording",
+    "agg_trade",
+    "book_ticker",
+    "exchange_info",
+    "load_recording",
+    "rest_rows",
+    "spoilt",
+]

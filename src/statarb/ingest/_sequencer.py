@@ -126,7 +126,7 @@ class TradeSequencer:
         st.task = asyncio.create_task(self._backfill(st), name=f"backfill-{st.symbol}")
 
     async def cancel_all(self) -> None:
-        """Stop every running backfill (shutdown)."""
+        """Stop every running backfill (shutdown); held trades wait for the next catch-up."""
         tasks = [s.task for s in self.states.values() if s.task is not None]
         for t in tasks:
             t.cancel()
@@ -134,6 +134,7 @@ class TradeSequencer:
 
     async def _backfill(self, st: SymbolState) -> None:
         tries = 0
+        cancelled = False
         try:
             while True:
                 target = st.held[0][5] if st.held else None
@@ -155,12 +156,16 @@ class TradeSequencer:
             log.error("%s: backfill failed: %s", st.symbol, exc)
             if st.held:
                 self._give_up(st, st.held[0][5])  # type: ignore[arg-type]
+        except asyncio.CancelledError:
+            cancelled = True  # shutdown: re-feeding the held trades could start a new backfill
+            raise
         finally:
             if self.states.get(st.symbol) is st:
                 st.task = None
-                held, st.held = st.held, []
-                for t in held:
-                    self.on_tick(t)
+                if not cancelled:
+                    held, st.held = st.held, []
+                    for t in held:
+                        self.on_tick(t)
 
     async def _fetch(self, st: SymbolState, until: int | None) -> None:
         assert st.last_id is not None

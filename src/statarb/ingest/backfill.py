@@ -3,7 +3,8 @@
 Rate-limit aware: HTTP 429 (too many requests) and 418 (IP banned) are retried after the
 ``Retry-After`` the server names (or an exponential pause), and requests slow down on their own
 when ``X-MBX-USED-WEIGHT-1M`` nears the 2400-per-minute budget. Network errors are retried with
-backoff; only a definite answer (e.g. ``-1121 Invalid symbol``) raises :class:`FeedError`.
+backoff; only a definite answer (e.g. ``-1121 Invalid symbol``, or a malformed row) raises
+:class:`FeedError`.
 """
 
 from __future__ import annotations
@@ -95,7 +96,10 @@ class AggTradeClient:
         params = {"symbol": symbol, "fromId": from_id, "limit": limit}
         rows = await self._get("/fapi/v1/aggTrades", params)
         recv = time.time_ns() // 1000
-        ticks = [rest_trade_to_tick(symbol, r, recv) for r in rows]
+        try:
+            ticks = [rest_trade_to_tick(symbol, r, recv) for r in rows]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FeedError(f"aggTrades {symbol} fromId={from_id}: malformed row ({exc})") from exc
         ticks.sort(key=lambda t: t.trade_id)  # type: ignore[arg-type,return-value]
         self._trades += len(ticks)
         return ticks

@@ -13,7 +13,9 @@ limits on incoming messages per second, streams per connection and connection ag
 ``/fapi/v1/aggTrades``, ``/fapi/v1/exchangeInfo``, ``/fapi/v1/ping``, ``/fapi/v1/time`` with
 ``X-MBX-USED-WEIGHT-1M``, HTTP 429 + ``Retry-After`` over the weight limit, ``-1121`` for unknown
 symbols. Mark prices (``<s>@markPrice`` every 3 s, ``@markPrice@1s``) are synthesised from the
-last trade price. Fault switches for tests: ``disconnect_every``, ``skip_ids``, ``stall``.
+last trade price. Fault switches for tests (all off by default): ``disconnect_every``,
+``skip_ids``, ``stall``, ``malformed``, ``reorder_every``, ``duplicate_every`` and a small
+``max_connection_age`` (the 24 h cut).
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from websockets.http11 import Request, Response
 from statarb.errors import InputError
 from statarb.ingest._replay_data import (
     KIND_TRADE,
+    MALFORMED_KINDS,
     Recording,
     agg_trade,
     book_ticker,
     load_recording,
+    spoilt,
 )
 from statarb.ingest._replay_protocol import ConnState, handle_control, parse_path
 from statarb.ingest._replay_rest import RestApi
@@ -77,6 +81,17 @@ class ReplayServer:
         ``seconds`` while the clock runs on (connections stay open, pings continue).
     loop
         Start over at the end, ids and times shifted forward.
+    malformed
+        ``{"BTCUSDT": {trade_id: kind}}``: that trade is sent spoilt instead (REST has it intact).
+        Kinds (:data:`MALFORMED_KINDS`): ``"json"`` cut-off JSON text; ``"id"``, ``"time"``,
+        ``"side"`` the trade id, time or maker flag as a string; ``"price"`` price ``"0"``;
+        ``"nan"`` price ``"NaN"``; ``"size"`` a negative quantity.
+    reorder_every
+        Every n-th trade of a symbol is held back and sent after the trade that follows it.
+    duplicate_every
+        Every n-th trade of a symbol is sent twice in a row.
+    max_connection_age
+        Seconds after which the server closes a connection (code 1001), like Binance at 24 h.
     """
 
     def __init__(
@@ -90,6 +105,9 @@ class ReplayServer:
         skip_ids: Mapping[str, tuple[int, int]] | None = None,
         stall: tuple[int, float] | None = None,
         loop: bool = False,
+        malformed: Mapping[str, Mapping[int, str]] | None = None,
+        reorder_every: int | None = None,
+        duplicate_every: int | None = None,
         ping_interval: float = 180.0,
         ping_timeout: float = 600.0,
         max_streams: int = 1024,
@@ -103,6 +121,14 @@ class ReplayServer:
             raise InputError(f"disconnect_every must be >= 1, got {disconnect_every}")
         if not files:
             raise InputError("ReplayServer needs at least one recording")
+        for label, nth in (("reorder_every", reorder_every), ("duplicate_every", duplicate_every)):
+            if nth is not None and nth < 1:
+                raise InputError(f"{label} must be >= 1, got {nth}")
+        self.malformed = {k.upper(): dict(v) for k, v in (malformed or {}).items()}
+        bad = {k for v in self.malformed.values() for k in v.values()} - set(MALFORMED_KINDS)
+        if bad:
+            raise InputError(f"malformed kinds {sorted(bad)} unknown; use {MALFORMED_KINDS}")
+        self.reorder_every, self.duplicate_every = reorder_every, duplicate_every
         self.files = [Path(f) for f in files]
         self.host, self._port = host, port
         self.speed = speed
@@ -128,6 +154,7 @@ class ReplayServer:
         self._next_mark = 0
         self._last_price: dict[str, float] = {}
         self._stalled = False
+        self._held: dict[str, int] = {}
 
     @property
     def port(self) -> int:
@@ -305,20 +332,43 @@ class ReplayServer:
             await asyncio.sleep(0.001)
 
     def _deliver_trade(self, rec: Recording, sym: str, low: str, j: int, rnd: int) -> None:
+        n = len(rec.trades[sym])
+        nth = rnd * n + j + 1  # position of this trade in the replay (1-based)
+        if self.reorder_every and nth % self.reorder_every == 0 and j + 1 < n:
+            self._held[sym] = j  # sent after the next trade
+            return
+        self._send_trade(rec, sym, low, j, rnd)
+        held = self._held.pop(sym, None)
+        if held is not None:
+            self._send_trade(rec, sym, low, held, rnd)
+        if self.duplicate_every and nth % self.duplicate_every == 0:
+            self._send_trade(rec, sym, low, j, rnd)
+
+    def _send_trade(self, rec: Recording, sym: str, low: str, j: int, rnd: int) -> None:
         b = rec.trades[sym]
         span = rec.id_span(sym)
+        tid = int(b.trade_id[j]) + rnd * span
         skip = self.skip_ids.get(sym)
-        if skip is not None and skip[0] <= int(b.trade_id[j]) + rnd * span <= skip[1]:
+        if skip is not None and skip[0] <= tid <= skip[1]:
             return
+        spoil = self.malformed.get(sym, {}).get(tid)
         dur = rec.duration_us
-        self._deliver(f"{low}@aggTrade", agg_trade, b, j, rnd, span, dur)
-        self._deliver(f"{low}@trade", _trade, b, j, rnd, span, dur)
+        for name, payload in ((f"{low}@aggTrade", agg_trade), (f"{low}@trade", _trade)):
+            if spoil is None:
+                self._deliver(name, payload, b, j, rnd, span, dur)
+            elif targets := self._targets(name):
+                self._push(name, targets, spoilt(payload(b, j, rnd, span, dur), spoil))
 
     def _deliver(self, name: str, payload: Callable[..., dict[str, Any]], *args: Any) -> None:
+        if targets := self._targets(name):
+            self._push(name, targets, orjson.dumps(payload(*args)).decode())
+
+    def _targets(self, name: str) -> list[_Client]:
+        """Connections that get a frame of stream ``name`` now (none while stalled)."""
         targets = [c for c in self.clients if c.state.delivers(name)]
-        if not targets or self._is_stalled():
-            return
-        data = orjson.dumps(payload(*args)).decode()
+        return [] if not targets or self._is_stalled() else targets
+
+    def _push(self, name: str, targets: list[_Client], data: str) -> None:
         for c in targets:
             frame = f'{{"stream":"{name}","data":{data}}}' if c.state.combined else data
             c.out.put_nowait((frame, True))
@@ -353,4 +403,4 @@ def _trade(*args: Any) -> dict[str, Any]:
             "p": agg["p"], "q": agg["q"], "X": "MARKET", "m": agg["m"]}  # fmt: skip
 
 
-__all__ = ["ReplayServer"]
+__all__ = ["MALFORMED_KINDS", "ReplayServer"]

@@ -30,7 +30,16 @@ import numpy as np
 from statarb.errors import InputError, StoreError
 from statarb.ingest._binance_protocol import QuoteRow, TradeRow, quote_row, tick_row
 from statarb.ingest._feed_stats import percentile_ms
-from statarb.model import NO_ID, SIDE_UNKNOWN, BarBatch, Quote, QuoteBatch, Tick, TickBatch
+from statarb.model import (
+    NO_ID,
+    SIDE_UNKNOWN,
+    BarBatch,
+    Quote,
+    QuoteBatch,
+    Tick,
+    TickBatch,
+    Timeframe,
+)
 
 if TYPE_CHECKING:
     from statarb.bars import BarBuilder
@@ -321,17 +330,47 @@ class TickWriter:
         return written, n_bars
 
     def _bars(self, tb: TickBatch) -> list[BarBatch]:
+        if not self.bar_timeframes:
+            return []
+        if (tb.symbol, self.bar_timeframes[0]) not in self._builders:
+            self._new_builders(tb)
         out = []
         for tf in self.bar_timeframes:
-            key = (tb.symbol, tf)
-            if key not in self._builders:
-                from statarb.bars import BarBuilder
-
-                self._builders[key] = BarBuilder(tb.symbol, tf)
-            closed = self._builders[key].update(tb)
+            closed = self._builders[(tb.symbol, tf)].update(tb)
             if len(closed):
                 out.append(closed)
         return out
+
+    def _new_builders(self, tb: TickBatch) -> None:
+        """Bar builders for a symbol's first ticks, holding the stored ticks of their open bars.
+
+        After a restart (or a crash) the bar in progress is thus rebuilt from everything stored
+        for it, not written from the new ticks alone.
+        """
+        from statarb.bars import BarBuilder
+
+        first = int(tb.ts.min())
+        frames = {tf: Timeframe.parse(tf) for tf in self.bar_timeframes}
+        seed = self._stored_before(tb, min(f.floor(first) for f in frames.values()), first)
+        for tf, frame in frames.items():
+            builder = self._builders[(tb.symbol, tf)] = BarBuilder(tb.symbol, frame)
+            if seed is not None:
+                mine = seed.take(seed.ts >= frame.floor(first))
+                if len(mine):
+                    builder.update(mine)  # all in the open bar: closes nothing
+
+    def _stored_before(self, tb: TickBatch, start: int, first: int) -> TickBatch | None:
+        """Stored ticks from ``start`` up to the batch's first tick (not those in the batch)."""
+        try:
+            stored = self.store.read_ticks(tb.symbol, start, first + 1)
+        except StoreError as exc:
+            log.warning("cannot read stored %s ticks for its open bars: %s", tb.symbol, exc)
+            return None
+        keep = stored.ts < first
+        ids = tb.trade_id[tb.trade_id >= 0]
+        if len(ids):  # same time as the first new tick: the stored ones with smaller ids
+            keep |= (stored.ts == first) & (stored.trade_id >= 0) & (stored.trade_id < ids.min())
+        return stored.take(keep)
 
 
 __all__ = [
