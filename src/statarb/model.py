@@ -43,6 +43,7 @@ _TF_UNIT_US = {
     "d": 86_400_000_000,
     "w": 604_800_000_000,
 }
+_TF_MAX_US = 3660 * 86_400_000_000  # ten years: open times stay far inside int64
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +68,18 @@ class Timeframe:
         Raises
         ------
         InputError
-            When the text is not ``<positive integer><ms|s|m|h|d|w>``.
+            When the text is not ``<positive integer><ms|s|m|h|d|w>`` of at most ten years.
         """
         if isinstance(text, Timeframe):
             return text
         m = _TF_RE.match(str(text))
-        if not m or int(m.group(1)) <= 0:
+        n = int(m.group(1)) if m and len(m.group(1)) <= 20 else 0
+        if not m or n <= 0 or n * _TF_UNIT_US[m.group(2)] > _TF_MAX_US:
             raise InputError(
-                f"timeframe {text!r} is not valid; use a positive count and a unit "
-                "ms, s, m, h, d or w, e.g. 1s, 30s, 1m, 5m, 15m, 1h, 4h, 1d"
+                f"timeframe {str(text)[:40]!r} is not valid; use a positive count and a unit "
+                "ms, s, m, h, d or w of at most ten years, e.g. 1s, 30s, 1m, 5m, 15m, 1h, 4h, 1d"
             )
-        n, unit = int(m.group(1)), m.group(2)
+        unit = m.group(2)
         return cls(f"{n}{unit}", n * _TF_UNIT_US[unit])
 
     @property

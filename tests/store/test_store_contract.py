@@ -219,6 +219,19 @@ def test_last_trade_id(store: TickStore) -> None:
     assert store.last_trade_id("BTCUSDT") == 1009
 
 
+def test_trade_ids_up_to_the_int64_limit_read_back_exactly(store: TickStore) -> None:
+    ids = np.array([0, 7, 2**61 - 1, 2**61, 2**62, 2**63 - 1, NO_ID])
+    n = len(ids)
+    b = TickBatch("BTCUSDT", T0 + np.arange(n) * 1000, np.full(n, 1.5), np.ones(n),
+                  np.array([0, 1, -1, 0, 1, -1, 0]), ids)  # fmt: skip
+    assert store.write_ticks(b) == n
+    got = store.read_ticks("BTCUSDT")
+    assert got.trade_id.tolist() == ids.tolist() and got.side.tolist() == b.side.tolist()
+    chunks = [i for c in store.iter_ticks("BTCUSDT", chunk=2) for i in c.trade_id.tolist()]
+    assert chunks == ids.tolist()
+    assert store.last_trade_id("BTCUSDT") == 2**63 - 1
+
+
 def test_quotes(store: TickStore) -> None:
     n = 50
     ts = T0 + np.arange(n)[::-1] * 1000
@@ -247,6 +260,17 @@ def test_alert_rules_crud(store: TickStore) -> None:
     assert [r["id"] for r in store.list_alert_rules()] == [b]
     with pytest.raises(InputError):
         store.save_alert_rule({"name": object()})
+
+
+def test_new_rule_ids_leave_room_for_assigned_ones(store: TickStore) -> None:
+    for rid in (2**53, 2**63 - 1, 2**64, 0, -3):
+        with pytest.raises(InputError, match="not valid for a new rule"):
+            store.save_alert_rule({"id": rid, "name": "far"})
+    assert store.save_alert_rule({"id": 2**53 - 1, "name": "last"}) == 2**53 - 1
+    assigned = store.save_alert_rule({"name": "next"})  # the store still has ids to give
+    assert assigned == 2**53
+    assert store.save_alert_rule({"id": assigned, "name": "renamed"}) == assigned
+    assert [r["name"] for r in store.list_alert_rules()] == ["last", "renamed"]
 
 
 def test_alert_events(store: TickStore) -> None:

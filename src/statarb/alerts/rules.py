@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import reprlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, get_args
@@ -65,6 +66,11 @@ TICK = "tick"
 _SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.\-]{0,39}$")
 _MAX_DEPTH = 8
 _MAX_LEAVES = 64
+_MAX_ID = 2**63 - 1
+_MAX_META_DEPTH = 32
+_URL_RE = re.compile(r"https?://[^\s/]+(/\S*)?")
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
 
 
 def metric_key(metric: str, target: str, timeframe: str | None = None) -> str:
@@ -231,6 +237,23 @@ def _leaves(node: Node) -> Iterator[Condition]:
 
 
 # -- parsing ---------------------------------------------------------------------------------
+def _show(value: Any) -> str:
+    """A short repr of a bad value for messages (safe for huge numbers and deep nesting)."""
+    try:
+        return _REPR.repr(value)
+    except (ValueError, RecursionError):  # an int of more than 4300 digits
+        return f"<{type(value).__name__}>"
+
+
+def _utf8(text: str, where: str) -> str:
+    """``text`` if it can be stored (UTF-8 encodable: no lone surrogates)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise AlertRuleError(f"{where}: text is not valid Unicode (lone surrogate)") from None
+    return text
+
+
 def _need(data: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in data or data[key] is None:
         raise AlertRuleError(f"{where}{key}: required field is missing")
@@ -239,39 +262,45 @@ def _need(data: Mapping[str, Any], key: str, where: str) -> Any:
 
 def _number(value: Any, where: str, *, minimum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AlertRuleError(f"{where}: must be a number, got {value!r}")
-    out = float(value)
+        raise AlertRuleError(f"{where}: must be a number, got {_show(value)}")
+    try:
+        out = float(value)
+    except OverflowError:  # an int beyond the float range
+        out = math.inf
     if not math.isfinite(out):
-        raise AlertRuleError(f"{where}: must be finite, got {value!r}")
+        raise AlertRuleError(f"{where}: must be finite, got {_show(value)}")
     if minimum is not None and out < minimum:
-        raise AlertRuleError(f"{where}: must be >= {minimum:g}, got {value!r}")
+        raise AlertRuleError(f"{where}: must be >= {minimum:g}, got {_show(value)}")
     return out
 
 
 def _choice(value: Any, options: tuple[str, ...] | frozenset[str], where: str) -> str:
     if not isinstance(value, str) or value not in options:
-        near = difflib.get_close_matches(str(value), sorted(options), n=1)
+        text = value if isinstance(value, str) else ""
+        near = difflib.get_close_matches(text, sorted(options), n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise AlertRuleError(f"{where}: {value!r} is not one of {sorted(options)}{hint}")
+        raise AlertRuleError(f"{where}: {_show(value)} is not one of {sorted(options)}{hint}")
     return value
 
 
 def _target(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise AlertRuleError(f"{where}: must be a symbol or a pair 'A/B', got {value!r}")
-    parts = [p.strip().upper() for p in value.split("/")]
-    if len(parts) > 2 or not all(_SYMBOL_RE.match(p) for p in parts):
-        raise AlertRuleError(f"{where}: {value!r} is not a symbol (BTCUSDT) or a pair (A/B)")
+        raise AlertRuleError(f"{where}: must be a symbol or a pair 'A/B', got {_show(value)}")
+    parts = [p.strip().upper() for p in value.split("/")] if value.isascii() else []
+    if not 1 <= len(parts) <= 2 or not all(_SYMBOL_RE.fullmatch(p) for p in parts):
+        raise AlertRuleError(f"{where}: {_show(value)} is not a symbol (BTCUSDT) or a pair (A/B)")
     if len(parts) == 2 and parts[0] == parts[1]:
-        raise AlertRuleError(f"{where}: a pair needs two different symbols, got {value!r}")
+        raise AlertRuleError(f"{where}: a pair needs two different symbols, got {_show(value)}")
     return "/".join(parts)
 
 
 def _timeframe(value: Any, where: str) -> str | None:
     if value is None or value == TICK:
         return None
+    if not isinstance(value, str):
+        raise AlertRuleError(f"{where}: must be text such as '1m' or 'tick', got {_show(value)}")
     try:
-        return Timeframe.parse(str(value)).name
+        return Timeframe.parse(value).name
     except InputError as exc:
         raise AlertRuleError(f"{where}: {exc}") from exc
 
@@ -326,11 +355,13 @@ def parse_webhook(data: Any, where: str = "webhooks[0]") -> Webhook:
         raise AlertRuleError(f"{where}: must be an object, got {type(data).__name__}")
     kind = _choice(_need(data, "kind", f"{where}."), WEBHOOK_KINDS, f"{where}.kind")
     url = _need(data, "url", f"{where}.")
-    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-        raise AlertRuleError(f"{where}.url: must be an http(s) URL, got {url!r}")
+    if not isinstance(url, str) or not _URL_RE.fullmatch(url) or not url.isprintable():
+        raise AlertRuleError(f"{where}.url: must be an http(s) URL, got {_show(url)}")
     secret = data.get("secret")
     if secret is not None and (not isinstance(secret, str) or not secret):
         raise AlertRuleError(f"{where}.secret: must be a non-empty string or null")
+    if secret is not None:
+        _utf8(secret, f"{where}.secret")
     return Webhook(kind, url, secret)  # type: ignore[arg-type]
 
 
@@ -346,7 +377,10 @@ def parse_rule(data: Any) -> Rule:
         raise AlertRuleError(f"rule: must be an object, got {type(data).__name__}")
     name = _need(data, "name", "")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise AlertRuleError(f"name: must be a non-empty string of at most 200 chars, got {name!r}")
+        raise AlertRuleError(
+            f"name: must be a non-empty string of at most 200 chars, got {_show(name)}"
+        )
+    _utf8(name, "name")
     condition = parse_condition(_need(data, "condition", ""))
     leaves = sum(1 for _ in _leaves(condition))
     if leaves > _MAX_LEAVES:
@@ -354,18 +388,42 @@ def parse_rule(data: Any) -> Rule:
     cooldown = _number(data.get("cooldown_seconds", 0.0), "cooldown_seconds", minimum=0.0)
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise AlertRuleError(f"enabled: must be true or false, got {enabled!r}")
+        raise AlertRuleError(f"enabled: must be true or false, got {_show(enabled)}")
     hooks = data.get("webhooks") or []
     if not isinstance(hooks, list):
         raise AlertRuleError("webhooks: must be a list")
     webhooks = tuple(parse_webhook(h, f"webhooks[{i}]") for i, h in enumerate(hooks))
     rid = data.get("id")
-    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int)):
-        raise AlertRuleError(f"id: must be an integer, got {rid!r}")
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int)
+                            or not 1 <= rid <= _MAX_ID):  # fmt: skip
+        raise AlertRuleError(f"id: must be an integer from 1 to 2**63-1, got {_show(rid)}")
     meta = data.get("metadata") or {}
     if not isinstance(meta, Mapping):
         raise AlertRuleError("metadata: must be an object")
+    _check_json(meta, "metadata", 0)
     return Rule(name.strip(), condition, cooldown, enabled, webhooks, rid, dict(meta))
+
+
+def _check_json(value: Any, where: str, depth: int) -> None:
+    """Raise unless ``value`` is JSON the stores keep as it is (finite, 64-bit, str keys)."""
+    if depth > _MAX_META_DEPTH:
+        raise AlertRuleError(f"{where}: nested deeper than {_MAX_META_DEPTH} levels")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise AlertRuleError(f"{where}: keys must be strings, got {_show(k)}")
+            _check_json(v, f"{where}.{_utf8(k, where)}", depth + 1)
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_json(v, f"{where}[{i}]", depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise AlertRuleError(f"{where}: must be a finite number, got {value!r}")
+    elif isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        raise AlertRuleError(f"{where}: integer out of the 64-bit range")
+    elif isinstance(value, str):
+        _utf8(value, where)
+    elif value is not None and not isinstance(value, int | float):
+        raise AlertRuleError(f"{where}: {type(value).__name__} is not a JSON value")
 
 
 __all__ = [

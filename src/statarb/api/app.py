@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from statarb.api.routers import alerts, bars, feeds, health, pairs, ticks
@@ -188,6 +190,15 @@ def create_app(
 
 
 def _errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = jsonable_encoder(exc.errors())
+        try:
+            return JSONResponse({"detail": detail}, 422)
+        except ValueError:  # the echoed input holds NaN/inf or a lone surrogate (not JSON)
+            bare = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in detail]
+            return JSONResponse({"detail": bare}, 422)
+
     @app.exception_handler(InputError)
     async def _input(_: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, 422)

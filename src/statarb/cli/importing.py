@@ -50,7 +50,7 @@ def run_import(
     show_progress: bool = False,
 ) -> int:
     """Import ``paths``, print the report, return the exit code (0 all stored, 1 rows rejected)."""
-    from statarb.errors import FormatError, InputError
+    from statarb.errors import FormatError, InputError, StoreError
     from statarb.ingest.files import import_files
 
     total = sum(p.stat().st_size for p in paths if p.is_file())
@@ -66,6 +66,8 @@ def run_import(
             fail(f"{exc} (nothing stored from {exc.source})", EXIT_PARTIAL)
         fail(str(exc))
     except InputError as exc:
+        fail(str(exc))
+    except StoreError as exc:  # the file being imported was rolled back, earlier ones are kept
         fail(str(exc))
     typer.echo(report.summary())
     return EXIT_OK if report.ok else EXIT_PARTIAL

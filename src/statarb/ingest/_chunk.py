@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +112,14 @@ def epoch_us_checked(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ts = epoch_array_to_us(np.concatenate([raw[:0], [first], safe]))[1:]
     ok &= ts > 0
     return ts, ok
+
+
+_SYMBOL_RE = re.compile(r"[A-Z0-9][A-Z0-9_.\-]{0,39}")
+
+
+def valid_symbol(symbol: str) -> bool:
+    """A usable symbol: 1-40 upper-case ASCII letters, digits and ``_.-``, e.g. ``BTCUSDT``."""
+    return _SYMBOL_RE.fullmatch(symbol) is not None
 
 
 def valid_price(p: float) -> bool:

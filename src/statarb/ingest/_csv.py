@@ -23,6 +23,7 @@ from statarb.ingest._chunk import (
     FileChunk,
     RowError,
     epoch_us_checked,
+    valid_symbol,
     valid_ts,
 )
 from statarb.ingest._columns import (
@@ -263,7 +264,10 @@ class CsvReader:
             if sym:
                 mask = keep & (idx == code)
                 missing &= ~mask
-                if mask.any():
+                if not valid_symbol(sym):
+                    why = f"symbol {sym[:50]!r} is not valid: use letters, digits and _.-"
+                    self._reject(chunk.errors, cols, mask, why)
+                elif mask.any():
                     out[sym] = mask
         if missing.any():
             if self.symbol:

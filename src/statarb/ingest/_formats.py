@@ -6,6 +6,7 @@ import gzip
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ FormatName = Literal[
 Compression = Literal["none", "gzip", "zip"]
 
 SNIFF_BYTES = 64 * 1024
+#: what reading a damaged plain, gzip or zip file raises (zlib.error: a corrupt deflate stream)
+READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, gzip.BadGzipFile)
 
 AGGTRADES_COLUMNS = (
     "agg_trade_id",
@@ -134,7 +137,8 @@ def _compression(path: Path) -> Compression:
 
 
 def _zip_member(zf: zipfile.ZipFile, source: str) -> str:
-    names = [i.filename for i in zf.infolist() if not i.is_dir()]
+    # (not ZipInfo.is_dir(): it fails on an empty member name)
+    names = [i.filename for i in zf.infolist() if i.filename and not i.filename.endswith("/")]
     if len(names) != 1:
         raise FormatError(
             f"zip archive holds {len(names)} files {names[:5]}; expected exactly one "
@@ -142,6 +146,23 @@ def _zip_member(zf: zipfile.ZipFile, source: str) -> str:
             source=source,
         )
     return names[0]
+
+
+def _open_zip(raw: IO[bytes], source: str) -> tuple[zipfile.ZipFile, str, IO[bytes]]:
+    """The archive, the name of its one member and a reader of it."""
+    try:
+        zf = zipfile.ZipFile(raw)
+    except (RuntimeError, ValueError) as exc:  # a zip version zipfile lacks, a bad member name
+        raise FormatError(f"cannot read zip data: {exc}", source=source) from exc
+    try:
+        member = _zip_member(zf, source)
+        return zf, member, zf.open(member)
+    except (RuntimeError, ValueError) as exc:  # encrypted, or a method zipfile lacks
+        zf.close()
+        raise FormatError(f"cannot read zip data: {exc}", source=source) from exc
+    except BaseException:
+        zf.close()
+        raise
 
 
 @contextmanager
@@ -162,13 +183,12 @@ def open_raw(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes], Compression, st
             with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
                 yield cast(IO[bytes], gz), raw, comp, None
         elif comp == "zip":
-            with zipfile.ZipFile(raw) as zf:
-                member = _zip_member(zf, path.name)
-                with zf.open(member) as fh:
-                    yield fh, raw, comp, member
+            zf, member, fh = _open_zip(raw, path.name)
+            with zf, fh:
+                yield fh, raw, comp, member
         else:
             yield raw, raw, comp, None
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
+    except READ_ERRORS as exc:
         raise FormatError(f"cannot read {comp} data: {exc}", source=path.name) from exc
     finally:
         raw.close()
@@ -208,7 +228,7 @@ def detect_format(path: str | Path) -> FormatInfo:
     with open_raw(p) as (stream, _raw, comp, member):
         try:
             lines = _head_lines(stream)
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        except READ_ERRORS as exc:
             raise FormatError(f"cannot read {comp} data: {exc}", source=p.name) from exc
     if not lines:
         raise FormatError("file is empty; expected CSV or NDJSON rows", source=p.name)

@@ -9,7 +9,14 @@ from typing import IO, Any
 import orjson
 
 from statarb.errors import InputError
-from statarb.ingest._chunk import ChunkBuilder, FileChunk, valid_price, valid_size, valid_ts
+from statarb.ingest._chunk import (
+    ChunkBuilder,
+    FileChunk,
+    valid_price,
+    valid_size,
+    valid_symbol,
+    valid_ts,
+)
 from statarb.ingest._formats import ALIASES
 from statarb.model import NO_ID, SIDE_BUYER_MAKER, SIDE_BUYER_TAKER, SIDE_UNKNOWN
 from statarb.timeutil import epoch_to_us, parse_time
@@ -77,6 +84,9 @@ def _parse_line(b: ChunkBuilder, line: bytes, lineno: int, symbol: str | None) -
         b.skip("text")
         return
     payload, recv = split
+    if recv and not valid_ts(recv):  # a prefix out of range would overflow the int64 column
+        b.error(lineno, "receive time prefix is not between 1970 and 3000", line)
+        return
     if payload.startswith(b'{"stream":"') and b"@depth" in payload[11:64].split(b'"', 1)[0]:
         b.skip("depthUpdate")  # order-book streams are not imported: skip before parsing
         return
@@ -159,7 +169,10 @@ def _int_id(v: Any) -> int:
 
 def _symbol(row_symbol: Any, default: str | None) -> str:
     if isinstance(row_symbol, str) and row_symbol.strip():
-        return row_symbol.strip().upper()
+        sym = row_symbol.strip()
+        if not (sym.isascii() and valid_symbol(sym.upper())):
+            raise ValueError(f"symbol {sym[:50]!r} is not valid: use letters, digits and _.-")
+        return sym.upper()
     if default:
         return default
     raise ValueError("row has no symbol; give one with --symbol")

@@ -9,9 +9,12 @@ written in the same transaction as the ticks that closed them.
 
 Nothing is dropped here: the writer takes everything from the queue; when the store is slower
 than the feed the queue fills and the FEED applies backpressure (see
-:mod:`statarb.ingest.binance`). A failing store is retried; only after ``max_retries`` failures
-are the rows of that flush counted in ``dropped`` and logged as an error. Mark prices are not
-stored (the store has no table for them); they are counted.
+:mod:`statarb.ingest.binance`). A failing store (locked, disk full, connection lost) is treated
+as a slow one: the flush is retried with growing pauses until it succeeds, while newer rows wait
+in the writer and then in the queue, so the same backpressure applies. Only when the writer is
+closed while the store still fails, after ``max_retries`` attempts, are the rows of that flush
+counted in ``dropped`` and logged as an error. Mark prices are not stored (the store has no
+table for them); they are counted.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -48,13 +52,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_MAX_PAUSE = 2.0  # seconds between attempts of a failing flush, at most
+
 
 @dataclass(frozen=True, slots=True)
 class WriterStats:
     """Counters of a :class:`TickWriter`.
 
     ``written`` counts rows the store took as new (ticks + quotes); ``received`` rows taken from
-    the queue; ``store_latency_*_ms`` is receipt-to-committed time of recent ticks.
+    the queue; ``store_errors`` failed write attempts (each retried); ``store_latency_*_ms`` is
+    receipt-to-committed time of recent ticks.
     """
 
     received: int
@@ -68,6 +75,7 @@ class WriterStats:
     flush_max_ms: float | None
     store_latency_p50_ms: float | None
     store_latency_p99_ms: float | None
+    store_errors: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
@@ -140,7 +148,8 @@ class TickWriter:
     bar_timeframes
         Timeframes of bars to build from the ticks and store (e.g. ``("1m",)``).
     max_retries
-        Attempts per flush when the store fails.
+        Attempts of a failing flush once the writer is closing (while running, a failing flush
+        is retried until the store recovers).
     eager
         Group commit: whenever no write is running, write what has arrived at once, so the
         batch size follows the load and receipt-to-stored latency stays near one write time.
@@ -178,7 +187,8 @@ class TickWriter:
         self._done = asyncio.Event()
         self._running = False
         self._c = {"received": 0, "written": 0, "bars": 0, "marks": 0, "batches": 0,
-                   "dropped": 0, "hw": 0}  # fmt: skip
+                   "dropped": 0, "hw": 0, "store_errors": 0}  # fmt: skip
+        self._stop = threading.Event()  # set on close: a failing flush gives up
         self._flush_ms: deque[float] = deque(maxlen=1024)
         self._lat: deque[np.ndarray] = deque(maxlen=1024)
 
@@ -194,6 +204,7 @@ class TickWriter:
             flush_p50_ms=fl[len(fl) // 2] if fl else None, flush_max_ms=fl[-1] if fl else None,
             store_latency_p50_ms=percentile_ms(lat.tolist(), 0.5) if len(lat) else None,
             store_latency_p99_ms=percentile_ms(lat.tolist(), 0.99) if len(lat) else None,
+            store_errors=c["store_errors"],
         )  # fmt: skip
 
     async def run(self, queue: asyncio.Queue[FeedBatch]) -> None:
@@ -220,11 +231,13 @@ class TickWriter:
             if self._inflight is not None:
                 await self._inflight
         finally:
+            self._stop.set()  # also when cancelled: a write still retrying in its thread ends
             self._running = False
             self._done.set()
 
     async def close(self) -> None:
         """Flush everything received (and still queued) and stop :meth:`run`."""
+        self._stop.set()
         self._closing.set()
         if self._running:
             await self._done.wait()
@@ -296,17 +309,23 @@ class TickWriter:
     def _write(self, ticks: list[TickBatch], quotes: list[QuoteBatch], rows: int) -> None:
         t0 = time.perf_counter()
         bars = [closed for tb in ticks for closed in self._bars(tb)]
-        for attempt in range(self.max_retries):
+        attempt = 0
+        while True:
             try:
                 written, n_bars = self._write_once(ticks, quotes, bars)
                 break
             except StoreError as exc:
-                log.error("store write failed (attempt %d): %s", attempt + 1, exc)
-                time.sleep(0.1 * (attempt + 1))
-        else:
-            self._c["dropped"] += rows
-            log.error("gave up writing %d rows", rows)
-            return
+                attempt += 1
+                self._c["store_errors"] += 1
+                log.error("store write of %d rows failed (attempt %d): %s", rows, attempt, exc)
+                if self._stop.is_set():
+                    if attempt >= self.max_retries:
+                        self._c["dropped"] += rows
+                        log.error("closing: gave up writing %d rows", rows)
+                        return
+                    time.sleep(0.1 * attempt)
+                else:
+                    self._stop.wait(min(0.1 * 2**attempt, _MAX_PAUSE))
         done_us = time.time_ns() // 1000
         self._c["written"] += written
         self._c["bars"] += n_bars

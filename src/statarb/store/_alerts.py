@@ -9,13 +9,16 @@ from typing import Any
 from statarb.errors import InputError, StoreError
 from statarb.store import _common as c
 
+#: largest id a caller may give a NEW rule: the ids the store assigns after it must still fit
+MAX_NEW_RULE_ID = 2**53 - 1
+
 
 class AlertPersistence(ABC):
     """The alert part of the :class:`~statarb.store.base.TickStore` contract.
 
     A store mixing this in provides :meth:`transaction` and :meth:`_execute` (SQL with ``?``
     placeholders; returns every result row and the row count) and may override
-    :meth:`_after_explicit_rule_id`.
+    :meth:`_sync_ids`.
     """
 
     @abstractmethod
@@ -26,14 +29,22 @@ class AlertPersistence(ABC):
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
         """Run one SQL statement; return the result rows and the row count."""
 
-    def _after_explicit_rule_id(self) -> None:  # noqa: B027 - an optional hook, empty by default
-        """Hook run after a rule was stored under an id chosen by the caller."""
+    def _sync_ids(self, table: str) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Hook run after rows of ``table`` were stored under ids chosen by the caller."""
 
     def save_alert_rule(self, rule: dict[str, Any]) -> int:
         """Insert a rule (no ``"id"`` key) or replace the rule with that ``"id"``; return its id."""
         rid, body = c.rule_body(rule)
         now = c.now_us()
         with self.transaction():
+            if rid is not None and not 1 <= rid <= MAX_NEW_RULE_ID:
+                ok = 1 <= rid < 2**63  # replacing a stored rule keeps its id, whatever it is
+                if not (ok and self._execute("SELECT 1 FROM alert_rules WHERE id = ?", (rid,))[0]):
+                    shown = rid if abs(rid) < 2**64 else "beyond 64 bits"
+                    raise InputError(
+                        f"alert rule id {shown} is not valid for a new rule: use 1 to "
+                        f"{MAX_NEW_RULE_ID}, or no id to have one assigned"
+                    )
             if rid is None:
                 rows, _ = self._execute(
                     "INSERT INTO alert_rules (body, created_us, updated_us) VALUES (?, ?, ?) "
@@ -47,7 +58,7 @@ class AlertPersistence(ABC):
                 "updated_us = excluded.updated_us",
                 (rid, body, now, now),
             )
-            self._after_explicit_rule_id()
+            self._sync_ids("alert_rules")
             return rid
 
     def list_alert_rules(self) -> list[dict[str, Any]]:

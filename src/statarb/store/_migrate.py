@@ -43,7 +43,10 @@ def migrate_sqlite(con: sqlite3.Connection, where: str, *, read_only: bool) -> N
     if read_only:
         return
     for version in range(sqlite_version(con) + 1, known + 1):
-        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:  # e.g. another process holds the write lock
+            raise StoreError(f"migrating {where} to version {version} failed: {exc}") from exc
         try:
             # re-check inside the write lock: another process may have migrated meanwhile
             if sqlite_version(con) < version:

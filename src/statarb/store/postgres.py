@@ -20,6 +20,7 @@ ranges; a hypertable would also need the time column in every unique key.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ _TICK_LOCK = 0x57A7  # pg_advisory_xact_lock(class, symbol_id): one tick writer 
 _QUOTE_TYPES = ["i8", "i8", "f8", "f8", "f8", "f8"]
 _MAX_PACKED_ROWS = 2_000_000
 _COPY_PART_ROWS = 100_000
+
+log = logging.getLogger(__name__)
 
 
 def split_url(url: str) -> tuple[str, str | None]:
@@ -73,58 +76,93 @@ class PostgresStore(AlertPersistence):
         the tables in that schema (created if missing), other parameters go to libpq.
     read_only
         Refuse writes (the session is also ``default_transaction_read_only``); no migrations.
+
+    A lost connection (server restart, terminated backend) fails the call that finds it with
+    :class:`~statarb.errors.StoreError`; the next call outside a transaction reconnects.
     """
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
-        import psycopg
-
         self.url = url
         self.read_only = read_only
-        conninfo, self.schema = split_url(url)
+        self._conninfo, self.schema = split_url(url)
         self._lock = threading.RLock()
         self._ids: dict[str, int] = {}
         self._parts: set[int] = set()
         self._depth = 0
+        self._con = self._connect()
+
+    # -- connection and schema ------------------------------------------------------------
+    def _connect(self) -> Any:
+        import psycopg
+
+        conninfo = self._conninfo
         try:
             given = psycopg.conninfo.conninfo_to_dict(conninfo)
             extra: dict[str, str | int] = {"connect_timeout": 10, "application_name": "statarb"}
             full = psycopg.conninfo.make_conninfo(
                 conninfo, **{k: v for k, v in extra.items() if k not in given}
             )
-            self._con = psycopg.connect(full, autocommit=True)
+            con = psycopg.connect(full, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(
                 f"cannot connect to PostgreSQL store {redact(conninfo)}: {exc}"
             ) from exc
         try:
-            self._setup()
+            self._setup(con)
+        except psycopg.Error as exc:
+            con.close()
+            raise StoreError(f"cannot set up PostgreSQL store {redact(conninfo)}: {exc}") from exc
         except BaseException:
-            self._con.close()
+            con.close()
             raise
+        return con
 
-    # -- connection and schema ------------------------------------------------------------
-    def _setup(self) -> None:
+    def _revive(self) -> None:
+        """Reconnect when the connection was lost, unless a transaction is open on it."""
+        if self._depth == 0 and self._con.broken:  # not after close()
+            log.warning("PostgreSQL connection %s lost; reconnecting", redact(self._conninfo))
+            self._ids.clear()
+            self._parts.clear()
+            self._con = self._connect()
+
+    def _error(self, what: str, exc: Exception) -> StoreError:
+        lost = " (connection lost; the next call reconnects)" if self._con.broken else ""
+        return StoreError(f"PostgreSQL {what} failed{lost}: {exc}")
+
+    @contextmanager
+    def _reading(self, what: str = "read") -> Iterator[Any]:
+        """The live connection under the lock; psycopg errors become :class:`StoreError`."""
+        import psycopg
+
+        with self._lock:
+            self._revive()
+            try:
+                yield self._con
+            except psycopg.Error as exc:
+                raise self._error(what, exc) from exc
+
+    def _setup(self, con: Any) -> None:
         from psycopg import sql
 
         if self.schema:
             if not self.read_only:
-                self._con.execute(
+                con.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
                 )
-            self._con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         # rows then arrive in physical (mostly key) order, so putting them in order is cheap;
         # the packing aggregate, not the scan, is what bounds a read
-        self._con.execute("SET max_parallel_workers_per_gather = 0")
+        con.execute("SET max_parallel_workers_per_gather = 0")
         if self.read_only:
-            self._con.execute("SET default_transaction_read_only = on")
-        migrate_postgres(self._con, "PostgreSQL store", read_only=self.read_only)
+            con.execute("SET default_transaction_read_only = on")
+        migrate_postgres(con, "PostgreSQL store", read_only=self.read_only)
         if not self.read_only:
-            self._con.execute(
+            con.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS stage_quotes (ts BIGINT, update_id BIGINT, "
                 "bid DOUBLE PRECISION, bid_size DOUBLE PRECISION, ask DOUBLE PRECISION, "
                 "ask_size DOUBLE PRECISION)"
             )
-            self._con.execute(
+            con.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS stage_bars (open_time BIGINT, "
                 "open DOUBLE PRECISION, high DOUBLE PRECISION, low DOUBLE PRECISION, "
                 "close DOUBLE PRECISION, volume DOUBLE PRECISION, notional DOUBLE PRECISION, "
@@ -134,7 +172,8 @@ class PostgresStore(AlertPersistence):
     @property
     def schema_version(self) -> int:
         """The schema version the database is at (0 when no table exists yet)."""
-        return postgres_version(self._con)
+        with self._reading() as con:
+            return postgres_version(con)
 
     # -- transactions -----------------------------------------------------------------------
     @contextmanager
@@ -147,6 +186,7 @@ class PostgresStore(AlertPersistence):
 
         self._writable()
         with self._lock:
+            self._revive()
             self._depth += 1
             try:
                 with self._con.transaction():
@@ -154,7 +194,7 @@ class PostgresStore(AlertPersistence):
             except psycopg.Error as exc:
                 self._ids.clear()
                 self._parts.clear()
-                raise StoreError(f"PostgreSQL transaction failed: {exc}") from exc
+                raise self._error("transaction", exc) from exc
             except BaseException:
                 self._ids.clear()  # ids and partitions created inside the block may be gone
                 self._parts.clear()
@@ -170,7 +210,8 @@ class PostgresStore(AlertPersistence):
         sid = self._ids.get(symbol)
         if sid is not None:
             return sid
-        row = self._con.execute("SELECT id FROM symbols WHERE name = %s", (symbol,)).fetchone()
+        with self._reading() as con:
+            row = con.execute("SELECT id FROM symbols WHERE name = %s", (symbol,)).fetchone()
         if row is None:
             if not create:
                 return None
@@ -333,17 +374,8 @@ class PostgresStore(AlertPersistence):
     # -- reads -------------------------------------------------------------------------------
     def _copy_out(self, query: str, params: tuple[Any, ...], types: list[str]) -> list[np.ndarray]:
         """Run a SELECT of NOT NULL fixed-width columns; its columns as numpy arrays."""
-        import psycopg
-
-        with self._lock:
-            try:
-                row = self._con.execute(
-                    _pgcopy.packed_query(query, types),
-                    params,
-                    binary=True,
-                ).fetchone()
-            except psycopg.Error as exc:
-                raise StoreError(f"PostgreSQL read failed: {exc}") from exc
+        with self._reading() as con:
+            row = con.execute(_pgcopy.packed_query(query, types), params, binary=True).fetchone()
         return _pgcopy.unpack(None if row is None else row[0], types)
 
     @staticmethod
@@ -385,9 +417,10 @@ class PostgresStore(AlertPersistence):
     def _windows(
         self, symbol: str, sid: int, start: int | None, end: int | None, chunk: int
     ) -> Iterator[TickBatch]:
-        row = self._con.execute(
-            "SELECT ticks, first_ts, last_ts FROM symbol_stats WHERE symbol_id = %s", (sid,)
-        ).fetchone()
+        with self._reading() as con:
+            row = con.execute(
+                "SELECT ticks, first_ts, last_ts FROM symbol_stats WHERE symbol_id = %s", (sid,)
+            ).fetchone()
         return _pgticks.windows(symbol, sid, row, start, end, chunk, self._copy_out)
 
     def read_quotes(
@@ -427,13 +460,13 @@ class PostgresStore(AlertPersistence):
 
     def symbols(self) -> list[SymbolInfo]:
         """Every symbol with stored ticks, quotes or bars, sorted by name."""
-        with self._lock:
-            stats = self._con.execute(
+        with self._reading() as con:
+            stats = con.execute(
                 "SELECT s.id, s.name, t.ticks, t.first_ts, t.last_ts, t.quotes FROM symbols s "
                 "JOIN symbol_stats t ON t.symbol_id = s.id ORDER BY s.name"
             ).fetchall()
             bars: dict[int, dict[str, int]] = {}
-            for sid, tf, n in self._con.execute(
+            for sid, tf, n in con.execute(
                 "SELECT symbol_id, timeframe, bars FROM bar_stats WHERE bars > 0"
             ).fetchall():
                 bars.setdefault(sid, {})[tf] = int(n)
@@ -449,28 +482,25 @@ class PostgresStore(AlertPersistence):
         sid = self._symbol_id(symbol, create=False)
         if sid is None:
             return None
-        with self._lock:
-            row = self._con.execute(
+        with self._reading() as con:
+            row = con.execute(
                 "SELECT max_trade_id FROM symbol_stats WHERE symbol_id = %s", (sid,)
             ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     # -- plumbing for the alert persistence ----------------------------------------------------
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
-        import psycopg
+        with self._reading("statement") as con:
+            cur = con.execute(sql.replace("?", "%s"), params)
+            return (cur.fetchall() if cur.description else []), cur.rowcount
 
-        with self._lock:
-            try:
-                cur = self._con.execute(sql.replace("?", "%s"), params)
-                return (cur.fetchall() if cur.description else []), cur.rowcount
-            except psycopg.Error as exc:
-                raise StoreError(f"PostgreSQL statement failed: {exc}") from exc
-
-    def _after_explicit_rule_id(self) -> None:
+    def _sync_ids(self, table: str) -> None:
         # keep the id sequence ahead of ids chosen by callers
+        if table not in ("alert_rules", "alert_events"):
+            raise ValueError(f"no id sequence for table {table!r}")
         self._execute(
-            "SELECT setval(pg_get_serial_sequence('alert_rules', 'id'), "
-            "GREATEST((SELECT max(id) FROM alert_rules), 1))"
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"GREATEST((SELECT max(id) FROM {table}), 1))"
         )
 
     def close(self) -> None:

@@ -22,12 +22,15 @@ from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
 from statarb.store._alerts import AlertPersistence
 from statarb.store._migrate import migrate_sqlite, sqlite_version
+from statarb.store._sqlite_faults import hint, immutable, not_writable
 from statarb.store.base import SymbolInfo
 
 #: rows per multi-row INSERT statement (7-9 parameters each, far below SQLite's variable limit)
 _ROWS_PER_STATEMENT = 256
 _TICK_DTYPE = np.dtype([("ts", "i8"), ("tid", "i8"), ("price", "f8"), ("size", "f8")])
 _TICK_DTYPE_RECV = np.dtype([*_TICK_DTYPE.descr, ("recv_ts", "i8")])
+#: trade ids from here on do not survive ``trade_id << 2`` in 64 bits: read unpacked
+_PACKED_ID_LIMIT = 2**61
 _QUOTE_DTYPE = np.dtype(
     [("ts", "i8"), ("update_id", "i8"), ("bid", "f8"), ("bid_size", "f8"), ("ask", "f8"),
      ("ask_size", "f8")]
@@ -60,6 +63,9 @@ class SQLiteStore(AlertPersistence):
         ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``.
     read_only
         Open with ``mode=ro`` (the dashboard): no migrations, every write raises
+        :class:`~statarb.errors.StoreError`. A file on read-only media is read as immutable.
+    busy_timeout
+        Seconds a write waits for another connection's write lock before it fails with
         :class:`~statarb.errors.StoreError`.
 
     Examples
@@ -70,9 +76,10 @@ class SQLiteStore(AlertPersistence):
     >>> store.close()
     """
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
+    def __init__(self, url: str, *, read_only: bool = False, busy_timeout: float = 10.0) -> None:
         self.url = url
         self.read_only = read_only
+        self.busy_timeout = busy_timeout
         self._path = sqlite_path(url)
         self._lock = threading.RLock()
         self._depth = 0
@@ -89,17 +96,25 @@ class SQLiteStore(AlertPersistence):
         memory = self._path == ":memory:"
         if self.read_only and memory:
             raise StoreError("sqlite:///:memory: cannot be opened read-only; name a file")
+        path = Path(self._path)
         try:
             if self.read_only:
-                if not Path(self._path).is_file():
+                if not path.is_file():
                     raise StoreError(f"store file {self._path} does not exist (read-only open)")
-                uri = f"{Path(self._path).resolve().as_uri()}?mode=ro"
+                uri = f"{path.resolve().as_uri()}?mode=ro"
+                if immutable(path):  # read-only media: no -shm file can be made
+                    uri += "&immutable=1"
                 con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             else:
                 if not memory:
-                    Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+                    if path.is_file() and (why := not_writable(path)):
+                        raise StoreError(
+                            f"store file {self._path} cannot be opened for writing: {why}; "
+                            "open it read-only to read it"
+                        )
+                    path.parent.mkdir(parents=True, exist_ok=True)
                 con = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            con.execute("PRAGMA busy_timeout = 10000")
+            con.execute(f"PRAGMA busy_timeout = {max(0, int(self.busy_timeout * 1000))}")
             if not self.read_only:
                 # larger pages: ~10% faster bulk inserts (takes effect only on a new file)
                 con.execute("PRAGMA page_size = 8192")
@@ -110,14 +125,19 @@ class SQLiteStore(AlertPersistence):
             con.execute("PRAGMA mmap_size = 268435456")
             con.execute("PRAGMA temp_store = MEMORY")
             con.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL after big imports
-        except (sqlite3.Error, OSError) as exc:
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open SQLite store {self._path}: {exc}{hint(exc, path)}"
+            ) from exc
+        except OSError as exc:
             raise StoreError(f"cannot open SQLite store {self._path}: {exc}") from exc
         return con
 
     @property
     def schema_version(self) -> int:
         """The schema version the file is at."""
-        return sqlite_version(self._con)
+        with self._reading():
+            return sqlite_version(self._con)
 
     # -- transactions -----------------------------------------------------------------------
     @contextmanager
@@ -137,7 +157,7 @@ class SQLiteStore(AlertPersistence):
                 except BaseException as exc:
                     self._rollback(depth)
                     if isinstance(exc, sqlite3.Error):
-                        raise StoreError(f"SQLite write failed on {self._path}: {exc}") from exc
+                        raise self._error("write", exc) from exc
                     raise
                 try:
                     self._sql("COMMIT" if depth == 1 else f"RELEASE SAVEPOINT sp{depth}")
@@ -151,9 +171,21 @@ class SQLiteStore(AlertPersistence):
         try:
             self._con.execute(statement)
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"SQLite {statement.split()[0]} failed on {self._path}: {exc}"
-            ) from exc
+            raise self._error(statement.split()[0], exc) from exc
+
+    def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
+        return StoreError(
+            f"SQLite {what} failed on {self._path}: {exc}{hint(exc, Path(self._path))}"
+        )
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Hold the connection lock; SQLite errors become :class:`StoreError`."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise self._error("read", exc) from exc
 
     def _rollback(self, depth: int) -> None:
         self._ids.clear()  # ids created inside the block may be gone
@@ -173,7 +205,8 @@ class SQLiteStore(AlertPersistence):
         sid = self._ids.get(symbol)
         if sid is not None:
             return sid
-        row = self._con.execute("SELECT id FROM symbols WHERE name = ?", (symbol,)).fetchone()
+        with self._reading():
+            row = self._con.execute("SELECT id FROM symbols WHERE name = ?", (symbol,)).fetchone()
         if row is None:
             if not create:
                 return None
@@ -209,6 +242,8 @@ class SQLiteStore(AlertPersistence):
         b = c.sorted_ticks(batch)
         if not len(b):
             return 0
+        if b.trade_id.min() < -_PACKED_ID_LIMIT:
+            raise InputError(f"ticks of {b.symbol}: trade ids below -2**61 cannot be stored")
         cols = [getattr(b, name).tolist() for name in c.TICK_COLUMNS]
         with self.transaction():
             sid = self._symbol_id(b.symbol, create=True)
@@ -273,14 +308,11 @@ class SQLiteStore(AlertPersistence):
 
     # -- reads -------------------------------------------------------------------------------
     def _fetch(self, sql: str, params: tuple[Any, ...], dtype: np.dtype[Any]) -> np.ndarray:
-        with self._lock:
-            try:
-                cur = self._con.execute(sql, params)
-                parts = []
-                while len(part := np.fromiter(islice(cur, 262144), dtype=dtype)):
-                    parts.append(part)
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite read failed on {self._path}: {exc}") from exc
+        with self._reading():
+            cur = self._con.execute(sql, params)
+            parts = []
+            while len(part := np.fromiter(islice(cur, 262144), dtype=dtype)):
+                parts.append(part)
         return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
     @staticmethod
@@ -313,15 +345,23 @@ class SQLiteStore(AlertPersistence):
             yield TickBatch.empty(symbol)
             return
         where, params = self._where(start, end, "ts")
-        with self._lock:
+        with self._reading():
             row = self._con.execute(
-                "SELECT has_recv_ts FROM symbol_stats WHERE symbol_id = ?", (sid,)
+                "SELECT has_recv_ts, (SELECT max(trade_id) FROM ticks WHERE symbol_id = ? "
+                "AND trade_id >= 0) FROM symbol_stats WHERE symbol_id = ?",
+                (sid, sid),
             ).fetchone()
         # fewer Python objects per row is what makes reading fast: the side code rides in the
-        # two low bits of the trade id, and recv_ts is read only for symbols that have one
+        # two low bits of the trade id (unless an id is too big for that), and recv_ts is read
+        # only for symbols that have one
         recv = bool(row and row[0])
+        packed = not row or row[1] is None or row[1] < _PACKED_ID_LIMIT
         dtype = _TICK_DTYPE_RECV if recv else _TICK_DTYPE
-        cols = "ts, (trade_id << 2) | (side + 1), price, size" + (", recv_ts" if recv else "")
+        cols = "ts, (trade_id << 2) | (side + 1), price, size"
+        if not packed:
+            dtype = np.dtype([*dtype.descr, ("side", "i8")])
+            cols = "ts, trade_id, price, size"
+        cols += (", recv_ts" if recv else "") + ("" if packed else ", side")
         base = f"SELECT {cols} FROM ticks WHERE symbol_id = ?{where}"
         if chunk == 0:
             yield _tick_batch(symbol, self._fetch(base + _ORDER, (sid, *params), dtype))
@@ -335,7 +375,7 @@ class SQLiteStore(AlertPersistence):
             last = arr[-1]
             key = (
                 int(last["ts"]),
-                int(last["tid"]) >> 2,
+                int(last["tid"]) >> 2 if packed else int(last["tid"]),
                 float(last["price"]),
                 float(last["size"]),
             )
@@ -380,7 +420,7 @@ class SQLiteStore(AlertPersistence):
 
     def symbols(self) -> list[SymbolInfo]:
         """Every symbol with stored ticks, quotes or bars, sorted by name."""
-        with self._lock:
+        with self._reading():
             stats = self._con.execute(
                 "SELECT s.id, s.name, t.ticks, t.first_ts, t.last_ts, t.quotes FROM symbols s "
                 "JOIN symbol_stats t ON t.symbol_id = s.id ORDER BY s.name"
@@ -402,7 +442,7 @@ class SQLiteStore(AlertPersistence):
         sid = self._symbol_id(symbol, create=False)
         if sid is None:
             return None
-        with self._lock:
+        with self._reading():
             row = self._con.execute(
                 "SELECT max(trade_id) FROM ticks WHERE symbol_id = ? AND trade_id >= 0", (sid,)
             ).fetchone()
@@ -415,7 +455,7 @@ class SQLiteStore(AlertPersistence):
                 cur = self._con.execute(sql, params)
                 return cur.fetchall(), cur.rowcount
             except sqlite3.Error as exc:
-                raise StoreError(f"SQLite statement failed on {self._path}: {exc}") from exc
+                raise self._error("statement", exc) from exc
 
     def close(self) -> None:
         """Flush and release the connection (idempotent)."""
@@ -439,8 +479,11 @@ _ORDER = " ORDER BY ts, trade_id, price, size"
 
 
 def _tick_batch(symbol: str, a: np.ndarray) -> TickBatch:
+    names = a.dtype.names or ()
     tid = a["tid"]
-    recv = a["recv_ts"] if "recv_ts" in (a.dtype.names or ()) else np.zeros(len(a), np.int64)
+    recv = a["recv_ts"] if "recv_ts" in names else np.zeros(len(a), np.int64)
+    if "side" in names:  # read unpacked
+        return TickBatch(symbol, a["ts"], a["price"], a["size"], a["side"], tid, recv)
     return TickBatch(symbol, a["ts"], a["price"], a["size"], (tid & 3) - 1, tid >> 2, recv)
 
 
