@@ -120,3 +120,18 @@ def test_hub_never_blocks_and_drops_only_the_lagging_client() -> None:
     assert fast in hub.clients and hub.counts["dropped_clients"] == 1
     assert orjson.loads(fast.queue.get_nowait()) == {"topic": "alerts", "type": "alert",
                                                       "data": {"i": 3}}  # fmt: skip
+
+
+def test_hub_drops_a_client_holding_too_many_bytes() -> None:
+    hub = BroadcastHub(max_queue=1000, max_bytes=4096)
+    big, small = hub.connect(), hub.connect()
+    hub.subscribe(big, ["ticks:X"])
+    hub.subscribe(small, ["alerts"])
+    payload = {"prices": list(range(1000, 1250))}  # about 1.3 kB a message
+    for _ in range(3):
+        hub.publish("ticks:X", "ticks", payload)
+    assert big in hub.clients and 3500 < big.queued_bytes <= 4096
+    hub.publish("ticks:X", "ticks", payload)  # the fourth would pass 4 kB
+    assert big.slow.is_set() and big not in hub.clients and big.queue.qsize() == 3
+    hub.publish("alerts", "alert", {"ok": True})
+    assert small in hub.clients and small.queue.qsize() == 1

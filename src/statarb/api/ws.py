@@ -10,9 +10,9 @@ Protocol (JSON text frames):
   "ack", "data": {"id": ..., "accepted": n, "errors": [{"index", "field", "message"}]}}``.
 - server -> client events ``{"topic": ..., "type": ..., "data": ...}``.
 
-Every client has a bounded send queue. The hub never waits for a client: when a client's queue
-is full the client is dropped (closed with code 1013, "try again later") so one slow reader can
-never stall the engine.
+Every client has a bounded send queue (events and bytes). The hub never waits for a client: when
+a client's queue is full the client is dropped (closed with code 1013, "try again later") so one
+slow reader can never stall the engine nor hold much memory.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class WsClient:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_queue)
         self.topics: set[str] = set()
         self.slow = asyncio.Event()
+        self.queued_bytes = 0
 
 
 class BroadcastHub:
@@ -53,10 +54,12 @@ class BroadcastHub:
     ----------
     max_queue
         Events buffered per client before it counts as too slow and is dropped.
+    max_bytes
+        Bytes buffered per client before it counts as too slow and is dropped.
     """
 
-    def __init__(self, *, max_queue: int = 2000) -> None:
-        self.max_queue = max_queue
+    def __init__(self, *, max_queue: int = 2000, max_bytes: int = 2 * 1024 * 1024) -> None:
+        self.max_queue, self.max_bytes = max_queue, max_bytes
         self._subs: dict[str, set[WsClient]] = {}
         self.clients: set[WsClient] = set()
         self.counts = {"published": 0, "sent": 0, "dropped_clients": 0}
@@ -114,9 +117,13 @@ class BroadcastHub:
             return
         msg = orjson.dumps({"topic": topic, "type": type, "data": data},
                            option=orjson.OPT_SERIALIZE_NUMPY)  # fmt: skip
+        size = len(msg)
         for client in list(subs):
             try:
+                if client.queued_bytes + size > self.max_bytes:
+                    raise asyncio.QueueFull
                 client.queue.put_nowait(msg)
+                client.queued_bytes += size
                 self.counts["sent"] += 1
             except asyncio.QueueFull:
                 self.counts["dropped_clients"] += 1
@@ -135,6 +142,7 @@ def _control(type_: str, data: Any) -> bytes:
 async def _sender(ws: WebSocket, client: WsClient) -> None:
     while True:
         msg = await client.queue.get()
+        client.queued_bytes = max(0, client.queued_bytes - len(msg))
         await ws.send_text(msg.decode())
 
 
@@ -196,6 +204,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                 reply = _control("error", {"message": "frames must be JSON objects"})
             else:
                 reply = await _handle(ws, client, msg, engine)
+            client.queued_bytes += len(reply)
             await client.queue.put(reply)
     except (WebSocketDisconnect, RuntimeError):
         pass
