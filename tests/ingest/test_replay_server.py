@@ -121,7 +121,8 @@ async def test_clock_runs_from_the_first_connection_and_rest_serves_only_the_pas
         assert 10 < len(rows) < 200
         assert [x["a"] for x in rows] == list(range(1000, 1000 + len(rows)))
         assert set(rows[0]) == {"a", "p", "q", "f", "l", "T", "m"}
-        assert int(r.headers["X-MBX-USED-WEIGHT-1M"]) >= 40
+        # 20 per request, summed over the current minute (which may have just begun)
+        assert int(r.headers["X-MBX-USED-WEIGHT-1M"]) in (20, 40)
         page = (
             await http.get(url, params={"symbol": "aaausdt", "fromId": 1005, "limit": 3})
         ).json()
