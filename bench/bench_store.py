@@ -8,7 +8,10 @@ Measured in one process, each against its baseline, the two timed alternately:
    extrapolated) is printed for contrast. Target: write_ticks well over 400k rows/s.
 2. 1M-tick ``read_ticks`` of one symbol vs ``pandas.read_sql`` of the same query. Target >= 1.5x.
 3. PostgreSQL binary-COPY ingest of the same 1M ticks vs SQLite's write_ticks. Target >= 1.5x.
-4. 1-minute bars over ``STATARB_BENCH_TICKS`` stored ticks (default 10M) read from PostgreSQL vs
+4. ``statarb migrate`` (:func:`statarb.store.copy.copy_store`, with its count verification) of a
+   1M-tick SQLite store into PostgreSQL vs a plain copy: sqlite3 rows streamed into psycopg's
+   COPY of a table with the same unique key (no verification). Target: not slower.
+5. 1-minute bars over ``STATARB_BENCH_TICKS`` stored ticks (default 10M) read from PostgreSQL vs
    from SQLite (read_ticks + :func:`statarb.bars.resample`).
 
 PostgreSQL parts are skipped with a message when the server at ``STATARB_BENCH_POSTGRES``
@@ -212,6 +215,60 @@ def bench_pg_ingest(folder: Path, b: TickBatch) -> None:
            items=len(b), target=">= 1.5x")  # fmt: skip
 
 
+def bench_migrate(folder: Path, b: TickBatch) -> None:
+    from statarb.store.copy import copy_store
+    from statarb.store.postgres import PostgresStore
+    from statarb.store.sqlite import SQLiteStore
+
+    path = _fresh(folder, "migrate.db")
+    src = SQLiteStore(f"sqlite:///{path}")
+    src.write_ticks(b)
+
+    def ours() -> int:
+        schema = _PgSchema()
+        try:
+            dst = PostgresStore(schema.url)
+            report = copy_store(src, dst)
+            dst.close()
+        finally:
+            schema.drop()
+        assert report.ok
+        return report.new
+
+    def plain() -> int:
+        import psycopg
+
+        schema = _PgSchema()
+        try:
+            with psycopg.connect(PG_URL, autocommit=True) as pg:
+                pg.execute(f'CREATE SCHEMA "{schema.name}"')
+                pg.execute(
+                    f'CREATE TABLE "{schema.name}".ticks (symbol_id INT, trade_id BIGINT, '
+                    "ts BIGINT, price DOUBLE PRECISION, size DOUBLE PRECISION, side SMALLINT, "
+                    "recv_ts BIGINT, PRIMARY KEY (symbol_id, trade_id))"
+                )
+                lite = sqlite3.connect(path)
+                cur = lite.execute(
+                    "SELECT symbol_id, trade_id, ts, price, size, side, recv_ts FROM ticks"
+                )
+                n = 0
+                with pg.cursor().copy(f'COPY "{schema.name}".ticks FROM STDIN') as cp:
+                    for row in cur:
+                        cp.write_row(row)
+                        n += 1
+                lite.close()
+        finally:
+            schema.drop()
+        return n
+
+    t_ours, t_base, n = paired(ours, plain, repeat=2)
+    src.close()
+    assert n == len(b)
+    report("store", f"migrate {len(b):,} ticks SQLite -> PostgreSQL", t_ours, t_base,
+           ours_name="copy_store (verified)", base_name="sqlite3 rows -> psycopg COPY",
+           items=len(b), target=">= 1x")  # fmt: skip
+
+
 def bench_bars(folder: Path, n: int, with_pg: bool) -> None:
     from statarb.bars import resample
     from statarb.store.postgres import PostgresStore
@@ -259,6 +316,7 @@ def main() -> None:
         with_pg = _pg_reachable()
         if with_pg:
             bench_pg_ingest(folder, b)
+            bench_migrate(folder, b)
         bench_bars(folder, int(os.environ.get("STATARB_BENCH_TICKS", 10_000_000)), with_pg)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
