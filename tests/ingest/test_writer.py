@@ -166,3 +166,28 @@ async def test_failing_store_is_retried_then_counted_as_dropped(sqlite_url: str)
     await task
     assert (writer.stats.dropped, writer.stats.written, writer.stats.received) == (7, 0, 7)
     store.close()
+
+
+async def test_sync_commits_what_arrived_and_the_writer_runs_on(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    # a long interval and a big batch: without sync() nothing would be written for a minute
+    writer = TickWriter(store, batch_size=100_000, flush_interval=60.0, eager=False,
+                        bar_timeframes=("1m",))  # fmt: skip
+    queue: asyncio.Queue[FeedBatch] = asyncio.Queue()
+    task = asyncio.create_task(writer.run(queue))
+    ticks = _ticks("AAAUSDT", 200)
+    await queue.put(FeedBatch.of(ticks[:120]))
+    await asyncio.wait_for(writer.sync(), 5)
+    assert len(store.read_ticks("AAAUSDT")) == 120 and not task.done()
+    await queue.put(FeedBatch.of(ticks[120:]))
+    await asyncio.gather(writer.sync(), writer.sync())  # two callers, one commit
+    assert len(store.read_ticks("AAAUSDT")) == 200
+    assert writer.stats.received == 200 and writer.stats.batches == 2
+    await writer.close()
+    await task
+    # every bar closed by the ticks is stored once, as batch resampling gives them (the last
+    # one is still open)
+    want = resample(store.read_ticks("AAAUSDT"), "1m").open_time[:-1]
+    assert store.read_bars("AAAUSDT", "1m").open_time.tolist() == want.tolist()
+    await writer.sync()  # after close: nothing left to do, no error
+    store.close()

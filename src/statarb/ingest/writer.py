@@ -185,6 +185,8 @@ class TickWriter:
         self._inflight: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
         self._done = asyncio.Event()
+        self._sync = asyncio.Event()  # a caller of sync() waits
+        self._synced: list[asyncio.Future[None]] = []
         self._running = False
         self._c = {"received": 0, "written": 0, "bars": 0, "marks": 0, "batches": 0,
                    "dropped": 0, "hw": 0, "store_errors": 0}  # fmt: skip
@@ -225,15 +227,60 @@ class TickWriter:
                     deadline = now + self.flush_interval
                 if self._closing.is_set():
                     break
+                if self._sync.is_set():
+                    await self._commit_for_sync(queue)
+                    continue
                 await self._wait(queue, max(0.0, deadline - time.monotonic()))
             self._drain(queue)
             await self._flush(wait=True)
             if self._inflight is not None:
                 await self._inflight
+        except BaseException as exc:
+            failed: BaseException | None = exc
+            raise
+        else:
+            failed = None
         finally:
             self._stop.set()  # also when cancelled: a write still retrying in its thread ends
             self._running = False
             self._done.set()
+            for fut in self._synced:  # the final flush committed what they waited for, or not
+                if fut.done():
+                    continue
+                if failed is None:
+                    fut.set_result(None)
+                else:
+                    fut.set_exception(StoreError(f"the store writer stopped: {failed!r}"))
+            self._synced.clear()
+
+    async def sync(self) -> None:
+        """Commit everything received and queued so far, and keep running.
+
+        Returns once those rows are in the store (a failing store is retried until it recovers,
+        as for any flush). When :meth:`run` is not running this is :meth:`close`'s final flush.
+        """
+        if not self._running:
+            await self._flush(wait=True)
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._synced.append(fut)
+        self._sync.set()
+        await fut
+
+    async def _commit_for_sync(self, queue: asyncio.Queue[FeedBatch]) -> None:
+        waiting, self._synced = self._synced, []
+        self._sync.clear()
+        self._drain(queue)
+        try:
+            await self._flush(wait=True)
+        except BaseException as exc:
+            for fut in waiting:
+                if not fut.done():
+                    fut.set_exception(StoreError(f"the store writer stopped: {exc!r}"))
+            raise
+        for fut in waiting:
+            if not fut.done():
+                fut.set_result(None)
 
     async def close(self) -> None:
         """Flush everything received (and still queued) and stop :meth:`run`."""
@@ -251,11 +298,13 @@ class TickWriter:
             return
         getter = asyncio.ensure_future(queue.get())
         closer = asyncio.ensure_future(self._closing.wait())
-        waits: set[asyncio.Future[Any]] = {getter, closer}
+        syncer = asyncio.ensure_future(self._sync.wait())
+        waits: set[asyncio.Future[Any]] = {getter, closer, syncer}
         if self.eager and self._rows and self._inflight is not None:
             waits.add(self._inflight)  # write the waiting rows as soon as this write ends
         done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         closer.cancel()
+        syncer.cancel()
         if getter in done:
             self._add(getter.result())
         else:
