@@ -120,6 +120,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self.hub: Hub = hub or NullHub()
         self.bus: RedisBus | None = None
         self._pending_fires: set[asyncio.Task[None]] = set()
+        self._preload: asyncio.Task[None] | None = None
         self.notifier = notifier or Notifier()
         self.window_bars, self.z_window, self.method = window_bars, z_window, method
         self.clock = clock
@@ -180,6 +181,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._flush_lock = asyncio.Lock()
         self._start_writer()
         self._consumer = asyncio.create_task(self._consume(), name="statarb-engine")
+        self._preload = asyncio.create_task(asyncio.to_thread(self._preload_analytics))
         self.started_at = self.clock()
         for a, b in self.pairs:
             await self.warm_up(a, b)
@@ -244,6 +246,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         await self._queue.put(None)
         await self._consumer
         self._consumer = None
+        if self._preload is not None:
+            await asyncio.gather(self._preload, return_exceptions=True)
         if self._pending_fires:  # alerts waiting for their claim are recorded before exit
             await asyncio.gather(*self._pending_fires, return_exceptions=True)
         if self._writer is not None and self._writer_task is not None:
@@ -257,15 +261,19 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             return
         async with self._flush_lock:
             await self._queue.join()
+            self._check_writer()
             writer, task = self._writer, self._writer_task
-            self._closing = True  # the consumer must not restart the writer meanwhile
-            try:
-                await writer.close()
-                if task is not None:
-                    await asyncio.gather(task, return_exceptions=True)
-            finally:
-                self._closing = False
-                self._start_writer()
+            if task is None:
+                await writer.sync()
+                return
+            synced = asyncio.ensure_future(writer.sync())
+            await asyncio.wait({synced, task}, return_when=asyncio.FIRST_COMPLETED)
+            if synced.done():
+                synced.result()
+                return
+            synced.cancel()  # the writer died (counted); a new one commits what is still queued
+            self._check_writer()
+            await self._writer.sync()
 
     # -- ingestion -----------------------------------------------------------------------------
     async def ingest(self, ticks: Sequence[Tick], *, wait: bool = False) -> int:

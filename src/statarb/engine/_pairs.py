@@ -64,6 +64,24 @@ class PairsMixin:
         return {tf: {"time": None if f.last_time is None else us_to_iso(f.last_time),
                      **(f.analysis or {})} for tf, f in frames.items()}  # fmt: skip
 
+    def _preload_analytics(self) -> None:
+        """Analyse a synthetic pair once, off the event loop (run in a thread at start).
+
+        The first analysis imports statsmodels and loads the compiled kernels: about a second
+        that would otherwise stall the live path when the first bars of a pair close.
+        """
+        import numpy as np
+
+        from statarb.analytics.pair import analyze_pair
+
+        rng = np.random.default_rng(0)
+        x = 100.0 + np.cumsum(rng.normal(0.0, 1.0, 400))
+        y = 2.0 * x + rng.normal(0.0, 1.0, 400)
+        try:
+            analyze_pair(y, x, method=self.method, bar_seconds=60, z_window=self.z_window)
+        except (StatarbError, ValueError) as exc:  # only a warm-up: the live path reports errors
+            log.debug("analytics preload failed: %s", exc)
+
     def _analyze(self, a: str, b: str, tf: str, recv_ts: int) -> None:
         ra, rb = self._recent.get((a, tf)), self._recent.get((b, tf))
         if ra is None or rb is None:
