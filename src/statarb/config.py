@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path | None:
         """The database file when the store is SQLite, else ``None``."""
         if self.store_url.startswith("sqlite:///"):
-            return Path(self.store_url.removeprefix("sqlite:///"))
+            return Path(self.store_url.removeprefix("sqlite:///").split("?", 1)[0])
         return None
 
 

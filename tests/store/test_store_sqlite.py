@@ -41,6 +41,19 @@ def test_bad_urls_are_refused(url: str) -> None:
         sqlite_path(url)
 
 
+def test_cache_size_option(sqlite_url: str) -> None:
+    with SQLiteStore(sqlite_url) as store:
+        assert store._con.execute("PRAGMA cache_size").fetchone()[0] == -128 * 1024
+    with SQLiteStore(f"{sqlite_url}?cache_mb=8") as store:
+        assert store._con.execute("PRAGMA cache_size").fetchone()[0] == -8 * 1024
+        assert store.write_ticks(batch(3)) == 3
+    with SQLiteStore(f"{sqlite_url}?cache_mb=8", read_only=True) as store:
+        assert len(store.read_ticks("BTCUSDT")) == 3
+    for bad in ("?cache_mb=0", "?cache_mb=lots", "?cache=8"):
+        with pytest.raises(StoreError, match="cache_mb"):
+            SQLiteStore(f"{sqlite_url}{bad}")
+
+
 def test_relative_path_creates_parent_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -41,6 +41,29 @@ _BAR_DTYPE = np.dtype(
 )  # fmt: skip
 
 
+#: megabytes of SQLite page cache per connection unless the URL says ``?cache_mb=N``
+DEFAULT_CACHE_MB = 128
+
+
+def sqlite_options(url: str) -> dict[str, int]:
+    """The options of a ``sqlite:///path.db?cache_mb=64`` URL (only ``cache_mb`` is known).
+
+    ``cache_mb`` bounds the page cache of the connection (default :data:`DEFAULT_CACHE_MB`);
+    a long-running process on a small machine may want less, a big import more.
+    """
+    from urllib.parse import parse_qsl
+
+    query = url.split("?", 1)[1] if "?" in url else ""
+    out = {"cache_mb": DEFAULT_CACHE_MB}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key != "cache_mb":
+            raise StoreError(f"SQLite URL {url!r}: unknown option {key!r}; known: cache_mb")
+        if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
+            raise StoreError(f"SQLite URL {url!r}: cache_mb must be a whole number of MB >= 1")
+        out[key] = int(value)
+    return out
+
+
 def sqlite_path(url: str) -> str:
     """The file path (or ``":memory:"``) named by a ``sqlite:///...`` URL."""
     if not url.startswith("sqlite:///"):
@@ -60,7 +83,8 @@ class SQLiteStore(AlertPersistence):
     Parameters
     ----------
     url
-        ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``.
+        ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``;
+        ``?cache_mb=N`` sets the page cache (default 128 MB, see :func:`sqlite_options`).
     read_only
         Open with ``mode=ro`` (the dashboard): no migrations, every write raises
         :class:`~statarb.errors.StoreError`. A file on read-only media is read as immutable.
@@ -81,6 +105,7 @@ class SQLiteStore(AlertPersistence):
         self.read_only = read_only
         self.busy_timeout = busy_timeout
         self._path = sqlite_path(url)
+        self._cache_mb = sqlite_options(url)["cache_mb"]
         self._lock = threading.RLock()
         self._depth = 0
         self._ids: dict[str, int] = {}
@@ -121,7 +146,7 @@ class SQLiteStore(AlertPersistence):
             if not memory and not self.read_only:
                 con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")
-            con.execute("PRAGMA cache_size = -131072")  # 128 MiB
+            con.execute(f"PRAGMA cache_size = -{self._cache_mb * 1024}")  # KiB
             con.execute("PRAGMA mmap_size = 268435456")
             con.execute("PRAGMA temp_store = MEMORY")
             con.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL after big imports
