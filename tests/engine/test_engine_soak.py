@@ -28,12 +28,12 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from statarb.sample import files as sample_files
 
-pytestmark = pytest.mark.slow
-
 SECONDS = float(os.environ.get("STATARB_SOAK_SECONDS", "120"))
 SAMPLE_EVERY = 5.0
 FLOOD = int(os.environ.get("STATARB_SOAK_FLOOD", "40"))
 TOKEN = "soak"
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(SECONDS + 180)]
 
 
 def _free_port() -> int:
