@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,16 @@ def redis_url() -> str:
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite store URL in a temporary folder."""
     return f"sqlite:///{tmp_path / 'statarb.db'}"
+
+
+@pytest.fixture
+def pg_url(postgres_dsn: str) -> Iterator[str]:
+    """A store URL on a fresh PostgreSQL schema of the test server, dropped afterwards."""
+    import psycopg
+
+    schema = f"statarb_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"{postgres_dsn}?schema={schema}"
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,9 @@ import pytest
 from api_helpers import AUTH, TOKEN, ticks
 from websockets.asyncio.client import connect
 
+from _ports import free_port
+
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
 
 
 def _wait_health(base: str, proc: subprocess.Popen[str]) -> None:
@@ -58,7 +51,7 @@ def replicas(postgres_dsn: str, redis_url: str, tmp_path: Path) -> Iterator[list
     procs, bases = [], []
     try:
         for _ in range(2):
-            port = _free_port()
+            port = free_port()
             cmd = [exe, "serve", "--port", str(port)]
             procs.append(
                 subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,16 +31,6 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> str:
     st.add_alert_event({"rule_id": 1, "ts": 1_723_161_300_000_000})
     st.close()
     return url
-
-
-@pytest.fixture
-def pg_url(postgres_dsn: str) -> Iterator[str]:
-    import psycopg
-
-    schema = f"statarb_test_{uuid.uuid4().hex[:12]}"
-    yield f"{postgres_dsn}?schema={schema}"
-    with psycopg.connect(postgres_dsn, autocommit=True) as con:
-        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def test_migrate_then_rerun(source: str, tmp_path: Path) -> None:

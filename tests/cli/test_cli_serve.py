@@ -13,13 +13,7 @@ from typing import Any
 
 import httpx
 
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
+from _ports import free_port
 
 
 def _start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
@@ -50,7 +44,7 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 def test_serve_runs_uvicorn_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _start(
         ["serve", "--port", str(port)],
         tmp_path,
@@ -67,7 +61,7 @@ def test_serve_runs_uvicorn_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = _start(
         ["up", "--demo", "--speed", "20", "--port", str(port), "--no-dashboard"],
@@ -99,7 +93,7 @@ def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
 
 
 def test_up_makes_a_session_token_when_none_is_set(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = _start(
         ["up", "--port", str(port), "--no-dashboard"],
@@ -135,9 +129,8 @@ def test_run_plans_the_demo_when_binance_is_out_of_reach():
 
 
 def test_up_starts_the_dashboard_and_takes_it_down_even_when_killed(tmp_path: Path) -> None:
-    import socket
 
-    port, dash = _free_port(), _free_port()
+    port, dash = free_port(), free_port()
     proc = _start(
         ["up", "--port", str(port), "--dashboard-port", str(dash)],
         tmp_path,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from _ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -39,12 +40,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(cond, what: str, timeout: float, procs: list[subprocess.Popen[bytes]]) -> object:
@@ -72,7 +67,7 @@ def artifacts(tmp_path: Path) -> Path:
 @pytest.fixture
 def stack(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, str]]:
     """``statarb up --demo`` and ``statarb dashboard`` on free ports and a temporary store."""
-    api_port, dash_port = _free_port(), _free_port()
+    api_port, dash_port = free_port(), free_port()
     store = f"sqlite:///{tmp_path / 'demo.db'}"
     api = f"http://127.0.0.1:{api_port}"
     env = {
@@ -80,7 +75,7 @@ def stack(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, str]]:
         "STATARB_API_TOKEN": TOKEN,
         "STATARB_STORE_URL": store,
         "STATARB_API_URL": api,
-        "STATARB_DASHBOARD_PORT": str(_free_port()),
+        "STATARB_DASHBOARD_PORT": str(free_port()),
     }
     env.pop("STATARB_CONFIG", None)
     logs = [open(artifacts / name, "wb") for name in ("engine.log", "dashboard.log")]  # noqa: SIM115

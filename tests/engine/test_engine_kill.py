@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _ports import free_port
 from statarb.bars import resample
 from statarb.ingest.files import read_file
 from statarb.ingest.replay import ReplayServer
@@ -43,12 +43,6 @@ def _source() -> dict[str, TickBatch]:
             for sym, tb in chunk.ticks.items():
                 out.setdefault(sym, []).append(tb)
     return {s: TickBatch.concat(v) for s, v in out.items()}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Child:
@@ -157,7 +151,7 @@ def _check_store(db: Path, source: dict[str, TickBatch], *, complete: bool) -> d
 def _command(kind: str) -> list[str]:
     if kind == "stream":
         return ["stream", *SYMBOLS, "--book"]
-    return ["serve", "--port", str(_free_port()), "--symbols", ",".join(SYMBOLS)]
+    return ["serve", "--port", str(free_port()), "--symbols", ",".join(SYMBOLS)]
 
 
 @pytest.mark.timeout(120)

@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from _ports import free_port
 from statarb.sample import files as sample_files
 
 SECONDS = float(os.environ.get("STATARB_SOAK_SECONDS", "120"))
@@ -34,14 +34,6 @@ FLOOD = int(os.environ.get("STATARB_SOAK_FLOOD", "40"))
 TOKEN = "soak"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(SECONDS + 180)]
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
 
 
 def _rss_mb(pid: int) -> dict[str, float]:
@@ -113,7 +105,7 @@ async def _sample(http: httpx.AsyncClient, pid: int, t0: float) -> dict[str, Any
 
 
 async def test_soak_memory_flat_latency_bounded_nothing_lost(tmp_path: Path) -> None:
-    rport, aport = _free_port(), _free_port()
+    rport, aport = free_port(), free_port()
     replay = _start(["replay", *map(str, sample_files()), "--port", str(rport), "--speed", "20",
                      "--loop"], {}, tmp_path)  # fmt: skip
     db = tmp_path / "soak.db"

@@ -95,15 +95,8 @@ def test_copy_is_exact_and_a_rerun_adds_nothing(sqlite_source: TickStore, store:
 
 
 @pytest.mark.postgres
-def test_postgres_back_to_sqlite(
-    sqlite_source: TickStore, postgres_dsn: str, tmp_path: Path
-) -> None:
-    import uuid
-
-    import psycopg
-
-    schema = f"statarb_test_{uuid.uuid4().hex[:12]}"
-    pg = open_store(f"{postgres_dsn}?schema={schema}")
+def test_postgres_back_to_sqlite(sqlite_source: TickStore, pg_url: str, tmp_path: Path) -> None:
+    pg = open_store(pg_url)
     try:
         assert copy_store(sqlite_source, pg).ok
         back = open_store(f"sqlite:///{tmp_path / 'back.db'}")
@@ -113,8 +106,6 @@ def test_postgres_back_to_sqlite(
         back.close()
     finally:
         pg.close()
-        with psycopg.connect(postgres_dsn, autocommit=True) as con:
-            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def test_an_interrupted_copy_is_completed_by_a_rerun(

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -314,17 +313,6 @@ def test_unreachable_postgres_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="cannot connect to PostgreSQL store") as err:
         PostgresStore("postgresql://statarb:s3cret@127.0.0.1:1/nowhere")
     assert "s3cret" not in str(err.value) and time.monotonic() - t0 < 10
-
-
-@pytest.fixture
-def pg_url(postgres_dsn: str) -> Iterator[str]:
-    """A fresh schema on the test server, dropped afterwards."""
-    import psycopg
-
-    schema = f"statarb_fault_{uuid.uuid4().hex[:12]}"
-    yield f"{postgres_dsn}?schema={schema}"
-    with psycopg.connect(postgres_dsn, autocommit=True) as con:
-        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _terminate(dsn: str, pid: int) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -22,18 +20,6 @@ T0 = 1_700_000_000_000_000
 def batch(n: int, start_id: int = 0, symbol: str = "BTCUSDT") -> TickBatch:
     ids = np.arange(start_id, start_id + n)
     return TickBatch(symbol, T0 + ids * 1000, 100.0 + ids % 7, np.full(n, 0.5), ids % 2, ids)
-
-
-@pytest.fixture
-def pg_url(postgres_dsn: str) -> Iterator[str]:
-    import psycopg
-
-    schema = f"statarb_test_{uuid.uuid4().hex[:12]}"
-    try:
-        yield f"{postgres_dsn}?schema={schema}"
-    finally:
-        with psycopg.connect(postgres_dsn, autocommit=True) as con:
-            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def test_split_url_keeps_libpq_parameters() -> None:
