@@ -316,16 +316,18 @@ def prepare(
     status[r2 >= 1 - 100 * _SQRTEPS] = STATUS.index("collinear")
     status[const[iy] | const[ix] | ~(sxx > 0) | ~(syy > 0)] = STATUS.index("constant")
     status[n < params.min_obs] = STATUS.index("short")
-    index = getattr(prices, "index", np.arange(len(data)))
-    index_bytes = np.asarray(index).astype("datetime64[ns]" if _is_time(index) else np.float64)
-    fps = tuple(fingerprint(index_bytes, data[:, k]) for k in range(len(cols)))
+    fps = tuple(fingerprint(_index_values(prices), data[:, k]) for k in range(len(cols)))
     return ScanInput(
         tuple(cols), data, finite.all(axis=0), iy, ix, beta, alpha, r2, n, status, params, fps
     )
 
 
-def _is_time(index: Any) -> bool:
-    return str(getattr(index, "dtype", "")).startswith("datetime64")
+def _index_values(prices: Any) -> np.ndarray:
+    """The time index as int64 ns (or float row labels) for the fingerprint."""
+    index = prices.index
+    if hasattr(index, "asi8") and index.asi8 is not None:
+        return np.asarray(index.asi8, dtype=np.int64)
+    return np.asarray(index, dtype=np.float64)
 
 
 def scan_chunk(inp: ScanInput, index: np.ndarray) -> ChunkResult:
