@@ -274,11 +274,8 @@ def eg_pairs(data, full, iy, ix, beta, alpha, status, maxlag, autolag):  # pragm
             continue
         d = e[1:] - e[:-1]
         limit = n // 2 - 1
-        ml = maxlag
-        if ml < 0:
-            ml = min(limit, int(math.ceil(12.0 * (n / 100.0) ** 0.25)))
-        else:
-            ml = min(ml, limit)
+        default = math.ceil(12.0 * (n / 100.0) ** 0.25)
+        ml = min(limit, default) if maxlag < 0 else min(maxlag, limit)
         used = ml
         if autolag != AUTOLAG_NONE:
             used, icb[p] = _select_lag(e, d, ml, autolag)

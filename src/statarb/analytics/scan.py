@@ -98,7 +98,9 @@ class ScanParams:
         if self.transform not in ("price", "log"):
             raise InputError(f"transform must be 'price' or 'log', got {self.transform!r}")
         if self.autolag not in _AUTOLAG:
-            raise InputError(f"autolag must be 'AIC', 'BIC', 't-stat' or None, not {self.autolag!r}")
+            raise InputError(
+                f"autolag must be 'AIC', 'BIC', 't-stat' or None, not {self.autolag!r}"
+            )
         if self.maxlag is not None and not 0 <= self.maxlag <= 10_000:
             raise InputError(f"maxlag must be between 0 and 10000, got {self.maxlag}")
         if not 20 <= self.min_obs <= 100_000_000:
@@ -459,9 +461,7 @@ def finish(
         }
     )
     table = table.sort_values(["pvalue", "half_life"], na_position="last", kind="stable")
-    return ScanResult(
-        table.reset_index(drop=True), inp.params.alpha, int(ok.sum()), int(pre.sum())
-    )
+    return ScanResult(table.reset_index(drop=True), inp.params.alpha, int(ok.sum()), int(pre.sum()))
 
 
 def scan_pairs(

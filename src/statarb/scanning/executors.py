@@ -130,9 +130,7 @@ class DaskExecutor:
         try:
             return Client(self.address, timeout=self.timeout, set_as_default=False), True
         except (OSError, TimeoutError) as exc:
-            raise StatarbError(
-                f"cannot reach the Dask scheduler at {self.address}: {exc}"
-            ) from exc
+            raise StatarbError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from exc
 
     def run(self, inp: ScanInput, parts: Sequence[np.ndarray]) -> Iterator[ChunkResult]:
         """Scatter the universe to every worker once, then one task per chunk."""

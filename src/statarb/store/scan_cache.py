@@ -115,7 +115,9 @@ class ScanCache:
         try:
             con = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
             if schema:
-                con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                con.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
                 con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             con.execute(_DDL["postgres"])
         except psycopg.Error as exc:
