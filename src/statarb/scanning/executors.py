@@ -141,7 +141,7 @@ class DaskExecutor:
             shared = client.scatter(inp, broadcast=True, hash=False)
             futures = [client.submit(scan_chunk, shared, p, pure=False) for p in parts]
             try:
-                for fut in as_completed(futures):
+                for fut in as_completed(futures, loop=client.loop):
                     yield fut.result()
             finally:
                 client.cancel(futures)
