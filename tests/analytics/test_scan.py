@@ -138,7 +138,9 @@ def test_size_under_the_null_is_nominal():
     rate = float((t.pvalue < 0.05).mean())
     assert abs(rate - 0.05) < 4 * np.sqrt(0.05 * 0.95 / len(t)), rate
     rev = scan_pairs(df, pairs=[(b, a) for a, b in pairs]).table.set_index(["b", "a"])
-    both = np.minimum(t.set_index(["a", "b"]).pvalue, rev.pvalue.reindex(t.set_index(["a", "b"]).index))
+    both = np.minimum(
+        t.set_index(["a", "b"]).pvalue, rev.pvalue.reindex(t.set_index(["a", "b"]).index)
+    )
     assert float((both < 0.05).mean()) > rate + 0.02
     # p-values spread over [0, 1] like a uniform sample (Kolmogorov-Smirnov)
     from scipy.stats import kstest

@@ -71,3 +71,14 @@ def test_a_dask_cluster_gives_the_same_table(dask_cluster):
     assert len(tasks) == ref.chunks
     # the universe was broadcast to both workers before the tasks ran: no task fetched it
     assert not [s for t in tasks for s in t["startstops"] if s["action"] == "transfer"]
+
+
+def test_an_unreachable_scheduler_is_a_clear_error():
+    pytest.importorskip("distributed", reason="the [dask] extra is not installed")
+    from statarb.analytics.scan import prepare
+    from statarb.errors import StatarbError
+    from statarb.scanning.executors import DaskExecutor
+
+    inp = prepare(_prices(k=3, n=200))
+    with pytest.raises(StatarbError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        list(DaskExecutor("tcp://127.0.0.1:9", timeout=1).run(inp, [np.arange(3)]))
