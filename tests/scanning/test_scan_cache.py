@@ -42,7 +42,7 @@ def test_a_rerun_reads_back_and_recomputes_only_changed_symbols(cache_url):
         assert other.cached == 0  # other parameters: other keys
 
 
-class _Stop(Exception):
+class _StopError(Exception):
     pass
 
 
@@ -53,10 +53,10 @@ def test_an_interrupted_scan_resumes_where_it_stopped(cache_url):
     def interrupt(done, total):
         calls.append(done)
         if len(calls) == 3:  # after two chunks were saved
-            raise _Stop
+            raise _StopError
 
     with ScanCache(cache_url) as cache:
-        with pytest.raises(_Stop):
+        with pytest.raises(_StopError):
             run_scan(
                 df, cache=cache, window=WIN, executor="inprocess", chunk_size=5, progress=interrupt
             )

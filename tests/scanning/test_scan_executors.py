@@ -80,5 +80,7 @@ def test_an_unreachable_scheduler_is_a_clear_error():
     from statarb.scanning.executors import DaskExecutor
 
     inp = prepare(_prices(k=3, n=200))
-    with pytest.raises(StatarbError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+    with pytest.raises(
+        StatarbError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"
+    ):
         list(DaskExecutor("tcp://127.0.0.1:9", timeout=1).run(inp, [np.arange(3)]))

@@ -320,7 +320,18 @@ def prepare(
     status[n < params.min_obs] = STATUS.index("short")
     fps = tuple(fingerprint(_index_values(prices), data[:, k]) for k in range(len(cols)))
     return ScanInput(
-        tuple(cols), data, finite.all(axis=0), iy, ix, beta, alpha, r2, n, status, params, fps
+        tuple(cols),
+        data,
+        np.asarray(finite.all(axis=0)),
+        iy,
+        ix,
+        beta,
+        alpha,
+        r2,
+        n,
+        status,
+        params,
+        fps,
     )
 
 
