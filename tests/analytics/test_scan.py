@@ -3,11 +3,18 @@ import pandas as pd
 import pytest
 from _data import kline_closes
 from statsmodels.stats.multitest import multipletests
-from statsmodels.tsa.stattools import coint
+from statsmodels.tsa.stattools import coint as _coint
+from threadpoolctl import threadpool_limits
 
 from statarb.analytics.liquidity import LiquidityStats
 from statarb.analytics.scan import COLUMNS, STATUS, prepare, scan_chunk, scan_pairs
 from statarb.errors import InputError
+
+
+def coint(*args, **kw):
+    """statsmodels coint on one BLAS thread (threaded BLAS is many times slower on a busy box)."""
+    with threadpool_limits(1):
+        return _coint(*args, **kw)
 
 
 def _universe(n=1500, seed=0):
