@@ -206,12 +206,12 @@ def scan_table(
 ) -> pd.DataFrame:
     """:func:`statarb.analytics.scan.scan_pairs` ranking of every pair of ``symbols``.
 
-    Runs in this process (``workers=1``): the dashboard's server threads must not fork.
+    Runs in this process: the dashboard's server threads must not fork.
     """
     from statarb.analytics.scan import scan_pairs
 
     subset = {s: _liquidity[s] for s in symbols}
-    return scan_pairs(prices[list(symbols)], liquidity=subset, workers=1).table
+    return scan_pairs(prices[list(symbols)], liquidity=subset).table
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
