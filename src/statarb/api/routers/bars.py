@@ -16,7 +16,7 @@ from statarb.api.routers._common import (
     csv_response,
     json_response,
 )
-from statarb.api.schemas import BarOut
+from statarb.api.schemas import BarOut, StatsOut
 
 router = APIRouter(prefix="/api/v1", tags=["bars"])
 
@@ -54,7 +54,7 @@ async def get_bars(
     return json_response(bars_json(bars))
 
 
-@router.get("/stats/{symbol}")
+@router.get("/stats/{symbol}", response_model=StatsOut)
 async def get_stats(symbol: str, store: StoreDep, times: TimeRange, tf: TfQuery = "1m") -> Response:
     """Summary statistics of the bar closes (``statarb.analytics.rolling.price_summary``)."""
     sym = check_symbol(symbol)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, 
 from fastapi.responses import Response
 
 from statarb.api.deps import EngineDep, StoreDep, TimeRange, WriteAuth
+from statarb.api.problems import problem
 from statarb.api.routers._common import (
     OutFormat,
     check_symbol,
@@ -21,7 +22,13 @@ from statarb.api.routers._common import (
     json_response,
     ticks_json,
 )
-from statarb.api.schemas import IngestResult, TickIn, TickOut, parse_tick_rows
+from statarb.api.schemas import (
+    ImportReportOut,
+    IngestResult,
+    TickIn,
+    TickOut,
+    parse_tick_rows,
+)
 
 router = APIRouter(prefix="/api/v1/ticks", tags=["ticks"])
 
@@ -103,13 +110,17 @@ async def post_batch(
         errors = [{**e, "index": keep[e["index"]]} for e in errors]
     errors = sorted(decode_errors + errors, key=lambda e: e["index"])
     if strict and errors:
-        return json_response({"accepted": 0, "rejected": len(errors), "errors": errors,
-                              "detail": "strict: nothing stored"}, 422)  # fmt: skip
+        fields = [{"loc": ["body", e["index"], e["field"]], "field": e["field"],
+                   "message": e["message"], "type": "value_error"} for e in errors]  # fmt: skip
+        return problem(422, f"strict: nothing stored; {len(errors)} bad rows, the first at "
+                       f"index {errors[0]['index']} ({errors[0]['field']}: "
+                       f"{errors[0]['message']})", errors=fields, instance=request.url.path,
+                       accepted=0, rejected=len(errors), rows=errors)  # fmt: skip
     n = await engine.ingest(ticks, wait=wait) if ticks else 0
     return json_response({"accepted": n, "rejected": len(errors), "errors": errors})
 
 
-@router.post("/file", dependencies=[WriteAuth])
+@router.post("/file", response_model=ImportReportOut, dependencies=[WriteAuth])
 async def post_file(
     request: Request,
     store: StoreDep,
