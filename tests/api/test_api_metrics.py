@@ -57,3 +57,15 @@ def test_promtool_check_metrics_passes(client: TestClient) -> None:
     assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), (
         done.stdout + done.stderr
     )
+
+
+def test_grafana_dashboard_reads_metrics_that_exist(client: TestClient) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    dash = json.loads((Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"\b((?:statarb|process)_[a-z0-9_]+)", e)}
+    samples = {s.name for f in text_string_to_metric_families(_scrape(client)) for s in f.samples}
+    assert used and not used - samples, used - samples

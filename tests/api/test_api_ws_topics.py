@@ -42,3 +42,12 @@ def test_subscribe_with_an_unknown_topic_is_refused_whole(client: TestClient) ->
         ws.send_json({"action": "subscribe", "topics": ["ticks:BTCUSDT"]})
         assert ws.receive_json() == {"topic": "control", "type": "subscribed",
                                      "data": ["ticks:BTCUSDT"]}  # fmt: skip
+
+
+def test_protocol_page_documents_every_topic_and_reply() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "websocket.md").read_text()
+    for name in ("`ticks:<SYMBOL>`", "`bars:<SYMBOL>:<tf>`", "`pair:<A>:<B>`", "`alerts`",
+                 "`subscribed`", "`ack`", "`error`", "`1013`"):  # fmt: skip
+        assert name in page, name
