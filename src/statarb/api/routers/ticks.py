@@ -17,9 +17,13 @@ from statarb.api.deps import EngineDep, StoreDep, TimeRange, WriteAuth
 from statarb.api.problems import problem
 from statarb.api.routers._common import (
     OutFormat,
+    arrow_bytes,
+    arrow_response,
     check_symbol,
     csv_response,
     json_response,
+    table_responses,
+    tick_columns,
     ticks_json,
 )
 from statarb.api.schemas import (
@@ -146,7 +150,7 @@ async def post_file(
     return json_response(report.to_dict())
 
 
-@router.get("/{symbol}", response_model=list[TickOut])
+@router.get("/{symbol}", response_model=list[TickOut], responses=table_responses(TickOut))
 async def get_ticks(
     symbol: str,
     store: StoreDep,
@@ -170,4 +174,7 @@ async def get_ticks(
         from statarb.export import ticks_frame
 
         return csv_response(ticks_frame(tb), f"{sym}_ticks")
+    if format == "arrow":
+        body = await asyncio.to_thread(arrow_bytes, tick_columns(tb))
+        return arrow_response(body, f"{sym}_ticks")
     return json_response(ticks_json(tb))
