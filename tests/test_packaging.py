@@ -30,7 +30,7 @@ pytestmark = [
     pytest.mark.skipif(
         not any(d.is_dir() for d in WHEEL_DIRS),
         reason="no local wheel files (set STATARB_WHEELHOUSE)",
-    ),  # fmt: skip
+    ),
 ]
 
 

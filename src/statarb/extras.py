@@ -45,7 +45,7 @@ def missing(extra: str) -> list[str]:
 
 
 def require(extra: str, what: str) -> None:
-    """Raise :class:`MissingExtraError` when ``extra`` is not installed, naming ``what`` needs it."""
+    """Raise :class:`MissingExtraError` naming ``what`` when ``extra`` is not installed."""
     gone = missing(extra)
     if gone:
         raise MissingExtraError(
