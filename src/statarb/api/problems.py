@@ -130,7 +130,8 @@ def install(app: FastAPI) -> None:
             errors = field_errors(exc.detail)
             return problem(exc.status_code, _summary(errors), errors=errors,
                            instance=request.url.path, headers=exc.headers)  # fmt: skip
-        detail = exc.detail if isinstance(exc.detail, str) else _title(exc.status_code)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail or "")
+        detail = detail or _title(exc.status_code)
         return problem(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
 
     @app.exception_handler(InputError)
