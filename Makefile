@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,dask]'
+	$(BIN)/python -m pip install -q -e '.[all,dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install statarb (editable, with dev tools)
+setup: $(STAMP)  ## create .venv and install statarb (editable, every extra and the dev tools)
 
 run: $(STAMP)  ## start the product on the embedded store (demo feed when Binance is out of reach)
 	$(BIN)/statarb run
@@ -21,7 +21,7 @@ test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  ## benchmarks, each against its baseline in the same run
-	$(BIN)/python -m pip install -q -e '.[dev,dask,bench]'
+	$(BIN)/python -m pip install -q -e '.[all,dev,bench]'
 	$(BIN)/python -m bench
 
 lint: $(STAMP)  ## ruff, mypy and the architecture contract

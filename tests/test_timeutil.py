@@ -6,7 +6,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from statarb.errors import InputError
-from statarb.timeutil import epoch_array_to_us, epoch_to_us, parse_time, us_to_iso
+from statarb.timeutil import (
+    check_time,
+    epoch_array_to_us,
+    epoch_to_us,
+    parse_tick_time,
+    parse_time,
+    us_to_iso,
+)
 
 T_US = 1_723_161_255_123_000
 
@@ -58,3 +65,37 @@ def test_datetime_roundtrip(d):
     us = parse_time(d)
     assert parse_time(us_to_iso(us)) == us
     assert epoch_to_us(us) == us
+
+
+def test_plain_date_is_utc_midnight():
+    assert parse_time("2024-08-08") == parse_time("2024-08-08T00:00:00Z")
+    with pytest.raises(InputError, match="not a valid date"):
+        parse_time("2024-02-30")
+
+
+@pytest.mark.parametrize("value", [float("inf"), "-inf", "1e400", float("nan")])
+def test_non_finite_numbers_are_refused(value):
+    with pytest.raises(InputError):
+        parse_time(value)
+
+
+def test_query_range_names_the_field():
+    assert check_time(0, field="start") == 0
+    with pytest.raises(InputError, match=r"^end: 1e\+27 µs is outside"):
+        check_time(parse_time("1e30"), field="end")
+    with pytest.raises(InputError, match=r"^start: "):
+        check_time(parse_time(-1), field="start")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [253_402_300_799_000, True, False, None, 1, "1999-12-31T23:59:59Z", "2100-01-01", [1]],
+)
+def test_tick_time_out_of_range_is_refused_not_reinterpreted(value):
+    with pytest.raises(InputError, match=r"^ts: "):
+        parse_tick_time(value)
+
+
+def test_tick_time_in_range():
+    assert parse_tick_time(1_723_118_400_000) == 1_723_118_400_000_000
+    assert parse_tick_time("2000-01-01") == 946_684_800_000_000

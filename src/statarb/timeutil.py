@@ -8,11 +8,14 @@ text. These helpers convert at the edge, telling epoch units apart by magnitude.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 
 from statarb._typing import Int64Array
 from statarb.errors import InputError
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 US_PER_MS = 1_000
 US_PER_S = 1_000_000
@@ -23,6 +26,13 @@ _MS_MAX = 1e14
 _US_MAX = 1e17
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+#: times a query may name: 1970-01-01 .. 2262-04-11 (what int64 ns, hence pandas, can hold)
+QUERY_MIN_US = 0
+QUERY_MAX_US = 9_223_372_036_854_775
+#: times a trade may carry: 2000-01-01 (inclusive) .. 2100-01-01 (exclusive)
+TICK_MIN_US = 946_684_800_000_000
+TICK_MAX_US = 4_102_444_800_000_000
 
 
 def epoch_unit(value: float) -> str:
@@ -73,7 +83,9 @@ def epoch_array_to_us(values: np.ndarray) -> Int64Array:
 def parse_time(value: str | int | float | dt.datetime) -> int:
     """Parse a timestamp (epoch number in any unit, ISO-8601 text or aware datetime) to epoch µs.
 
-    Naive ISO text or datetimes are rejected: statarb never guesses a time zone.
+    A plain date (``2024-08-08``) is UTC midnight. Naive ISO text with a time of day, and naive
+    datetimes, are rejected: statarb never guesses a time zone. Infinite numbers and booleans are
+    refused (:class:`~statarb.errors.InputError`); see :func:`check_time` for ranges.
 
     Examples
     --------
@@ -87,21 +99,28 @@ def parse_time(value: str | int | float | dt.datetime) -> int:
     if isinstance(value, int | float):
         if value != value:  # NaN
             raise InputError("timestamp is NaN")
-        return epoch_to_us(value)
+        try:
+            return epoch_to_us(value)
+        except OverflowError:
+            raise InputError(f"timestamp {value!r} is not a finite number") from None
     if isinstance(value, dt.datetime):
         return _datetime_to_us(value)
     if isinstance(value, str):
         text = value.strip()
         if not text:
             raise InputError("timestamp is empty")
-        try:
-            return epoch_to_us(int(text))
-        except ValueError:
-            pass
-        try:
-            return epoch_to_us(float(text))
-        except ValueError:
-            pass
+        if _DATE.match(text):  # a plain date is UTC midnight
+            try:
+                day = dt.datetime.fromisoformat(text)
+            except ValueError as exc:
+                raise InputError(f"timestamp {value!r} is not a valid date: {exc}") from None
+            return _datetime_to_us(day.replace(tzinfo=dt.UTC))
+        for num in (int, float):
+            try:
+                number = num(text)
+            except ValueError:
+                continue
+            return parse_time(number)
         try:
             parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
         except ValueError as exc:
@@ -111,6 +130,34 @@ def parse_time(value: str | int | float | dt.datetime) -> int:
             ) from exc
         return _datetime_to_us(parsed)
     raise InputError(f"timestamp must be a number or ISO-8601 text, got {type(value).__name__}")
+
+
+def check_time(us: int, *, field: str, lo: int = QUERY_MIN_US, hi: int = QUERY_MAX_US) -> int:
+    """Return ``us`` if ``lo <= us < hi``, else raise an :class:`InputError` naming ``field``."""
+    if lo <= us < hi:
+        return us
+    known = -62_135_596_800_000_000 <= us < 253_402_300_800_000_000  # years 1..9999
+    shown = f"{us} µs ({us_to_iso(us)})" if known else f"{us:.3g} µs"
+    raise InputError(
+        f"{field}: {shown} is outside the accepted range "
+        f"{us_to_iso(lo)} .. {us_to_iso(hi)} (epoch numbers are told apart by magnitude: "
+        "s < 1e11 <= ms < 1e14 <= µs < 1e17 <= ns; or send ISO-8601 text)"
+    )
+
+
+def parse_tick_time(value: object, *, field: str = "ts") -> int:
+    """Parse a trade's exchange time to epoch µs and check it lies in 2000..2100.
+
+    A time out of that range is refused, never reinterpreted: ``253402300799000`` (9999-12-31
+    in ms) reads as µs of 1978 by magnitude, and ``True`` is no time at all.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str | dt.datetime):
+        raise InputError(f"{field}: {value!r} is not a time; send epoch s/ms/µs/ns or ISO-8601")
+    try:
+        us = parse_time(value)
+    except InputError as exc:
+        raise InputError(f"{field}: {exc}") from None
+    return check_time(us, field=field, lo=TICK_MIN_US, hi=TICK_MAX_US)
 
 
 def _datetime_to_us(value: dt.datetime) -> int:
@@ -133,11 +180,17 @@ def us_to_iso(ts: int) -> str:
 
 
 __all__ = [
+    "QUERY_MAX_US",
+    "QUERY_MIN_US",
+    "TICK_MAX_US",
+    "TICK_MIN_US",
     "US_PER_MS",
     "US_PER_S",
+    "check_time",
     "epoch_array_to_us",
     "epoch_to_us",
     "epoch_unit",
+    "parse_tick_time",
     "parse_time",
     "us_to_datetime",
     "us_to_iso",

@@ -25,11 +25,11 @@ def test_crud_and_field_errors(client: TestClient) -> None:
     bad = {**RULE, "condition": {"op": "and", "children": [RULE["condition"], wrong]}}
     r = client.post("/api/v1/alerts/rules", json=bad, headers=AUTH)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "condition", "children[1]", "operator"]
+    assert r.json()["errors"][0]["loc"] == ["body", "condition", "children[1]", "operator"]
     r = client.post("/api/v1/alerts/rules", json={**RULE, "condition": {
         "metric": "zscore", "target": "A/B", "timeframe": "5m", "operator": ">", "threshold": 2}},
         headers=AUTH)  # fmt: skip
-    assert r.status_code == 422 and "not computed live" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422 and "not computed live" in r.json()["errors"][0]["message"]
     put = client.put(f"/api/v1/alerts/rules/{rule['id']}", json={**RULE, "enabled": False},
                      headers=AUTH)  # fmt: skip
     assert put.status_code == 200 and put.json()["enabled"] is False

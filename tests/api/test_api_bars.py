@@ -79,7 +79,7 @@ def test_health_and_metrics(client: TestClient) -> None:
     assert h["status"] == "ok" and h["engine"] is True and h["store"] == "sqlite"
     client.post("/api/v1/ticks?wait=true", json=ticks("BTCUSDT", [1.0])[0], headers=AUTH)
     text = client.get("/metrics").text
-    assert "statarb_engine_ticks_total 1" in text
-    assert 'statarb_latency_ms{stage="receipt",quantile="0.5"}' in text
+    assert 'statarb_engine_events_total{kind="ticks"} 1.0' in text
+    assert 'statarb_latency_seconds_count{stage="receipt"} 1.0' in text
     schema = client.get("/openapi.json").json()
     assert "/api/v1/ticks/batch" in schema["paths"] and "/health" in schema["paths"]

@@ -44,10 +44,10 @@ def test_bad_tick_names_the_field(client: TestClient) -> None:
     r = client.post("/api/v1/ticks", json={"symbol": "BTCUSDT", "ts": T0, "price": -1,
                                            "size": 1}, headers=AUTH)  # fmt: skip
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "price"]
+    assert r.json()["errors"][0]["loc"] == ["body", "price"]
     r = client.post("/api/v1/ticks", json={"symbol": "BTCUSDT", "ts": "yesterday", "price": 1,
                                            "size": 1}, headers=AUTH)  # fmt: skip
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "ts"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "ts"]
 
 
 def test_batch_reports_bad_rows_and_stores_good_ones(client: TestClient) -> None:
@@ -66,11 +66,13 @@ def test_strict_batch_stores_nothing(client: TestClient) -> None:
     rows = ticks("ETHUSDT", [10.0, 11.0])
     rows[0]["symbol"] = "ETH/USDT"
     r = client.post("/api/v1/ticks/batch?strict=true&wait=true", json=rows, headers=AUTH)
-    assert r.status_code == 422 and r.json()["errors"][0] == {
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["accepted"] == 0 and r.json()["rows"][0] == {
         "index": 0,
         "field": "symbol",
-        "message": r.json()["errors"][0]["message"],
+        "message": r.json()["rows"][0]["message"],
     }
+    assert r.json()["errors"][0]["loc"] == ["body", 0, "symbol"]
     assert client.get("/api/v1/ticks/ETHUSDT").json() == []
 
 
@@ -107,7 +109,7 @@ def test_range_limit_and_csv(client: TestClient) -> None:
     assert [float(x["price"]) for x in rows] == [1.0, 2.0, 3.0, 4.0]
     assert rows[0]["time"].startswith("2024-08-08T12:00:00")
     bad = client.get("/api/v1/ticks/BTCUSDT?start=someday")
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "start"]
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "start"]
 
 
 def test_request_too_large(app_factory: Callable[..., TestClient]) -> None:

@@ -67,7 +67,7 @@ def test_push_ticks_over_the_socket(client: TestClient) -> None:
         err = ws.receive_json()
         assert err["type"] == "error" and "STATARB_API_TOKEN" in err["data"]["message"]
         rows = ticks("ETHUSDT", [10.0, 11.0])
-        rows.append({"symbol": "ETHUSDT", "ts": 1, "price": 0, "size": 1})
+        rows.append({"symbol": "ETHUSDT", "ts": rows[0]["ts"], "price": 0, "size": 1})
         ws.send_json({"action": "ticks", "token": TOKEN, "id": "m1", "data": rows})
         ack = ws.receive_json()
         assert ack["type"] == "ack" and ack["data"]["id"] == "m1"

@@ -84,7 +84,7 @@ def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["symbols"] == ["ETHUSDT"]
         assert r.json()["feeds"][0]["symbols"] == ["BTCUSDT"]
         metrics = httpx.get(base + "/metrics").text
-        assert 'statarb_latency_ms_count{stage="receipt"}' in metrics
+        assert 'statarb_latency_seconds_count{stage="receipt"}' in metrics
     finally:
         err = _stop(proc)
     assert "demo: replaying the packaged sample" in err

@@ -60,6 +60,7 @@ async def test_live_pair_analytics_equal_the_batch_analysis(sqlite_url: str) -> 
     assert kinds == {"analytics", "live"}
     last = [e["data"] for e in events if e["type"] == "analytics"][-1]
     assert last["timeframe"] == "1s" and last["hedge_ratio"] == live["hedge_ratio"]
+    assert (last["a"], last["b"]) == (live["a"], live["b"]) == ("AAAUSDT", "BBBUSDT")
     # the per-tick z-score uses the latest hedge ratio on the latest prices of both legs
     beta, alpha = ref["hedge_ratio"], ref["intercept"]
     spreads = ya[-60:] - beta * xb[-60:] - alpha

@@ -88,7 +88,7 @@ def _ws_stats(metrics: str) -> dict[str, float]:
     for line in metrics.splitlines():
         if line.startswith("statarb_ws_"):
             key, _, value = line.partition(" ")
-            out[key.removeprefix("statarb_ws_")] = float(value)
+            out[key.removeprefix("statarb_ws_").removesuffix("_total")] = float(value)
     return out
 
 

@@ -1,8 +1,10 @@
 """The FastAPI application: ``create_app(settings)`` with a lifespan that runs the engine.
 
-REST under ``/api/v1``, WebSocket at ``/ws``, ``/health``, Prometheus ``/metrics``, schema at
-``/openapi.json``. Write endpoints need ``Authorization: Bearer $STATARB_API_TOKEN`` (see
-:mod:`statarb.api.deps`).
+REST under ``/api/v1``, WebSocket at ``/ws`` (protocol: docs/websocket.md), ``/health``,
+Prometheus ``/metrics``, schema at ``/openapi.json``, Swagger UI at ``/docs`` and ReDoc at
+``/redoc`` (served offline). Every error is RFC 9457 problem details
+(:mod:`statarb.api.problems`). Write endpoints need ``Authorization: Bearer $STATARB_API_TOKEN``
+(see :mod:`statarb.api.deps`).
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
+from statarb.api import problems
+from statarb.api.problems import PROBLEM_MEDIA, problem_bytes, problem_openapi
 from statarb.api.routers import alerts, bars, feeds, health, pairs, ticks
 from statarb.api.ws import BroadcastHub
 from statarb.api.ws import router as ws_router
-from statarb.errors import InputError, StatarbError, StoreError
+from statarb.errors import StatarbError
 
 if TYPE_CHECKING:
     from statarb.config import Settings
@@ -89,10 +91,10 @@ class BodyLimit:
 
     @staticmethod
     async def _reject(send: Any, limit: int) -> None:
-        body = (f'{{"detail":"request body too large: the limit is {limit:,} bytes; '
-                f'split the data into smaller requests"}}').encode()  # fmt: skip
+        body = problem_bytes(413, f"request body too large: the limit is {limit:,} bytes; "
+                             "split the data into smaller requests")  # fmt: skip
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
+                    "headers": [(b"content-type", PROBLEM_MEDIA.encode()),
                                 (b"content-length", str(len(body)).encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
 
@@ -174,7 +176,8 @@ def create_app(
             if own_store:
                 st.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI and ReDoc assets served from the package, no CDN
+        static_url="/docs-assets",
         title="statarb",
         summary="Live statistical-arbitrage analytics for Binance USD-M futures",
         version=_version(),
@@ -184,33 +187,10 @@ def create_app(
     for r in (health.router, ticks.router, bars.router, pairs.router, alerts.router,
               feeds.router, ws_router):  # fmt: skip
         app.include_router(r)
-    _errors(app)
+    problems.install(app)
+    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_body=max_body_bytes, max_upload=max_upload_bytes)
     return app
-
-
-def _errors(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = jsonable_encoder(exc.errors())
-        try:
-            return JSONResponse({"detail": detail}, 422)
-        except ValueError:  # the echoed input holds NaN/inf or a lone surrogate (not JSON)
-            bare = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in detail]
-            return JSONResponse({"detail": bare}, 422)
-
-    @app.exception_handler(InputError)
-    async def _input(_: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, 422)
-
-    @app.exception_handler(StoreError)
-    async def _store(_: Request, exc: StoreError) -> JSONResponse:
-        log.error("store error: %s", exc)
-        return JSONResponse({"detail": f"store unavailable: {exc}"}, 503)
-
-    @app.exception_handler(StatarbError)
-    async def _other(_: Request, exc: StatarbError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status.HTTP_400_BAD_REQUEST)
 
 
 def _version() -> str:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from statarb.api.times import TimeRange, time_range
 from statarb.config import Settings
 from statarb.engine import Engine
-from statarb.errors import InputError
 from statarb.store.base import TickStore
-from statarb.timeutil import parse_time
 
 _bearer = HTTPBearer(auto_error=False, description="STATARB_API_TOKEN")
 
@@ -68,32 +67,9 @@ def require_token(
         )
 
 
-def _time_param(name: str, value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return parse_time(value)
-    except (InputError, OverflowError, ValueError) as exc:
-        raise HTTPException(
-            422,
-            [{"loc": ["query", name], "msg": str(exc), "type": "value_error"}],
-        ) from None
-
-
-def time_range(
-    start: Annotated[
-        str | None, Query(description="epoch (s/ms/µs) or ISO-8601, inclusive")
-    ] = None,
-    end: Annotated[str | None, Query(description="epoch (s/ms/µs) or ISO-8601, exclusive")] = None,
-) -> tuple[int | None, int | None]:
-    """``(start, end)`` query parameters as epoch µs."""
-    return _time_param("start", start), _time_param("end", end)
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[TickStore, Depends(get_store)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-TimeRange = Annotated[tuple[int | None, int | None], Depends(time_range)]
 WriteAuth = Depends(require_token)
 
 __all__ = [

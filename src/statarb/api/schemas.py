@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from statarb.errors import InputError
 from statarb.model import Tick
-from statarb.timeutil import parse_time
+from statarb.timeutil import parse_tick_time
 
 SYMBOL_PATTERN = r"^[A-Za-z0-9]{1,40}$"
 
@@ -22,7 +22,7 @@ class TickIn(BaseModel):
     symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["BTCUSDT"])
     ts: int | float | str = Field(
         description="exchange time: epoch ms (or s/µs/ns, told apart by magnitude) or ISO-8601 "
-        "with Z or an offset",
+        "with Z or an offset; 2000-01-01 .. 2100-01-01 (anything else is refused)",
         examples=[1723118400000, "2024-08-08T12:00:00Z"],
     )
     price: float = Field(gt=0, le=1e12, examples=[61234.5])
@@ -30,16 +30,13 @@ class TickIn(BaseModel):
     is_buyer_maker: bool | None = None
     trade_id: int | None = Field(default=None, ge=0, le=2**62)
 
-    @field_validator("ts")
+    @field_validator("ts", mode="before")
     @classmethod
-    def _time(cls, v: int | float | str) -> int:
+    def _time(cls, v: object) -> int:
         try:
-            us = parse_time(v)
-        except (InputError, OverflowError, ValueError) as exc:
-            raise ValueError(str(exc)) from None
-        if not 0 <= us < 4_102_444_800_000_000:  # 2100-01-01
-            raise ValueError(f"timestamp {v!r} is outside 1970..2100")
-        return us
+            return parse_tick_time(v, field="ts")
+        except InputError as exc:
+            raise ValueError(str(exc).removeprefix("ts: ")) from None
 
     @field_validator("price", "size")
     @classmethod
@@ -134,7 +131,7 @@ class FeedChange(BaseModel):
     """Symbols a feed call started or stopped."""
 
     symbols: list[str]
-    feeds: list[dict[str, Any]]
+    feeds: list[FeedStatus]
 
 
 class AlertRuleIn(BaseModel):
@@ -194,6 +191,185 @@ class Health(BaseModel):
     bus: Literal["redis", "off", "disconnected"] = "off"
 
 
+class StatsOut(BaseModel):
+    """Summary statistics of a symbol's bar closes and their simple returns."""
+
+    symbol: str
+    timeframe: str
+    bars: int
+    n: int
+    first: float | None
+    last: float | None
+    min: float | None
+    max: float | None
+    mean: float | None
+    std: float | None
+    change: float | None
+    change_pct: float | None
+    return_mean: float | None
+    return_std: float | None
+    skew: float | None
+    kurtosis: float | None = Field(description="excess kurtosis (pandas, bias-corrected)")
+    volume: float | None = None
+
+
+class PairRef(BaseModel):
+    """A pair: ``a`` is regressed on ``b``."""
+
+    a: str = Field(examples=["BTCUSDT"])
+    b: str = Field(examples=["ETHUSDT"])
+
+
+class WatchOut(PairRef):
+    """A pair now analysed live, and the WebSocket topic of its events."""
+
+    topic: str = Field(examples=["pair:BTCUSDT:ETHUSDT"])
+
+
+class PairMetrics(BaseModel):
+    """Scalar results of a pair analysis (:class:`statarb.analytics.pair.PairAnalysis`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    a: str
+    b: str
+    method: str
+    transform: str
+    window: int | None
+    z_window: int
+    hedge_ratio: float | None
+    intercept: float | None
+    in_sample: bool = Field(description="the hedge ratio was fitted on the whole sample")
+    adf_stat: float | None
+    adf_pvalue: float | None
+    adf_verdict: str
+    eg_pvalue: float | None = Field(description="Engle-Granger cointegration p-value")
+    eg_verdict: str
+    half_life: float | None = Field(description="bars")
+    correlation: float | None
+    vol_a: float | None
+    vol_b: float | None
+    last_spread: float | None
+    last_zscore: float | None
+    n: int
+
+
+class PairSeries(BaseModel):
+    """Per-bar series of a pair analysis, oldest first (non-finite values as null)."""
+
+    time: list[str] = Field(description="ISO-8601 UTC bar open times")
+    ts: list[int] = Field(description="epoch µs UTC bar open times")
+    a: list[float | None] = Field(description="leg A closes")
+    b: list[float | None] = Field(description="leg B closes")
+    hedge_ratio: list[float | None]
+    intercept: list[float | None]
+    spread: list[float | None]
+    zscore: list[float | None]
+
+
+class PairOut(PairMetrics):
+    """A pair analysed on stored history; ``series`` when asked for."""
+
+    timeframe: str
+    start: str
+    end: str
+    series: PairSeries | None = None
+    series_points: int = Field(default=0, description="points in series")
+    series_truncated: bool = Field(default=False, description="series holds the last points only")
+
+
+class PairLiveFrame(BaseModel):
+    """The engine's latest analysis of a watched pair on one timeframe (empty until ready)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    time: str | None = Field(description="close time of the last bar analysed")
+    a: str | None = None
+    b: str | None = None
+    hedge_ratio: float | None = None
+    last_spread: float | None = None
+    last_zscore: float | None = None
+
+
+class FeedStatus(BaseModel):
+    """One running feed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    symbols: list[str]
+    running: bool
+    error: str | None
+    stats: dict[str, Any] = Field(description="feed counters (messages, ticks, gaps, ...)")
+
+
+class LatencyOut(BaseModel):
+    """Latency quantiles of one stage of the live path, in ms."""
+
+    count: int | None
+    p50_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+
+
+class EngineStatus(BaseModel):
+    """The engine's counters, queues and latencies."""
+
+    model_config = ConfigDict(extra="allow")
+
+    running: bool
+    started_at: str | None
+    counts: dict[str, int]
+    queue: int | None
+    writer_queue: int | None
+    writer: dict[str, Any] | None
+    latency: dict[str, LatencyOut]
+    feeds: list[FeedStatus]
+    pairs: list[str]
+    timeframes: list[str]
+    analytics_timeframes: list[str]
+    rules: int
+    webhooks: dict[str, int]
+    bus: dict[str, Any] | None
+
+
+class FeedsOut(BaseModel):
+    """Running feeds and the engine's status."""
+
+    feeds: list[FeedStatus]
+    engine: EngineStatus
+
+
+class FileReportOut(BaseModel):
+    """What the import of one file did."""
+
+    path: str
+    format: str
+    rows: int
+    ticks: int
+    quotes: int
+    bars: int
+    duplicates: int
+    rejected: int
+    errors: list[dict[str, Any]] = Field(description="first rejected rows with file and line")
+    skipped: dict[str, int]
+    symbols: list[str]
+
+
+class ImportReportOut(BaseModel):
+    """What an import did, per file and in total."""
+
+    files: list[FileReportOut]
+    rows: int
+    ticks: int
+    quotes: int
+    bars: int
+    duplicates: int
+    rejected: int
+    seconds: float | None
+
+
+FeedChange.model_rebuild()
+
 _TICK_LIST: TypeAdapter[list[TickIn]] = TypeAdapter(list[TickIn])
 
 
@@ -225,13 +401,26 @@ __all__ = [
     "AlertRuleIn",
     "AlertRuleOut",
     "BarOut",
+    "EngineStatus",
     "FeedChange",
     "FeedRequest",
+    "FeedStatus",
+    "FeedsOut",
+    "FileReportOut",
     "Health",
+    "ImportReportOut",
     "IngestResult",
+    "LatencyOut",
+    "PairLiveFrame",
+    "PairMetrics",
+    "PairOut",
+    "PairRef",
+    "PairSeries",
     "RowError",
+    "StatsOut",
     "SymbolOut",
     "TickIn",
     "TickOut",
+    "WatchOut",
     "parse_tick_rows",
 ]

@@ -1,10 +1,11 @@
 """The broadcast hub and the ``/ws`` WebSocket endpoint.
 
-Protocol (JSON text frames):
+Protocol (JSON text frames; published in ``docs/websocket.md``):
 
 - client -> server ``{"action": "subscribe", "topics": ["ticks:BTCUSDT", "bars:BTCUSDT:1m",
   "pair:BTCUSDT:ETHUSDT", "alerts"]}`` and ``{"action": "unsubscribe", "topics": [...]}``;
-  answered with ``{"topic": "control", "type": "subscribed"|"unsubscribed", "data": [topics]}``.
+  answered with ``{"topic": "control", "type": "subscribed"|"unsubscribed", "data": [topics]}``;
+  a subscribe naming a topic the engine never publishes is refused whole with an ``error``.
 - client -> server ``{"action": "ticks", "token": "<api token>", "id": <any>, "data": [tick, ...]}``
   pushes ticks through the engine; answered per message with ``{"topic": "control", "type":
   "ack", "data": {"id": ..., "accepted": n, "errors": [{"index", "field", "message"}]}}``.
@@ -149,6 +150,7 @@ async def _sender(ws: WebSocket, client: WsClient) -> None:
 async def _handle(ws: WebSocket, client: WsClient, msg: Any, engine: Engine) -> bytes:
     from statarb.api.deps import token_ok
     from statarb.api.schemas import parse_tick_rows
+    from statarb.api.topics import TOPIC_FORMS, unknown_topics
 
     hub: BroadcastHub = ws.app.state.hub
     if not isinstance(msg, dict) or not isinstance(msg.get("action"), str):
@@ -159,6 +161,9 @@ async def _handle(ws: WebSocket, client: WsClient, msg: Any, engine: Engine) -> 
         topics = msg.get("topics")
         if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
             return _control("error", {"message": '"topics" must be a list of strings'})
+        if action == "subscribe" and (bad := unknown_topics(topics)):
+            return _control("error", {"message": f"unknown topics {bad}: use {TOPIC_FORMS}; "
+                                      "nothing subscribed", "topics": bad})  # fmt: skip
         fn = hub.subscribe if action == "subscribe" else hub.unsubscribe
         return _control(action + "d", fn(client, topics))
     if action == "ticks":

@@ -25,13 +25,13 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def parse_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
-    """``--start``/``--end`` text (ISO-8601 or epoch) to epoch µs, with a usage exit on errors."""
+    """``--start``/``--end`` (ISO-8601, plain date or epoch) to epoch µs; usage exit on errors."""
     from statarb.errors import InputError
-    from statarb.timeutil import parse_time
+    from statarb.timeutil import check_time, parse_time
 
     try:
-        lo = None if start is None else parse_time(start)
-        hi = None if end is None else parse_time(end)
+        lo = None if start is None else check_time(parse_time(start), field="--start")
+        hi = None if end is None else check_time(parse_time(end), field="--end")
     except InputError as exc:
         fail(str(exc))
     if lo is not None and hi is not None and lo >= hi:

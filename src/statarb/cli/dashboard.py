@@ -12,6 +12,9 @@ from statarb.cli._common import EXIT_OK, fail, settings
 
 
 def _run(port: int | None, store: str | None, api_url: str | None) -> int:
+    from statarb.extras import require
+
+    require("dashboard", "statarb dashboard")
     from statarb.dashboard.launch import start_dashboard
     from statarb.errors import InputError
 

@@ -32,8 +32,21 @@ def build_app() -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI (console script ``statarb``)."""
+    from statarb.extras import MissingExtraError, extra_of, install_hint
+
     app = build_app()
-    app(args=argv if argv is not None else sys.argv[1:], prog_name="statarb")
+    try:
+        app(args=argv if argv is not None else sys.argv[1:], prog_name="statarb")
+    except MissingExtraError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as exc:
+        extra = extra_of(exc)
+        if extra is None:
+            raise
+        typer.echo(f"error: this command needs the '{extra}' extra ({exc.name} is not "
+                   f"installed): {install_hint(extra)}", err=True)  # fmt: skip
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

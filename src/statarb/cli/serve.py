@@ -113,7 +113,11 @@ def _serve(
     import asyncio
 
     from statarb.errors import StatarbError
+    from statarb.extras import require
 
+    require("server", "statarb serve, up and run")
+    if up:
+        require("dashboard", "the dashboard of statarb up and run")
     cfg = settings(**overrides)
     if up and not cfg.api_token:
         cfg = _session_token(cfg)

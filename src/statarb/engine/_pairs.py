@@ -94,7 +94,7 @@ class PairsMixin:
 
         try:
             res = analyze_pair(ya, xb, method=self.method, bar_seconds=Timeframe.parse(tf).seconds,
-                               z_window=self.z_window).to_dict()  # fmt: skip
+                               z_window=self.z_window, a=a, b=b).to_dict()  # fmt: skip
         except (StatarbError, ValueError) as exc:
             log.debug("pair %s/%s %s not analysed: %s", a, b, tf, exc)
             return

@@ -13,8 +13,23 @@ from fastapi.responses import Response
 from statarb.model import BarBatch, TickBatch
 from statarb.timeutil import us_to_iso
 
-OutFormat = Literal["json", "csv"]
+OutFormat = Literal["json", "csv", "arrow"]
 SymbolPath = Path(pattern=r"^[A-Za-z0-9]{1,40}$", examples=["BTCUSDT"])
+ARROW_MEDIA = "application/vnd.apache.arrow.stream"
+
+
+def table_responses(model: Any) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI of a 200 served as JSON rows of ``model``, CSV or Arrow IPC (``format``)."""
+    rows = {"type": "array", "items": {"$ref": f"#/components/schemas/{model.__name__}"}}
+    content = {"application/json": {"schema": rows}, "text/csv": {"schema": {"type": "string"}},
+               ARROW_MEDIA: {"schema": {"type": "string", "format": "binary"}}}  # fmt: skip
+    return {
+        200: {
+            "description": "JSON rows; CSV with format=csv; an Arrow IPC stream with "
+            "format=arrow (time columns as timestamp[us, UTC])",
+            "content": content,
+        }
+    }
 
 
 def check_symbol(symbol: str) -> str:
@@ -60,6 +75,50 @@ def csv_response(frame: Any, name: str) -> Response:
     text = csv_frame(frame).to_csv(index=False)
     disposition = f'attachment; filename="{name}.csv"'
     return Response(text, media_type="text/csv", headers={"Content-Disposition": disposition})
+
+
+def arrow_bytes(columns: dict[str, Any]) -> bytes:
+    """Columns as one Arrow IPC stream (``*_time``/``ts`` int64 µs become UTC timestamps)."""
+    import pyarrow as pa
+
+    arrays = {}
+    for name, col in columns.items():
+        if name in ("ts", "open_time"):
+            arrays[name] = pa.array(np.asarray(col, dtype=np.int64), pa.timestamp("us", tz="UTC"))
+        else:
+            arrays[name] = pa.array(col)
+    table = pa.table(arrays)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def bar_columns(bars: BarBatch) -> dict[str, Any]:
+    """Bars as numpy columns (``vwap`` NaN without volume)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vwap = np.where(bars.volume > 0, bars.notional / np.where(bars.volume > 0, bars.volume, 1),
+                        np.nan)  # fmt: skip
+    return {"open_time": bars.open_time, "open": bars.open, "high": bars.high, "low": bars.low,
+            "close": bars.close, "volume": bars.volume, "notional": bars.notional,
+            "trades": bars.trades, "taker_buy_volume": bars.taker_buy_volume,
+            "vwap": vwap}  # fmt: skip
+
+
+def tick_columns(tb: TickBatch) -> dict[str, Any]:
+    """Ticks as numpy columns (``is_buyer_maker`` and ``trade_id`` null when unknown)."""
+    import pyarrow as pa
+
+    side = pa.array(tb.side.astype(bool), mask=tb.side < 0)
+    ids = pa.array(tb.trade_id, mask=tb.trade_id < 0)
+    return {"ts": tb.ts, "price": tb.price, "size": tb.size, "is_buyer_maker": side,
+            "trade_id": ids}  # fmt: skip
+
+
+def arrow_response(body: bytes, name: str) -> Response:
+    """An Arrow IPC stream download."""
+    disposition = f'attachment; filename="{name}.arrows"'
+    return Response(body, media_type=ARROW_MEDIA, headers={"Content-Disposition": disposition})
 
 
 class JSONBytes(Response):

@@ -11,12 +11,16 @@ from fastapi.responses import Response
 from statarb.api.deps import StoreDep, TimeRange
 from statarb.api.routers._common import (
     OutFormat,
+    arrow_bytes,
+    arrow_response,
+    bar_columns,
     bars_json,
     check_symbol,
     csv_response,
     json_response,
+    table_responses,
 )
-from statarb.api.schemas import BarOut
+from statarb.api.schemas import BarOut, StatsOut
 
 router = APIRouter(prefix="/api/v1", tags=["bars"])
 
@@ -33,7 +37,7 @@ async def _load(store: Any, symbol: str, tf: str, start: int | None, end: int | 
         raise HTTPException(422, str(exc)) from None
 
 
-@router.get("/bars/{symbol}", response_model=list[BarOut])
+@router.get("/bars/{symbol}", response_model=list[BarOut], responses=table_responses(BarOut))
 async def get_bars(
     symbol: str,
     store: StoreDep,
@@ -51,10 +55,13 @@ async def get_bars(
         from statarb.export import bars_frame
 
         return csv_response(bars_frame(bars), f"{sym}_{tf}_bars")
+    if format == "arrow":
+        body = await asyncio.to_thread(arrow_bytes, bar_columns(bars))
+        return arrow_response(body, f"{sym}_{tf}_bars")
     return json_response(bars_json(bars))
 
 
-@router.get("/stats/{symbol}")
+@router.get("/stats/{symbol}", response_model=StatsOut)
 async def get_stats(symbol: str, store: StoreDep, times: TimeRange, tf: TfQuery = "1m") -> Response:
     """Summary statistics of the bar closes (``statarb.analytics.rolling.price_summary``)."""
     sym = check_symbol(symbol)

@@ -7,12 +7,12 @@ from fastapi.responses import Response
 
 from statarb.api.deps import EngineDep, WriteAuth
 from statarb.api.routers._common import json_response
-from statarb.api.schemas import FeedChange, FeedRequest
+from statarb.api.schemas import FeedChange, FeedRequest, FeedsOut
 
 router = APIRouter(prefix="/api/v1/feeds", tags=["feeds"])
 
 
-@router.get("")
+@router.get("", response_model=FeedsOut)
 async def feeds(engine: EngineDep) -> Response:
     """Running feeds with their counters, and the engine's counters and latencies."""
     return json_response({"feeds": engine.feeds(), "engine": engine.status()})

@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from statarb.api.deps import EngineDep, StoreDep
+from statarb.api.metrics import CONTENT_TYPE, exposition, make_registry
 from statarb.api.routers._common import json_response
 from statarb.api.schemas import Health, SymbolOut
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=Health)
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "the engine is not running"}},
+)
 async def health(engine: EngineDep, store: StoreDep) -> Response:
     """``ok`` while the engine runs."""
     from statarb import __version__
@@ -34,37 +39,27 @@ async def symbols(store: StoreDep) -> Response:
     return json_response([i.to_dict() for i in infos])
 
 
-def _prom(name: str, value: Any, help_: str, kind: str = "counter", **labels: str) -> list[str]:
-    lab = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    return [f"# HELP {name} {help_}", f"# TYPE {name} {kind}",
-            f"{name}{{{lab}}} {value}" if lab else f"{name} {value}"]  # fmt: skip
+_METRICS = {200: {"description": "Prometheus text format 0.0.4",
+                  "content": {CONTENT_TYPE: {"schema": {"type": "string"}}}}}  # fmt: skip
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(engine: EngineDep) -> PlainTextResponse:
-    """Prometheus text exposition of the engine's counters and stage latencies."""
-    st = engine.status()
-    lines: list[str] = []
-    for key, value in st["counts"].items():
-        lines += _prom(f"statarb_engine_{key}_total", value, f"engine {key} processed")
-    lines += _prom("statarb_engine_queue", st["queue"] or 0, "ticks batches waiting", "gauge")
-    lines += _prom("statarb_alert_rules", st["rules"], "alert rules in force", "gauge")
-    for key, value in st["webhooks"].items():
-        lines += _prom(f"statarb_webhooks_{key}", value, f"webhook deliveries {key}", "gauge")
-    lines += ["# HELP statarb_latency_ms live path latency quantiles by stage",
-              "# TYPE statarb_latency_ms summary"]  # fmt: skip
-    for stage, q in st["latency"].items():
-        for qn, field in (("0.5", "p50_ms"), ("0.99", "p99_ms")):
-            if q[field] is not None:
-                lines.append(f'statarb_latency_ms{{stage="{stage}",quantile="{qn}"}} {q[field]}')
-        lines.append(f'statarb_latency_ms_count{{stage="{stage}"}} {q["count"]}')
-    ws_hub = engine.hub if engine.bus is None else engine.bus.local
-    hub = getattr(ws_hub, "stats", None)
-    if callable(hub):
-        for key, value in hub().items():
-            lines += _prom(f"statarb_ws_{key}", value, f"websocket {key}", "gauge")
-    for key, value in (st.get("bus") or {}).items():
-        if isinstance(value, int | float):  # bools count as 0/1
-            lines += _prom(f"statarb_bus_{key}", int(value) if isinstance(value, bool) else value,
-                           f"redis bus {key}", "gauge")  # fmt: skip
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+def _registry(request: Request) -> Any:
+    reg = getattr(request.app.state, "metrics_registry", None)
+    if reg is None:
+        state = request.app.state
+        reg = state.metrics_registry = make_registry(lambda: getattr(state, "engine", None))
+    return reg
+
+
+@router.get("/metrics", response_class=Response, responses=_METRICS)  # type: ignore[arg-type]
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: counters ``_total``, latencies as histograms in seconds."""
+    body = await asyncio.to_thread(exposition, _registry(request))
+    return Response(body, media_type=CONTENT_TYPE)
+
+
+@router.head("/metrics", response_class=Response, responses=_METRICS)  # type: ignore[arg-type]
+async def metrics_head(request: Request) -> Response:
+    """Headers of ``GET /metrics`` (for probes)."""
+    body = await asyncio.to_thread(exposition, _registry(request))
+    return Response(media_type=CONTENT_TYPE, headers={"Content-Length": str(len(body))})

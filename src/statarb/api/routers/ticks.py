@@ -14,14 +14,25 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, 
 from fastapi.responses import Response
 
 from statarb.api.deps import EngineDep, StoreDep, TimeRange, WriteAuth
+from statarb.api.problems import problem
 from statarb.api.routers._common import (
     OutFormat,
+    arrow_bytes,
+    arrow_response,
     check_symbol,
     csv_response,
     json_response,
+    table_responses,
+    tick_columns,
     ticks_json,
 )
-from statarb.api.schemas import IngestResult, TickIn, TickOut, parse_tick_rows
+from statarb.api.schemas import (
+    ImportReportOut,
+    IngestResult,
+    TickIn,
+    TickOut,
+    parse_tick_rows,
+)
 
 router = APIRouter(prefix="/api/v1/ticks", tags=["ticks"])
 
@@ -103,13 +114,17 @@ async def post_batch(
         errors = [{**e, "index": keep[e["index"]]} for e in errors]
     errors = sorted(decode_errors + errors, key=lambda e: e["index"])
     if strict and errors:
-        return json_response({"accepted": 0, "rejected": len(errors), "errors": errors,
-                              "detail": "strict: nothing stored"}, 422)  # fmt: skip
+        fields = [{"loc": ["body", e["index"], e["field"]], "field": e["field"],
+                   "message": e["message"], "type": "value_error"} for e in errors]  # fmt: skip
+        return problem(422, f"strict: nothing stored; {len(errors)} bad rows, the first at "
+                       f"index {errors[0]['index']} ({errors[0]['field']}: "
+                       f"{errors[0]['message']})", errors=fields, instance=request.url.path,
+                       accepted=0, rejected=len(errors), rows=errors)  # fmt: skip
     n = await engine.ingest(ticks, wait=wait) if ticks else 0
     return json_response({"accepted": n, "rejected": len(errors), "errors": errors})
 
 
-@router.post("/file", dependencies=[WriteAuth])
+@router.post("/file", response_model=ImportReportOut, dependencies=[WriteAuth])
 async def post_file(
     request: Request,
     store: StoreDep,
@@ -135,7 +150,7 @@ async def post_file(
     return json_response(report.to_dict())
 
 
-@router.get("/{symbol}", response_model=list[TickOut])
+@router.get("/{symbol}", response_model=list[TickOut], responses=table_responses(TickOut))
 async def get_ticks(
     symbol: str,
     store: StoreDep,
@@ -159,4 +174,7 @@ async def get_ticks(
         from statarb.export import ticks_frame
 
         return csv_response(ticks_frame(tb), f"{sym}_ticks")
+    if format == "arrow":
+        body = await asyncio.to_thread(arrow_bytes, tick_columns(tb))
+        return arrow_response(body, f"{sym}_ticks")
     return json_response(ticks_json(tb))
