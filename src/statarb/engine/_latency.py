@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 #: the stages measured, each from the tick's exchange time or receipt time
-STAGES: tuple[str, ...] = ("receipt", "processed", "alert")
+STAGES: tuple[str, ...] = ("receipt", "processed", "alert", "book")
 
 
 class LatencyStats:
@@ -16,7 +16,8 @@ class LatencyStats:
 
     Stages: ``receipt`` = receipt time - exchange time; ``processed`` = bars, analytics and
     alert evaluation done - receipt; ``alert`` = alert published on the hub - receipt of the
-    tick that fired it. The ``stored`` stage (row committed - receipt) is measured by the
+    tick that fired it; ``book`` = a book pair's analytics published - receipt of the tick that
+    closed its bar. The ``stored`` stage (row committed - receipt) is measured by the
     writer and merged in by :meth:`~statarb.engine.Engine.status`.
     """
 

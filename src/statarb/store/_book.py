@@ -36,7 +36,7 @@ class BookPersistence(ABC):
             return int(rows[0][0])
 
     def list_book_pairs(self) -> list[dict[str, Any]]:
-        """Every pair of the book, ordered by id: ``id``, ``a``, ``b``, ``timeframe``, ``settings``."""
+        """Every pair of the book by id (``id``, ``a``, ``b``, ``timeframe``, ``settings``)."""
         rows, _ = self._execute("SELECT id, a, b, timeframe, body FROM book_pairs ORDER BY id")
         return [
             {"id": int(i), "a": a, "b": b, "timeframe": tf, "settings": c.load_json(body)}
