@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -143,11 +143,15 @@ class PairSnapshot:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe fields (NaN and infinities as None)."""
         out: dict[str, Any] = {}
-        for k, v in asdict(self).items():
-            if isinstance(v, float) and not math.isfinite(v):
+        for k in _SNAPSHOT_FIELDS:
+            v = getattr(self, k)
+            if type(v) is float and not math.isfinite(v):
                 v = None
-            out[k] = list(v) if isinstance(v, tuple) else v
+            out[k] = list(v) if type(v) is tuple else v
         return out
+
+
+_SNAPSHOT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PairSnapshot))
 
 
 def next_signal(pos: int, z: float, *, entry: float, exit: float, stop: float | None = None) -> int:
@@ -287,6 +291,7 @@ class PairTracker:
 
     def update(self, time: int, y: float, x: float) -> PairSnapshot:
         """Absorb the closes of one bar; return the pair's analytics after it."""
+        y, x = float(y), float(x)
         if not (math.isfinite(y) and math.isfinite(x) and y > 0 and x > 0):
             raise InputError(f"pair closes must be positive and finite, got y={y!r}, x={x!r}")
         s = self.settings

@@ -86,10 +86,9 @@ class BookEntry:
         return f"{self.a}/{self.b}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe fields; settings as the user gave them, with defaults filled in."""
-        s = self.settings.to_dict()
+        """JSON-safe fields; settings with their defaults filled in."""
         return {"id": self.id, "a": self.a, "b": self.b, "timeframe": self.timeframe,
-                "settings": {k: s[k] for k in BOOK_SETTINGS}}  # fmt: skip
+                "settings": {k: getattr(self.settings, k) for k in BOOK_SETTINGS}}  # fmt: skip
 
 
 class _Live:
@@ -97,6 +96,7 @@ class _Live:
 
     def __init__(self, entry: BookEntry) -> None:
         self.entry = entry
+        self.head = entry.to_dict()
         self.tracker = PairTracker(entry.settings)
         self.pending: dict[str, dict[int, float]] = {entry.a: {}, entry.b: {}}
         self.last_time = -1
@@ -313,7 +313,7 @@ class PairBook:
     def row(self, lv: _Live) -> dict[str, Any]:
         """A pair's row of the book: its entry, latest analytics and recent z-scores."""
         snap = lv.tracker.last
-        return {**lv.entry.to_dict(), "analytics": None if snap is None else snap.to_dict(),
+        return {**lv.head, "analytics": None if snap is None else snap.to_dict(),
                 "zscores": list(lv.spark)}  # fmt: skip
 
     def rows(self) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ async def add_pair(pair: BookPairIn, engine: EngineDep) -> Response:
     try:
         entry = await engine.book.add(pair.a, pair.b, pair.timeframe, pair.settings.model_dump())
     except InputError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     row = next(r for r in engine.book.rows() if r["id"] == entry.id)
     return json_response(row, 201)
 
