@@ -60,6 +60,15 @@ PAIR_METRICS: frozenset[str] = frozenset(
         "eg_pvalue",
         "half_life",
         "volatility",
+        # breakdown metrics of the pairs in the book (per bar of the pair's timeframe)
+        "eg_pvalue_rolling",
+        "cusum",
+        "reversion_cusum",
+        "excursion",
+        "beta_drift",
+        "half_life_ratio",
+        "return_correlation",
+        "health",
     }
 )
 TICK = "tick"

@@ -424,3 +424,73 @@ __all__ = [
     "WatchOut",
     "parse_tick_rows",
 ]
+
+
+# -- the book of pairs ---------------------------------------------------------------------------
+class BookSettingsIn(BaseModel):
+    """How a pair of the book is analysed (:class:`~statarb.analytics.tracker.TrackerSettings`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["rolling-ols", "kalman"] = "rolling-ols"
+    window: int = Field(120, ge=10, le=100_000, description="hedge-ratio window (bars)")
+    z_window: int = Field(60, ge=10, le=100_000, description="z-score window (bars)")
+    entry: float = Field(2.0, gt=0, le=100)
+    exit: float = Field(0.0, gt=-100, lt=100)
+    stop: float | None = Field(None, gt=0, le=1000)
+    fee_bps: float = Field(4.0, ge=0, le=1000)
+    slippage_bps: float = Field(1.0, ge=0, le=1000)
+    drift_bars: int = Field(20, ge=1, le=100_000)
+    coint_window: int = Field(480, ge=10, le=100_000)
+    coint_every: int = Field(30, ge=1, le=100_000)
+    memory: int | None = Field(None, ge=2, le=1_000_000)
+
+
+class BookPairIn(BaseModel):
+    """A pair to watch: ``a`` is the dependent leg (y), ``b`` the regressor (x)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    a: str = Field(pattern=r"^[A-Za-z0-9]{1,40}$", examples=["BTCUSDT"])
+    b: str = Field(pattern=r"^[A-Za-z0-9]{1,40}$", examples=["ETHUSDT"])
+    timeframe: str = Field("1m", max_length=16, examples=["1m"])
+    settings: BookSettingsIn = Field(default_factory=BookSettingsIn)
+
+
+class BookAnalyticsOut(BaseModel):
+    """A pair's analytics after its last closed bar (null where not yet defined)."""
+
+    time: int
+    bars: int
+    hedge_ratio: float | None
+    intercept: float | None
+    drift: float | None
+    spread: float | None
+    zscore: float | None
+    half_life: float | None
+    half_life_ratio: float | None
+    correlation: float | None
+    cusum: float | None
+    reversion: float | None
+    excursion: float | None
+    coint_pvalue: float | None
+    coint_time: int | None
+    rt_cost_z: float | None
+    break_even_z: float | None
+    signal: Literal["flat", "long", "short"]
+    signal_since: int | None
+    signal_bars: int
+    health: Literal["warming", "holding", "weakening", "broken"]
+    reasons: list[str]
+
+
+class BookRowOut(BaseModel):
+    """One pair of the book with its latest analytics and recent z-scores."""
+
+    id: int
+    a: str
+    b: str
+    timeframe: str
+    settings: BookSettingsIn
+    analytics: BookAnalyticsOut | None
+    zscores: list[float | None]

@@ -1,6 +1,6 @@
 """The WebSocket topics the engine publishes, and the check that refuses any other.
 
-``ticks:<SYMBOL>``, ``bars:<SYMBOL>:<tf>``, ``pair:<A>:<B>`` and ``alerts`` (see
+``ticks:<SYMBOL>``, ``bars:<SYMBOL>:<tf>``, ``pair:<A>:<B>``, ``book`` and ``alerts`` (see
 ``docs/websocket.md``). Symbols are upper case, as the engine publishes them.
 """
 
@@ -10,9 +10,11 @@ import re
 
 _SYM = r"[A-Z0-9]{1,40}"
 _TF = r"[0-9]{1,6}(?:ms|s|m|h|d|w)"
-TOPIC_RE = re.compile(rf"^(?:ticks:{_SYM}|bars:{_SYM}:{_TF}|pair:{_SYM}:{_SYM}|alerts)$")
+TOPIC_RE = re.compile(rf"^(?:ticks:{_SYM}|bars:{_SYM}:{_TF}|pair:{_SYM}:{_SYM}|book|alerts)$")
 #: what an error reply says a topic may be
-TOPIC_FORMS = "ticks:<SYMBOL>, bars:<SYMBOL>:<tf>, pair:<A>:<B> or alerts (symbols in upper case)"
+TOPIC_FORMS = (
+    "ticks:<SYMBOL>, bars:<SYMBOL>:<tf>, pair:<A>:<B>, book or alerts (symbols in upper case)"
+)
 
 
 def unknown_topics(topics: list[str]) -> list[str]:

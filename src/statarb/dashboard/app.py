@@ -18,6 +18,7 @@ VIEWS = [
     ("data_source.py", "Data source", ":material/cable:", "data-source"),
     ("market.py", "Market", ":material/candlestick_chart:", "market"),
     ("pair.py", "Pair analysis", ":material/balance:", "pair"),
+    ("book.py", "Book", ":material/view_list:", "book"),
     ("correlation.py", "Correlation & scan", ":material/grid_on:", "correlation"),
     ("backtest.py", "Backtest", ":material/science:", "backtest"),
     ("alerts.py", "Alerts", ":material/notifications:", "alerts"),

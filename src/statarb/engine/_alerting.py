@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from statarb.alerts.evaluator import AlertEvaluator, Trigger
 from statarb.alerts.notify import Delivery, Notifier
 from statarb.alerts.rules import Rule, parse_rule
+from statarb.engine._book import BOOK_ONLY_METRICS
 from statarb.errors import AlertRuleError, StatarbError
 from statarb.timeutil import us_to_iso
 
@@ -52,7 +53,8 @@ class AlertsMixin:
             if c.timeframe is None:
                 continue
             pair = "/" in c.target
-            live = self.analytics_timeframes if pair and c.metric != "price" else self.timeframes
+            per_bar = c.metric == "price" or c.metric in BOOK_ONLY_METRICS  # any built timeframe
+            live = self.analytics_timeframes if pair and not per_bar else self.timeframes
             if c.timeframe not in live:
                 raise AlertRuleError(
                     f"condition.timeframe: {c.timeframe!r} is not computed live for "
@@ -62,7 +64,7 @@ class AlertsMixin:
     def _install_rule(self, rule: Rule) -> None:
         self._check_rule(rule)
         for c in rule.conditions():
-            if "/" in c.target:
+            if "/" in c.target and c.metric not in BOOK_ONLY_METRICS:
                 self.watch_pair(*c.target.split("/"))
         self.evaluator.add(rule)
 

@@ -17,6 +17,7 @@ from statarb.alerts.notify import Notifier
 from statarb.alerts.rules import metric_key, parse_rule
 from statarb.bars import BarBuilder
 from statarb.engine._alerting import AlertsMixin
+from statarb.engine._book import PairBook
 from statarb.engine._cluster import ClusterMixin
 from statarb.engine._events import (
     Hub,
@@ -155,6 +156,10 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._flush_lock: asyncio.Lock | None = None
         self._closing = False
         self.started_at: int | None = None
+        self.book = PairBook(
+            store, lambda: self.hub, timeframes=self.timeframes, on_metrics=self._book_metrics,
+            on_latency=lambda us: self.latency.add("book", us), clock=clock,
+        )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -183,6 +188,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._consumer = asyncio.create_task(self._consume(), name="statarb-engine")
         self._preload = asyncio.create_task(asyncio.to_thread(self._preload_analytics))
         self.started_at = self.clock()
+        await self.book.load()
         for a, b in self.pairs:
             await self.warm_up(a, b)
 
@@ -425,6 +431,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             self.values.update(vals)
             end = int(closed.open_time[i]) + Timeframe.parse(tf).us
             self._evaluate(set(vals), end, recv_ts)
+        self.book.on_bars(sym, tf, closed, recv_ts)
         if tf in self.analytics_timeframes:
             for a, b in self._pairs:
                 if sym in (a, b):
@@ -456,7 +463,12 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             "rules": len(self.evaluator.rules),
             "webhooks": {**self.notifier.counts, "pending": self.notifier.pending},
             "bus": None if self.bus is None else self.bus.stats(),
+            "book": {"pairs": len(self.book.entries), **self.book.counts},
         }
+
+    def _book_metrics(self, values: dict[str, float], ts: int, recv_ts: int) -> None:
+        self.values.update(values)
+        self._evaluate(set(values), ts, recv_ts)
 
 
 __all__ = ["Engine", "PairMethod"]

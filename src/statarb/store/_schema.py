@@ -88,6 +88,17 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX alert_events_ts ON alert_events (ts, id)",
         "CREATE INDEX alert_events_rule ON alert_events (rule_id, ts, id)",
     ),
+    (
+        """CREATE TABLE book_pairs (
+            id INTEGER PRIMARY KEY,
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            timeframe TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            UNIQUE (a, b, timeframe)
+        )""",
+    ),
 )
 
 #: created before any migration runs, so the version can be read from an empty schema
@@ -177,6 +188,17 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX alert_events_ts ON alert_events (ts, id)",
         "CREATE INDEX alert_events_rule ON alert_events (rule_id, ts, id)",
+    ),
+    (
+        """CREATE TABLE book_pairs (
+            id BIGSERIAL PRIMARY KEY,
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            timeframe TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_us BIGINT NOT NULL,
+            UNIQUE (a, b, timeframe)
+        )""",
     ),
 )
 

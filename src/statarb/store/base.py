@@ -134,6 +134,19 @@ class TickStore(Protocol):
         """Recorded triggers, newest first, each with ``"id"``, ``"rule_id"`` and ``"ts"``."""
         ...
 
+    # -- the book of watched pairs (the engine owns the settings' shape) -----------------------
+    def save_book_pair(self, a: str, b: str, timeframe: str, settings: dict[str, Any]) -> int:
+        """Add a pair to the book (or replace its settings); return its id."""
+        ...
+
+    def list_book_pairs(self) -> list[dict[str, Any]]:
+        """Every pair of the book (``id``, ``a``, ``b``, ``timeframe``, ``settings``)."""
+        ...
+
+    def delete_book_pair(self, pair_id: int) -> bool:
+        """Remove a pair from the book; return whether it was there."""
+        ...
+
     def close(self) -> None:
         """Flush and release the connection."""
         ...

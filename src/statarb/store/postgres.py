@@ -34,6 +34,7 @@ from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
 from statarb.store import _pgcopy, _pgticks
 from statarb.store._alerts import AlertPersistence
+from statarb.store._book import BookPersistence
 from statarb.store._migrate import migrate_postgres, postgres_version
 from statarb.store.base import SymbolInfo
 
@@ -66,7 +67,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
-class PostgresStore(AlertPersistence):
+class PostgresStore(AlertPersistence, BookPersistence):
     """A :class:`~statarb.store.base.TickStore` in PostgreSQL.
 
     Parameters

@@ -21,6 +21,7 @@ from statarb.errors import InputError, StoreError
 from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
 from statarb.store._alerts import AlertPersistence
+from statarb.store._book import BookPersistence
 from statarb.store._migrate import migrate_sqlite, sqlite_version
 from statarb.store._sqlite_faults import hint, immutable, not_writable
 from statarb.store.base import SymbolInfo
@@ -77,7 +78,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SQLiteStore(AlertPersistence):
+class SQLiteStore(AlertPersistence, BookPersistence):
     """A :class:`~statarb.store.base.TickStore` in one SQLite file.
 
     Parameters
