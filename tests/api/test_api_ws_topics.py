@@ -48,6 +48,6 @@ def test_protocol_page_documents_every_topic_and_reply() -> None:
     from pathlib import Path
 
     page = (Path(__file__).parents[2] / "docs" / "websocket.md").read_text()
-    for name in ("`ticks:<SYMBOL>`", "`bars:<SYMBOL>:<tf>`", "`pair:<A>:<B>`", "`alerts`",
+    for name in ("`ticks:<SYMBOL>`", "`bars:<SYMBOL>:<tf>`", "`pair:<A>:<B>`", "`book`", "`alerts`",
                  "`subscribed`", "`ack`", "`error`", "`1013`"):  # fmt: skip
         assert name in page, name
