@@ -107,6 +107,7 @@ def book_kernel(
     net = np.zeros(n_sym)  # net quantity per symbol, open and pending entries
     pos = np.zeros(n_sym)  # net quantity per symbol held
     cand = np.empty(n_pair)
+    order = np.empty(n_pair, dtype=np.int64)
     for t in range(n):
         # 0. a symbol past its last bar is settled by the exchange at its last close
         for p in range(n_pair):
@@ -248,9 +249,7 @@ def book_kernel(
                 go = False  # the exchange settles the leg; the other follows at the next decision
             elif t >= start:
                 if np.isfinite(zt):
-                    if side[p] == 1 and zt >= -exit_:
-                        go = True
-                    elif side[p] == -1 and zt <= exit_:
+                    if side[p] * zt >= -exit_:  # long: z >= -exit; short: z <= exit
                         go = True
                     elif stop > 0.0 and side[p] * zt <= -stop:
                         go = True
@@ -282,12 +281,23 @@ def book_kernel(
             continue
         open_now = 0
         for p in range(n_pair):
-            if side[p] != 0 and pending[p] != _EXIT:
+            opened = side[p] != 0 and pending[p] != _EXIT
+            if opened or pending[p] == _LONG or pending[p] == _SHORT:
                 open_now += 1
-            elif pending[p] == _LONG or pending[p] == _SHORT:
-                open_now += 1
-        order = np.argsort(-cand)
-        for i in range(nc):
+        # candidates by |z|, largest first (insertion sort: a handful per bar)
+        m_c = 0
+        for p in range(n_pair):
+            if cand[p] > 0.0:
+                j = m_c
+                while j > 0 and cand[order[j - 1]] < cand[p]:
+                    order[j] = order[j - 1]
+                    j -= 1
+                order[j] = p
+                m_c += 1
+        g_now = 0.0
+        for s in range(n_sym):
+            g_now += abs(net[s] * close[t, s])
+        for i in range(m_c):
             p = order[i]
             if max_open > 0 and open_now >= max_open:
                 skipped[S_MAX_OPEN] += 1
@@ -315,18 +325,14 @@ def book_kernel(
             s_ = -1.0 if zt > 0 else 1.0
             qy = s_ * gn / unit
             qx = -s_ * b * gn / unit
-            if prm[K_GROSS_CAP] > 0:
-                gsum = 0.0
-                for s in range(n_sym):
-                    v = net[s]
-                    if s == sy:
-                        v += qy
-                    if s == sx:
-                        v += qx
-                    gsum += abs(v * close[t, s])
-                if gsum > prm[K_GROSS_CAP] * e:
-                    skipped[S_GROSS] += 1
-                    continue
+            # gross exposure after this order, legs shared with other pairs netted per symbol
+            g_new = g_now
+            g_new += abs((net[sy] + qy) * py) - abs(net[sy] * py)
+            g_new += abs((net[sx] + qx) * px) - abs(net[sx] * px)
+            if prm[K_GROSS_CAP] > 0 and g_new > prm[K_GROSS_CAP] * e:
+                skipped[S_GROSS] += 1
+                continue
+            g_now = g_new
             net[sy] += qy
             net[sx] += qx
             pending[p] = _LONG if s_ > 0 else _SHORT

@@ -105,7 +105,11 @@ class DeflatedSharpe:
 
 
 def deflated_sharpe(
-    returns: Any, *, trial_sharpes: Any = None, n_trials: int | None = None, var_trials: float | None = None
+    returns: Any,
+    *,
+    trial_sharpes: Any = None,
+    n_trials: int | None = None,
+    var_trials: float | None = None,
 ) -> DeflatedSharpe:
     """Deflated Sharpe ratio of ``returns`` (the chosen configuration's per-bar returns).
 
@@ -175,7 +179,8 @@ class PBOResult:
     def summary(self) -> str:
         """One line of text."""
         return (
-            f"PBO {self.pbo:.2f} over {self.n_splits} CSCV splits of {self.n_configs} configurations "
+            f"PBO {self.pbo:.2f} over {self.n_splits} CSCV splits of {self.n_configs} "
+            "configurations "
             f"({self.blocks} blocks), P(loss out of sample) {self.prob_loss:.2f}"
         )
 
@@ -224,7 +229,9 @@ def pbo_cscv(returns: Any, *, blocks: int = 16) -> PBOResult:
         is_sr.append(sr_in[best])
         oos_sr.append(sr_out[best])
     lg = np.array(logits)
-    return PBOResult(float(np.mean(lg <= 0)), len(lg), n, blocks, lg, np.array(is_sr), np.array(oos_sr))
+    return PBOResult(
+        float(np.mean(lg <= 0)), len(lg), n, blocks, lg, np.array(is_sr), np.array(oos_sr)
+    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
@@ -118,7 +118,9 @@ def parse_pairs(pairs: Sequence[Any]) -> list[tuple[str, str]]:
                 a, b = "", ""
         a, b = str(a).strip(), str(b).strip()
         if not a or not b or a == b:
-            raise InputError(f"pairs[{i}] = {p!r}: give two different symbols, e.g. 'AVAXUSDT/LINKUSDT'")
+            raise InputError(
+                f"pairs[{i}] = {p!r}: give two different symbols, e.g. 'AVAXUSDT/LINKUSDT'"
+            )
         out.append((a, b))
     if not out:
         raise InputError("pairs is empty")
