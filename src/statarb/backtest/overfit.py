@@ -27,7 +27,7 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
-def _moments(r: Float64Array) -> tuple[float, float, float]:
+def sharpe_moments(r: Float64Array) -> tuple[float, float, float]:
     """Per-observation Sharpe (ddof 1), skewness and (non-excess) kurtosis (biased moments)."""
     sd = float(r.std(ddof=1))
     sr = float(r.mean()) / sd if sd > 0 else math.nan
@@ -126,7 +126,7 @@ def deflated_sharpe(
         var_trials = float(ts.var(ddof=1)) if len(ts) > 1 else 0.0
     if n_trials is None or var_trials is None:
         raise InputError("give trial_sharpes, or n_trials and var_trials")
-    sr, skew, kurt = _moments(r)
+    sr, skew, kurt = sharpe_moments(r)
     sr0 = expected_max_sharpe(int(n_trials), var_trials)
     dsr = probabilistic_sharpe(sr, len(r), skew=skew, kurtosis=kurt, benchmark=sr0)
     return DeflatedSharpe(sr, sr0, dsr, int(n_trials), float(var_trials), len(r), skew, kurt)
@@ -192,8 +192,6 @@ def pbo_cscv(returns: Any, *, blocks: int = 16) -> PBOResult:
     half of the blocks is once the training set and its complement the test set. Ranks break ties
     by averaging.
     """
-    from scipy.stats import rankdata
-
     m = np.asarray(returns, dtype=np.float64)
     if m.ndim != 2 or m.shape[1] < 2:
         raise InputError("returns must be a 2-D matrix with one column per configuration (>= 2)")
@@ -207,27 +205,27 @@ def pbo_cscv(returns: Any, *, blocks: int = 16) -> PBOResult:
         raise InputError("returns has non-finite values")
     b = m[: size * blocks].reshape(blocks, size, n)
     s1, s2 = b.sum(axis=1), (b * b).sum(axis=1)  # per block and configuration
+    train = np.zeros((math.comb(blocks, blocks // 2), blocks))
+    for i, rows in enumerate(itertools.combinations(range(blocks), blocks // 2)):
+        train[i, list(rows)] = 1.0
+    k = size * (blocks // 2)
 
-    def sharpe(rows: tuple[int, ...]) -> Float64Array:
-        idx = list(rows)
-        k = size * len(idx)
-        mean = s1[idx].sum(axis=0) / k
-        var = (s2[idx].sum(axis=0) - k * mean * mean) / (k - 1)
+    def sharpe(member: Float64Array) -> Float64Array:
+        mean = (member @ s1) / k
+        var = ((member @ s2) - k * mean * mean) / (k - 1)
         sd = np.sqrt(np.maximum(var, 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.where(sd > 0, mean / sd, 0.0)
-        return out
+            return np.where(sd > 0, mean / sd, 0.0)
 
-    logits, is_sr, oos_sr = [], [], []
-    everything = frozenset(range(blocks))
-    for train in itertools.combinations(range(blocks), blocks // 2):
-        test = tuple(sorted(everything - set(train)))
-        sr_in, sr_out = sharpe(train), sharpe(test)
-        best = int(np.argmax(sr_in))
-        w = rankdata(sr_out)[best] / (n + 1)
-        logits.append(math.log(w / (1.0 - w)))
-        is_sr.append(sr_in[best])
-        oos_sr.append(sr_out[best])
+    sr_in, sr_out = sharpe(train), sharpe(1.0 - train)
+    best = np.argmax(sr_in, axis=1)
+    rows = np.arange(len(best))
+    chosen = sr_out[rows, best][:, None]
+    # average rank (1 = worst) of the chosen configuration among all, out of sample
+    rank = (sr_out < chosen).sum(axis=1) + ((sr_out == chosen).sum(axis=1) + 1) / 2.0
+    w = rank / (n + 1)
+    logits = np.log(w / (1.0 - w))
+    is_sr, oos_sr = sr_in[rows, best], sr_out[rows, best]
     lg = np.array(logits)
     return PBOResult(
         float(np.mean(lg <= 0)), len(lg), n, blocks, lg, np.array(is_sr), np.array(oos_sr)
@@ -287,4 +285,5 @@ __all__ = [
     "overfit_report",
     "pbo_cscv",
     "probabilistic_sharpe",
+    "sharpe_moments",
 ]
