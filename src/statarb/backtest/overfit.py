@@ -206,8 +206,8 @@ def pbo_cscv(returns: Any, *, blocks: int = 16) -> PBOResult:
     b = m[: size * blocks].reshape(blocks, size, n)
     s1, s2 = b.sum(axis=1), (b * b).sum(axis=1)  # per block and configuration
     train = np.zeros((math.comb(blocks, blocks // 2), blocks))
-    for i, rows in enumerate(itertools.combinations(range(blocks), blocks // 2)):
-        train[i, list(rows)] = 1.0
+    for i, half in enumerate(itertools.combinations(range(blocks), blocks // 2)):
+        train[i, list(half)] = 1.0
     k = size * (blocks // 2)
 
     def sharpe(member: Float64Array) -> Float64Array:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
@@ -163,6 +163,25 @@ def _times(index: Any, n: int) -> Int64Array | None:
     return arr
 
 
+def _funding(funding: Any, symbols: list[str], n: int) -> tuple[Float64Array, dict[str, Any]]:
+    """The kernel's funding matrix and what the result says about it."""
+    from statarb.backtest.funding import FundingSchedule, funding_matrix
+
+    if funding is None:
+        return np.empty((0, 0)), {"charged": False}
+    if isinstance(funding, Mapping) and all(
+        isinstance(v, FundingSchedule) for v in funding.values()
+    ):
+        mat, report = funding_matrix(funding, symbols)
+        if mat.shape[0] != n:
+            raise InputError(f"funding schedules have {mat.shape[0]} bars for {n} price bars")
+        return np.ascontiguousarray(mat), {"charged": True, "reconciled": True, **report}
+    mat = _matrix(funding, symbols, "funding", n)
+    if not np.isfinite(mat).all():
+        raise InputError("funding has non-finite rates; reconcile them with funding_per_bar")
+    return mat, {"charged": True, "reconciled": False}
+
+
 def _end_bars(close: Float64Array, symbols: list[str]) -> Int64Array:
     """First bar each symbol no longer trades: trailing NaNs mark a delisting; others are errors."""
     n = close.shape[0]
@@ -238,8 +257,11 @@ def run_portfolio(
     opens
         Next-bar fill prices per symbol (same shape); default: fill at the next close.
     funding
-        Funding rate per bar and symbol (0 outside funding times); a long pays ``rate *
-        notional``. Build it with :func:`statarb.backtest.funding.funding_per_bar`.
+        Per symbol, a :class:`~statarb.backtest.funding.FundingSchedule` (from
+        :func:`~statarb.backtest.funding.funding_per_bar`: the result then reports the funding
+        events found and missing, flagged above 1%), or raw per-bar rates (reported as not
+        reconciled). A long pays ``rate * notional`` at the bar's close. ``None``: no funding,
+        and the result says so.
     index
         Bar times (UTC DatetimeIndex or epoch µs) for the trade log.
     start_bar
@@ -264,11 +286,7 @@ def run_portfolio(
         fill = np.where(tail, close, fill)
         if not (np.isfinite(fill) & (fill > 0)).all():
             raise InputError("opens has a missing or non-positive price before a symbol's end")
-    fund = np.empty((0, 0))
-    if funding is not None:
-        fund = _matrix(funding, symbols, "funding", n)
-        if not np.isfinite(fund).all():
-            raise InputError("funding has non-finite rates; reconcile it with funding_per_bar")
+    fund, funding_report = _funding(funding, symbols, n)
     col = {s: j for j, s in enumerate(symbols)}
     leg_sym = np.array([[col[a], col[b]] for a, b in plist], dtype=np.int64)
     n_pair = len(plist)
@@ -288,7 +306,7 @@ def run_portfolio(
     prm[k.K_SIZE], prm[k.K_START] = cfg.size, start_bar
     out = k.book_kernel(close, fill, leg_sym, ends, beta, z, scale, limit, fund, prm)
     return PortfolioResult.build(
-        cfg, plist, symbols, out, times=_times(index, n), funding_charged=funding is not None
+        cfg, plist, symbols, out, times=_times(index, n), funding=funding_report
     )
 
 

@@ -45,6 +45,7 @@ class PortfolioResult:
     leg_table: np.ndarray = field(repr=False)
     skipped: dict[str, int]
     metrics: dict[str, Any]
+    funding: dict[str, Any]
     times: Int64Array | None = field(repr=False, default=None)
 
     @classmethod
@@ -56,7 +57,7 @@ class PortfolioResult:
         out: tuple[Any, ...],
         *,
         times: Int64Array | None,
-        funding_charged: bool,
+        funding: dict[str, Any],
     ) -> PortfolioResult:
         """Assemble the result from the kernel's output and compute the book metrics."""
         from statarb.analytics.rolling import bars_per_year
@@ -86,7 +87,9 @@ class PortfolioResult:
         )
         metrics["max_gross_exposure"] = float(gross.max() / cfg.capital) if len(gross) else 0.0
         metrics["max_open_pairs"] = int(n_open.max()) if len(n_open) else 0
-        metrics["funding_charged"] = funding_charged
+        metrics["funding_charged"] = bool(funding.get("charged"))
+        metrics["funding_missing"] = funding.get("missing")
+        metrics["funding_flagged"] = funding.get("flagged", False)
         return cls(
             cfg,
             tuple(f"{a}/{b}" for a, b in pairs),
@@ -103,6 +106,7 @@ class PortfolioResult:
                 "sizing": int(skipped[k.S_SIZE]),
             },
             metrics,
+            funding,
             times,
         )
 
@@ -239,6 +243,7 @@ class PortfolioResult:
             "bars": len(self.equity),
             "metrics": {k: _clean(v) for k, v in self.metrics.items()},
             "skipped": self.skipped,
+            "funding": self.funding,
             "pair_metrics": [
                 {k: _clean(v) for k, v in r.items()} for r in self.pair_metrics().to_dict("records")
             ],
@@ -251,12 +256,22 @@ class PortfolioResult:
         """A few lines of text."""
         m = self.metrics
         skipped = ", ".join(f"{v} by {k}" for k, v in self.skipped.items() if v) or "none"
+        f = self.funding
+        if not f.get("charged"):
+            fund = "funding not charged"
+        elif not f.get("reconciled"):
+            fund = "funding charged from raw rates (not reconciled)"
+        else:
+            flag = " FLAGGED (>1% missing)" if f["flagged"] else ""
+            fund = (
+                f"funding events {f['found']}/{f['expected']} found, {f['missing']} missing{flag}"
+            )
         return (
             f"{len(self.pairs)} pairs, {m['trades']} trades, "
             f"total return {m['total_return']:+.2%}, "
             f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}\n"
             f"max gross exposure {m['max_gross_exposure']:.2f}x equity, at most "
-            f"{m['max_open_pairs']} pairs open; entries skipped: {skipped}"
+            f"{m['max_open_pairs']} pairs open; entries skipped: {skipped}\n{fund}"
         )
 
 
