@@ -69,24 +69,29 @@ def book_kernel(
 ):  # pragma: no cover - compiled
     """Walk the bars for every pair; see :func:`statarb.backtest.portfolio.run_portfolio`.
 
-    ``close``/``fill``: (bars, symbols); ``leg_sym``: (pairs, 2) symbol index of y and x;
+    Arrays are one row per symbol or pair, one column per bar (rows are filled pair by pair).
+    ``close``/``fill``: (symbols, bars); ``leg_sym``: (pairs, 2) symbol index of y and x;
     ``end_bar``: per symbol, the first bar it no longer trades (positions are settled at the
-    previous close); ``beta``, ``z``, ``scale``, ``limit``: (bars, pairs) hedge ratio, z-score,
-    sizing scale and time-stop bars (0: none), all from data up to each bar; ``funding``:
-    (bars, symbols) rates or an empty array; ``prm``: the ``K_*`` parameters.
+    previous close); ``beta``, ``z``, ``scale``, ``limit``: (pairs, bars) hedge ratio, z-score,
+    sizing scale and time-stop bars (0: none; both may be (0, 0) when unused), all from data up
+    to each bar; ``funding``:
+    (symbols, bars) rates or an empty (0, 0) array; ``prm``: the ``K_*`` parameters. Returns
+    ``pair_pnl`` as (pairs, bars).
     """
-    n, n_sym = close.shape
+    n_sym, n = close.shape
     n_pair = leg_sym.shape[0]
     entry, exit_, stop = prm[K_ENTRY], prm[K_EXIT], prm[K_STOP]
     fee, slip = prm[K_FEE], prm[K_SLIP]
     max_open = int(prm[K_MAX_OPEN])
     sizing = int(prm[K_SIZING])
     start = int(prm[K_START])
-    use_fund = funding.shape[0] == n
+    use_fund = funding.shape[1] == n
+    use_scale = scale.shape[1] == n
+    use_limit = limit.shape[1] == n
     equity = np.empty(n)
     gross = np.empty(n)
     n_open = np.zeros(n, dtype=np.int64)
-    pair_pnl = np.zeros((n, n_pair))
+    pair_pnl = np.zeros((n_pair, n))
     trades = np.empty((max(16, n_pair * 4), N_PAIR_COLS))
     legs = np.empty((trades.shape[0] * 2, N_LEG_COLS))
     skipped = np.zeros(3, dtype=np.int64)
@@ -115,10 +120,10 @@ def book_kernel(
                 row = lrow[p, k]
                 if row >= 0 and t >= end_bar[leg_sym[p, k]]:
                     s = leg_sym[p, k]
-                    px = close[t - 1, s]
+                    px = close[s, t - 1]
                     q = legs[row, L_QTY]
                     cash += _close_leg(legs, row, t, px, 0.0, R_SETTLED)
-                    pair_pnl[t, p] += q * (px - mark[p, k])
+                    pair_pnl[p, t] += q * (px - mark[p, k])
                     trades[trow[p], P_PNL] += q * (px - mark[p, k])
                     net[s] -= q
                     pos[s] -= q
@@ -132,12 +137,12 @@ def book_kernel(
                     if row < 0:
                         continue
                     s = leg_sym[p, k]
-                    px = fill[t, s]
+                    px = fill[s, t]
                     q = legs[row, L_QTY]
                     cost = (fee + slip) * abs(q * px)
                     cash += _close_leg(legs, row, t, px, cost, pend_reason[p])
                     d = q * (px - mark[p, k]) - cost
-                    pair_pnl[t, p] += d
+                    pair_pnl[p, t] += d
                     trades[tr, P_PNL] += d
                     trades[tr, P_COSTS] += cost
                     net[s] -= q
@@ -172,7 +177,7 @@ def book_kernel(
                 r[P_LIMIT] = pend_lim[p]
                 for k in range(2):
                     s = leg_sym[p, k]
-                    px = fill[t, s]
+                    px = fill[s, t]
                     q = pend_q[p, k]
                     cost = (fee + slip) * abs(q * px)
                     cash -= q * px + cost
@@ -194,7 +199,7 @@ def book_kernel(
                     m_leg += 1
                     pos[s] += q
                     mark[p, k] = px
-                    pair_pnl[t, p] -= cost
+                    pair_pnl[p, t] -= cost
                     r[P_PNL] -= cost
                     r[P_COSTS] += cost
                 side[p] = 1 if pending[p] == _LONG else -1
@@ -213,23 +218,23 @@ def book_kernel(
                     continue
                 s = leg_sym[p, k]
                 q = legs[row, L_QTY]
-                c = close[t, s]
+                c = close[s, t]
                 d = q * (c - mark[p, k])
                 if use_fund:
-                    pay = q * c * funding[t, s]
+                    pay = q * c * funding[s, t]
                     cash -= pay
                     legs[row, L_FUNDING] -= pay
                     trades[trow[p], P_FUNDING] -= pay
                     d -= pay
                 mark[p, k] = c
-                pair_pnl[t, p] += d
+                pair_pnl[p, t] += d
                 trades[trow[p], P_PNL] += d
         e = cash
         g = 0.0
         for s in range(n_sym):
             if pos[s] != 0.0:
-                e += pos[s] * close[t, s]
-                g += abs(pos[s] * close[t, s])
+                e += pos[s] * close[s, t]
+                g += abs(pos[s] * close[s, t])
         equity[t] = e
         gross[t] = g
         n_open[t] = count
@@ -239,7 +244,7 @@ def book_kernel(
         for p in range(n_pair):
             if side[p] == 0 or pending[p] != _NONE:
                 continue
-            zt = z[t, p]
+            zt = z[p, t]
             go = False
             reason = R_SIGNAL
             if lrow[p, 0] < 0 or lrow[p, 1] < 0:
@@ -269,8 +274,8 @@ def book_kernel(
             cand[p] = 0.0
             if side[p] != 0 or pending[p] != _NONE:
                 continue
-            zt = z[t, p]
-            b = beta[t, p]
+            zt = z[p, t]
+            b = beta[p, t]
             if not (np.isfinite(zt) and np.isfinite(b)) or abs(zt) <= entry:
                 continue
             if end_bar[leg_sym[p, 0]] <= t + 1 or end_bar[leg_sym[p, 1]] <= t + 1:
@@ -296,20 +301,20 @@ def book_kernel(
                 m_c += 1
         g_now = 0.0
         for s in range(n_sym):
-            g_now += abs(net[s] * close[t, s])
+            g_now += abs(net[s] * close[s, t])
         for i in range(m_c):
             p = order[i]
             if max_open > 0 and open_now >= max_open:
                 skipped[S_MAX_OPEN] += 1
                 continue
-            zt = z[t, p]
-            b = beta[t, p]
+            zt = z[p, t]
+            b = beta[p, t]
             sy = leg_sym[p, 0]
             sx = leg_sym[p, 1]
-            py = close[t, sy]
-            px = close[t, sx]
+            py = close[sy, t]
+            px = close[sx, t]
             unit = abs(py) + abs(b) * abs(px)
-            sc = scale[t, p]
+            sc = scale[p, t] if use_scale else 1.0
             if sizing == SIZING_EQUAL:
                 gn = prm[K_SIZE] * e
             elif sizing == SIZING_INV_VOL:
@@ -340,7 +345,7 @@ def book_kernel(
             pend_q[p, 1] = qx
             pend_z[p] = zt
             pend_not[p] = gn
-            pend_lim[p] = limit[t, p]
+            pend_lim[p] = limit[p, t] if use_limit else 0.0
             open_now += 1
     # positions still open are closed at the last close
     t = n - 1
@@ -353,16 +358,16 @@ def book_kernel(
             if row < 0:
                 continue
             s = leg_sym[p, k]
-            px = close[t, s]
+            px = close[s, t]
             q = legs[row, L_QTY]
             cost = (fee + slip) * abs(q * px)
             cash += _close_leg(legs, row, t, px, cost, R_END)
-            pair_pnl[t, p] -= cost
+            pair_pnl[p, t] -= cost
             trades[tr, P_PNL] -= cost
             trades[tr, P_COSTS] += cost
             net[s] -= q
         trades[tr, P_EXIT_BAR] = t
-        trades[tr, P_EXIT_Z] = z[t, p]
+        trades[tr, P_EXIT_Z] = z[p, t]
         trades[tr, P_REASON] = R_END
     if n > 0:
         equity[n - 1] = cash

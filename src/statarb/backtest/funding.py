@@ -173,14 +173,14 @@ def funding_per_bar(
 def funding_matrix(
     schedules: Mapping[str, FundingSchedule], symbols: list[str]
 ) -> tuple[Float64Array, dict[str, Any]]:
-    """(bars, symbols) rate matrix for the book and its reconciliation report.
+    """(symbols, bars) rate matrix for the book and its reconciliation report.
 
     Every symbol must have a schedule: a symbol whose funding is unknown cannot be charged 0.
     """
     missing = [s for s in symbols if s not in schedules]
     if missing:
         raise InputError(f"no funding schedule for {missing}; give one per traded symbol")
-    mat = np.column_stack([schedules[s].rates for s in symbols])
+    mat = np.vstack([schedules[s].rates for s in symbols])
     per = {s: schedules[s].to_dict() for s in symbols}
     expected = sum(schedules[s].expected for s in symbols)
     lost = sum(schedules[s].missing for s in symbols)

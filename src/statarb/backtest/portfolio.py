@@ -130,8 +130,8 @@ def parse_pairs(pairs: Sequence[Any]) -> list[tuple[str, str]]:
 
 
 def _matrix(prices: Any, symbols: list[str], name: str, n: int | None = None) -> Float64Array:
-    """(bars, symbols) float matrix from a DataFrame or a mapping of arrays."""
-    cols = []
+    """(symbols, bars) float matrix from a DataFrame or a mapping of arrays (a row per symbol)."""
+    rows = []
     for s in symbols:
         try:
             col = prices[s]
@@ -140,11 +140,11 @@ def _matrix(prices: Any, symbols: list[str], name: str, n: int | None = None) ->
         arr = np.asarray(col.to_numpy() if hasattr(col, "to_numpy") else col, dtype=np.float64)
         if arr.ndim != 1:
             raise InputError(f"{name}[{s!r}] must be one-dimensional")
-        cols.append(arr)
-    lengths = {len(c) for c in cols}
+        rows.append(arr)
+    lengths = {len(c) for c in rows}
     if len(lengths) != 1 or (n is not None and lengths != {n}):
         raise InputError(f"{name} columns must all have {n or 'the same number of'} bars")
-    return np.ascontiguousarray(np.column_stack(cols))
+    return np.vstack(rows)
 
 
 def _times(index: Any, n: int) -> Int64Array | None:
@@ -173,9 +173,9 @@ def _funding(funding: Any, symbols: list[str], n: int) -> tuple[Float64Array, di
         isinstance(v, FundingSchedule) for v in funding.values()
     ):
         mat, report = funding_matrix(funding, symbols)
-        if mat.shape[0] != n:
-            raise InputError(f"funding schedules have {mat.shape[0]} bars for {n} price bars")
-        return np.ascontiguousarray(mat), {"charged": True, "reconciled": True, **report}
+        if mat.shape[1] != n:
+            raise InputError(f"funding schedules have {mat.shape[1]} bars for {n} price bars")
+        return mat, {"charged": True, "reconciled": True, **report}
     mat = _matrix(funding, symbols, "funding", n)
     if not np.isfinite(mat).all():
         raise InputError("funding has non-finite rates; reconcile them with funding_per_bar")
@@ -184,10 +184,10 @@ def _funding(funding: Any, symbols: list[str], n: int) -> tuple[Float64Array, di
 
 def _end_bars(close: Float64Array, symbols: list[str]) -> Int64Array:
     """First bar each symbol no longer trades: trailing NaNs mark a delisting; others are errors."""
-    n = close.shape[0]
+    n = close.shape[1]
     ends = np.full(len(symbols), n, dtype=np.int64)
     for j, s in enumerate(symbols):
-        ok = np.isfinite(close[:, j]) & (close[:, j] > 0)
+        ok = np.isfinite(close[j]) & (close[j] > 0)
         if not ok.any():
             raise InputError(f"prices[{s!r}] has no valid price")
         last = int(np.flatnonzero(ok)[-1])
@@ -273,16 +273,16 @@ def run_portfolio(
     plist = parse_pairs(pairs)
     symbols = sorted({s for p in plist for s in p})
     close = _matrix(prices, symbols, "prices")
-    n = close.shape[0]
+    n = close.shape[1]
     if n < cfg.window + 3:
         raise InputError(f"{n} bars are too few for window={cfg.window}")
     ends = _end_bars(close, symbols)
     for j in range(len(symbols)):  # carry the last price over a delisted tail (never traded)
-        close[ends[j] :, j] = close[ends[j] - 1, j]
+        close[j, ends[j] :] = close[j, ends[j] - 1]
     fill = close
     if opens is not None:
         fill = _matrix(opens, symbols, "opens", n)
-        tail = np.arange(n)[:, None] >= ends[None, :]
+        tail = np.arange(n)[None, :] >= ends[:, None]
         fill = np.where(tail, close, fill)
         if not (np.isfinite(fill) & (fill > 0)).all():
             raise InputError("opens has a missing or non-positive price before a symbol's end")
@@ -290,12 +290,18 @@ def run_portfolio(
     col = {s: j for j, s in enumerate(symbols)}
     leg_sym = np.array([[col[a], col[b]] for a, b in plist], dtype=np.int64)
     n_pair = len(plist)
-    beta, z, scale, limit = (np.empty((n, n_pair)) for _ in range(4))
+    beta, z = np.empty((n_pair, n)), np.empty((n_pair, n))
+    unused = np.empty((0, 0))
+    scale = np.empty((n_pair, n)) if cfg.sizing != "equal" else unused
+    limit = np.empty((n_pair, n)) if cfg.time_stop is not None else unused
     for p, (a, b) in enumerate(plist):
         end = int(min(ends[col[a]], ends[col[b]]))
-        beta[:, p], z[:, p], scale[:, p], limit[:, p] = _pair_inputs(
-            close[:, col[a]], close[:, col[b]], end, cfg
-        )
+        bp, zp, sp, lp = _pair_inputs(close[col[a]], close[col[b]], end, cfg)
+        beta[p], z[p] = bp, zp
+        if scale.size:
+            scale[p] = sp
+        if limit.size:
+            limit[p] = lp
     prm = np.zeros(k.N_PARAMS)
     prm[k.K_ENTRY], prm[k.K_EXIT], prm[k.K_STOP] = cfg.entry, cfg.exit, cfg.stop or 0.0
     prm[k.K_CAPITAL] = cfg.capital

@@ -64,7 +64,8 @@ class PortfolioResult:
         from statarb.backtest import _book_kernel as k
         from statarb.backtest.metrics import compute_metrics
 
-        equity, gross, n_open, pair_pnl, trades, legs, skipped = out
+        equity, gross, n_open, pnl_rows, trades, legs, skipped = out
+        pair_pnl = pnl_rows.T  # (bars, pairs) view of the loop's pair-by-pair rows
         fee, slip = cfg.fee_bps, cfg.slippage_bps
         share = fee / (fee + slip) if fee + slip > 0 else 0.0
         costs = trades[:, k.P_COSTS]
