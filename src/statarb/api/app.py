@@ -18,7 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from statarb.api.routers import alerts, bars, feeds, health, pairs, ticks
+from statarb.api.routers import alerts, bars, feeds, health, pairs, strategy, ticks
 from statarb.api.ws import BroadcastHub
 from statarb.api.ws import router as ws_router
 from statarb.errors import InputError, StatarbError, StoreError
@@ -182,7 +182,7 @@ def create_app(
     )
     app.state.settings, app.state.hub = settings, hub
     for r in (health.router, ticks.router, bars.router, pairs.router, alerts.router,
-              feeds.router, ws_router):  # fmt: skip
+              feeds.router, strategy.router, ws_router):  # fmt: skip
         app.include_router(r)
     _errors(app)
     app.add_middleware(BodyLimit, max_body=max_body_bytes, max_upload=max_upload_bytes)
