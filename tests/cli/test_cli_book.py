@@ -85,3 +85,24 @@ def test_backtest_shows_ou_and_sweep_guards(store_url):
     for word in ("OU theta", "optimal bands", "deflated Sharpe", "PBO", "2 configurations"):
         assert word in text.stdout
     assert np.isfinite(ou["bands"]["entry_z"])
+
+
+def test_backtest_charges_funding_and_reconciles_it(store_url, tmp_path):
+    from statarb.backtest.funding import funding_times
+    from statarb.store import open_store
+
+    st = open_store(store_url, read_only=True)
+    bars = st.read_bars("AVAXUSDT", "1m")
+    st.close()
+    due = funding_times(int(bars.open_time[0]), int(bars.open_time[-1]) + 60_000_000) // 1000
+    rows = ["symbol,fundingTime,fundingRate"]
+    rows += [f"{s},{t},0.0005" for s in ("AVAXUSDT", "LINKUSDT") for t in due]
+    path = tmp_path / "funding.csv"
+    path.write_text("\n".join(rows) + "\n")
+    res = _run("backtest", "AVAXUSDT", "LINKUSDT", "--entry", "1.5", "--funding", str(path),
+               "--json", "--store", store_url)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout)
+    assert body["funding"]["missing"] == 0 and not body["funding"]["flagged"]
+    assert body["funding"]["found"] == 2 * len(due)
+    assert body["metrics"]["funding"] != 0.0

@@ -71,6 +71,10 @@ def register(app: typer.Typer) -> None:
         time_stop: Annotated[
             float | None, typer.Option(help="exit after this many half-lives of the spread")
         ] = None,
+        funding: Annotated[
+            Path | None,
+            typer.Option(help="Binance funding CSV (symbol,fundingTime,fundingRate) to charge"),
+        ] = None,
         sweep_entry: Annotated[
             str | None, typer.Option(help="sweep these entry levels, e.g. 1.5,2,2.5")
         ] = None,
@@ -88,7 +92,8 @@ def register(app: typer.Typer) -> None:
             fail(f"--method {method!r} is not valid; use one of: {', '.join(METHODS)}")
         from statarb.backtest import BacktestConfig, run_backtest
         from statarb.backtest.sweep import sweep_report
-        from statarb.errors import InputError
+        from statarb.cli.book import funding_schedules, read_funding_csv
+        from statarb.errors import FormatError, InputError
         from statarb.history import load_aligned
         from statarb.model import Timeframe
 
@@ -110,7 +115,8 @@ def register(app: typer.Typer) -> None:
                 bar_seconds=tfo.seconds,
             )
             grid = _grid(sweep_entry, sweep_window)
-        except InputError as exc:
+            fund_df = read_funding_csv(funding) if funding is not None else None
+        except (InputError, FormatError) as exc:
             fail(str(exc))
         lo, hi = parse_range(start, end)
         with store_from(settings(store_url=store), read_only=True) as st:
@@ -118,8 +124,20 @@ def register(app: typer.Typer) -> None:
                 frame = load_aligned(st, [a, b], tfo.name, lo, hi)
             except InputError as exc:
                 fail(str(exc))
+        fund: dict[str, Any] = {"charged": False}
+        rates: dict[str, Any] = {}
+        if fund_df is not None:
+            from statarb.backtest.funding import funding_matrix
+
+            try:
+                sched = funding_schedules(fund_df, frame, int(tfo.seconds * 1_000_000))
+                mat, report = funding_matrix(sched, [a, b])
+            except InputError as exc:
+                fail(str(exc))
+            fund = {"charged": True, "reconciled": True, **report}
+            rates = {"funding_y": mat[0], "funding_x": mat[1]}
         try:
-            res = run_backtest(frame[a], frame[b], config=cfg, index=frame.index)
+            res = run_backtest(frame[a], frame[b], config=cfg, index=frame.index, **rates)
             ou = _ou(frame[a], frame[b], cfg)
             rep = sweep_report(frame[a], frame[b], config=cfg, grid=grid) if grid else None
         except InputError as exc:
@@ -133,7 +151,7 @@ def register(app: typer.Typer) -> None:
 
             out = {"a": a, "b": b, "tf": tfo.name, **res.to_dict()}
             out["ou"] = ou.to_dict() if not isinstance(ou, str) else {"error": ou}
-            out["funding"] = {"charged": False}
+            out["funding"] = fund
             if rep is not None:
                 out["sweep"] = rep.to_dict()
             typer.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
@@ -142,7 +160,12 @@ def register(app: typer.Typer) -> None:
         typer.echo(res.summary())
         for k, v in res.metrics.items():
             typer.echo(f"  {k:<18} {v:,.6g}" if isinstance(v, float) else f"  {k:<18} {v}")
-        typer.echo("funding: not charged (no funding history for this run)")
+        if not fund["charged"]:
+            typer.echo("funding: not charged (give --funding to charge it)")
+        else:
+            flag = " FLAGGED (>1% missing)" if fund["flagged"] else ""
+            typer.echo(f"funding: {fund['found']}/{fund['expected']} events found, "
+                       f"{fund['missing']} missing{flag}")  # fmt: skip
         typer.echo("OU model of the spread:")
         typer.echo("  " + (ou if isinstance(ou, str) else ou.summary()).replace("\n", "\n  "))
         if rep is not None:
