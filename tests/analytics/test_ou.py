@@ -115,6 +115,15 @@ def test_rolling_half_life_matches_fit_on_each_window():
     for t in (200, 311, 399):
         # transitions t-w .. t, i.e. points t-w .. t, data up to t only
         assert roll[t] == pytest.approx(fit_ou(x[t - w : t + 1]).half_life, rel=1e-9)
+    # a long series far from zero with a gap: running sums stay exact
+    y = 5000 + simulate_ou(20_000, theta=0.05, mu=0.0, sigma=1.0, seed=6)
+    y[9000] = np.nan
+    roll = rolling_half_life(y, window=300)
+    assert np.isnan(roll[9000 : 9000 + 301]).all() and np.isfinite(roll[9302])
+    for t in np.random.default_rng(0).integers(301, 20_000, 40):
+        if 9000 <= t <= 9301:
+            continue
+        assert roll[t] == pytest.approx(fit_ou(y[t - 300 : t + 1]).half_life, rel=1e-8)
 
 
 def test_time_stop():

@@ -215,33 +215,11 @@ def rolling_half_life(spread: Any, *, window: int) -> Float64Array:
     s = as_float_array(spread, "spread")
     if isinstance(window, bool) or not isinstance(window, int) or window < 3:
         raise InputError(f"window must be an integer of at least 3 transitions, got {window!r}")
-    n = len(s)
-    out = np.full(n, np.nan)
-    if n <= window:
-        return out
-    lag, nxt = s[:-1], s[1:]
-    ok = np.isfinite(lag) & np.isfinite(nxt)
-    a, b = np.where(ok, lag, 0.0), np.where(ok, nxt, 0.0)
+    from statarb.analytics._ou_kernels import rolling_half_life_kernel
 
-    def wsum(v: Float64Array) -> Float64Array:
-        c = np.concatenate(([0.0], np.cumsum(v)))
-        return c[window:] - c[:-window]
-
-    cnt = wsum(ok.astype(np.float64))
-    # centre on a window-local reference to keep the sums well conditioned
-    ref = np.where(ok, lag, np.nan)
-    shift = np.nanmedian(ref) if ok.any() else 0.0
-    a, b = np.where(ok, a - shift, 0.0), np.where(ok, b - shift, 0.0)
-    sa, sb, saa, sab = wsum(a), wsum(b), wsum(a * a), wsum(a * b)
-    w = float(window)
-    sxx = saa - sa * sa / w
-    sxy = sab - sa * sb / w
-    with np.errstate(divide="ignore", invalid="ignore"):
-        phi = sxy / sxx
-        hl = np.where(phi >= 1.0, np.inf, -math.log(2.0) / np.log(phi))
-    hl = np.where((cnt == w) & (sxx > 0) & (phi > 0), hl, np.nan)
-    out[window:] = hl
-    return out
+    ok = np.isfinite(s)
+    ref = float(np.median(s[ok])) if ok.any() else 0.0
+    return np.asarray(rolling_half_life_kernel(s, window, ref))
 
 
 def time_stop_bars(half_life: float, k: float) -> int | None:

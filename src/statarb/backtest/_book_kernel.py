@@ -113,9 +113,11 @@ def book_kernel(
     pos = np.zeros(n_sym)  # net quantity per symbol held
     cand = np.empty(n_pair)
     order = np.empty(n_pair, dtype=np.int64)
+    first_end = end_bar.min() if n_sym > 0 else n
+    any_pending = False
     for t in range(n):
         # 0. a symbol past its last bar is settled by the exchange at its last close
-        for p in range(n_pair):
+        for p in range(n_pair if t >= first_end else 0):
             for k in range(2):
                 row = lrow[p, k]
                 if row >= 0 and t >= end_bar[leg_sym[p, k]]:
@@ -129,7 +131,9 @@ def book_kernel(
                     pos[s] -= q
                     lrow[p, k] = -1
         # 1. fills decided at the previous close: exits first, then entries
-        for p in range(n_pair):
+        n_fill = n_pair if any_pending else 0
+        any_pending = False
+        for p in range(n_fill):
             if pending[p] == _EXIT:
                 tr = trow[p]
                 for k in range(2):
@@ -154,7 +158,7 @@ def book_kernel(
                 side[p] = 0
                 trow[p] = -1
                 pending[p] = _NONE
-        for p in range(n_pair):
+        for p in range(n_fill):
             if pending[p] == _LONG or pending[p] == _SHORT:
                 if m_tr == trades.shape[0]:
                     trades = _grow(trades)
@@ -238,67 +242,57 @@ def book_kernel(
         equity[t] = e
         gross[t] = g
         n_open[t] = count
-        # 3. decide at this close
+        # 3. decide at this close (every order of the previous close was filled above):
+        # exits of open pairs, and entry candidates ranked by |z| (insertion sort, few a bar)
         if t >= n - 1:
             continue
+        entries_ok = start <= t < n - 2  # an entry filled at the last bar would only pay costs
+        open_now = 0
+        m_c = 0
         for p in range(n_pair):
-            if side[p] == 0 or pending[p] != _NONE:
-                continue
             zt = z[p, t]
-            go = False
-            reason = R_SIGNAL
-            if lrow[p, 0] < 0 or lrow[p, 1] < 0:
-                go = True
-                reason = R_LEG_GONE
-            elif end_bar[leg_sym[p, 0]] <= t + 1 or end_bar[leg_sym[p, 1]] <= t + 1:
-                go = False  # the exchange settles the leg; the other follows at the next decision
-            elif t >= start:
-                if np.isfinite(zt):
-                    if side[p] * zt >= -exit_:  # long: z >= -exit; short: z <= exit
-                        go = True
-                    elif stop > 0.0 and side[p] * zt <= -stop:
-                        go = True
-                        reason = R_STOP
-                lim = trades[trow[p], P_LIMIT]
-                if not go and lim > 0 and held[p] >= lim:
+            if side[p] != 0:
+                go = False
+                reason = R_SIGNAL
+                if lrow[p, 0] < 0 or lrow[p, 1] < 0:
                     go = True
-                    reason = R_TIME
-            if go:
-                pending[p] = _EXIT
-                pend_z[p] = zt
-                pend_reason[p] = reason
-        if t < start or t >= n - 2:  # an entry filled at the last bar would only pay costs
-            continue
-        nc = 0
-        for p in range(n_pair):
-            cand[p] = 0.0
-            if side[p] != 0 or pending[p] != _NONE:
+                    reason = R_LEG_GONE
+                elif end_bar[leg_sym[p, 0]] <= t + 1 or end_bar[leg_sym[p, 1]] <= t + 1:
+                    go = False  # the exchange settles the leg; the other follows next decision
+                elif t >= start:
+                    if np.isfinite(zt):
+                        if side[p] * zt >= -exit_:  # long: z >= -exit; short: z <= exit
+                            go = True
+                        elif stop > 0.0 and side[p] * zt <= -stop:
+                            go = True
+                            reason = R_STOP
+                    lim = trades[trow[p], P_LIMIT]
+                    if not go and lim > 0 and held[p] >= lim:
+                        go = True
+                        reason = R_TIME
+                if go:
+                    pending[p] = _EXIT
+                    pend_z[p] = zt
+                    pend_reason[p] = reason
+                    any_pending = True
+                else:
+                    open_now += 1
                 continue
-            zt = z[p, t]
-            b = beta[p, t]
-            if not (np.isfinite(zt) and np.isfinite(b)) or abs(zt) <= entry:
+            if not entries_ok or not (np.isfinite(zt) and abs(zt) > entry):
+                continue
+            if not np.isfinite(beta[p, t]):
                 continue
             if end_bar[leg_sym[p, 0]] <= t + 1 or end_bar[leg_sym[p, 1]] <= t + 1:
                 continue
             cand[p] = abs(zt)
-            nc += 1
-        if nc == 0:
+            j = m_c
+            while j > 0 and cand[order[j - 1]] < cand[p]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = p
+            m_c += 1
+        if m_c == 0:
             continue
-        open_now = 0
-        for p in range(n_pair):
-            opened = side[p] != 0 and pending[p] != _EXIT
-            if opened or pending[p] == _LONG or pending[p] == _SHORT:
-                open_now += 1
-        # candidates by |z|, largest first (insertion sort: a handful per bar)
-        m_c = 0
-        for p in range(n_pair):
-            if cand[p] > 0.0:
-                j = m_c
-                while j > 0 and cand[order[j - 1]] < cand[p]:
-                    order[j] = order[j - 1]
-                    j -= 1
-                order[j] = p
-                m_c += 1
         g_now = 0.0
         for s in range(n_sym):
             g_now += abs(net[s] * close[s, t])
@@ -346,6 +340,7 @@ def book_kernel(
             pend_z[p] = zt
             pend_not[p] = gn
             pend_lim[p] = limit[p, t] if use_limit else 0.0
+            any_pending = True
             open_now += 1
     # positions still open are closed at the last close
     t = n - 1

@@ -201,19 +201,38 @@ def _end_bars(close: Float64Array, symbols: list[str]) -> Int64Array:
     return ends
 
 
+def _signals(
+    y: Float64Array, x: Float64Array, cfg: BacktestConfig
+) -> tuple[Float64Array, Float64Array, Float64Array]:
+    """``signal_inputs``' hedge ratio, spread and z-score; the z-score taken over the spread's
+    finite stretch after the hedge warm-up (the same numbers, on the compiled path)."""
+    from statarb.analytics.spread import zscore
+    from statarb.backtest.hedge import hedge_path, signal_inputs
+
+    beta, alpha, _ = hedge_path(y, x, cfg)
+    spread = y - (beta * x + alpha)
+    ok = np.isfinite(spread)
+    first = int(np.argmax(ok)) if ok.any() else len(y)
+    if first == len(y) or not ok[first:].all() or len(y) - first < cfg.window:
+        b, _, sp, z, _ = signal_inputs(y, x, cfg)
+        return b, sp, z
+    z = np.full(len(y), np.nan)
+    z[first:] = zscore(spread[first:], window=cfg.window)
+    return beta, spread, z
+
+
 def _pair_inputs(
     y: Float64Array, x: Float64Array, end: int, cfg: PortfolioConfig
 ) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array]:
     """``(beta, z, scale, limit)`` of one pair over bars ``[0, end)``, NaN/0 after."""
     from statarb.analytics.ou import rolling_half_life
-    from statarb.backtest.hedge import signal_inputs
 
     n = len(y)
     beta, z, scale, limit = np.full(n, np.nan), np.full(n, np.nan), np.ones(n), np.zeros(n)
     if end < cfg.window + 2:
         return beta, z, scale, limit
     yy, xx = y[:end], x[:end]
-    b, _, spread, zz, _ = signal_inputs(yy, xx, cfg.signal_config())
+    b, spread, zz = _signals(yy, xx, cfg.signal_config())
     beta[:end], z[:end] = b, zz
     if cfg.sizing != "equal":
         import pandas as pd
