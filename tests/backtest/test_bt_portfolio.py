@@ -174,7 +174,9 @@ def test_metrics_tables(prices):
     assert pm.trades.sum() == res.metrics["trades"]
     d = res.to_dict()
     assert d["metrics"]["trades"] == res.metrics["trades"] and len(d["pair_metrics"]) == len(PAIRS)
-    assert "pairs" in res.summary()
+    assert "pairs" in res.summary() and not res.metrics["in_sample"]
+    static = run_portfolio(PAIRS[:2], prices, config=PortfolioConfig(method="static"))
+    assert static.metrics["in_sample"] and "in-sample" in static.summary()
 
 
 def test_bad_input(prices):

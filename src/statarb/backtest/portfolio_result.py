@@ -88,6 +88,7 @@ class PortfolioResult:
         )
         metrics["max_gross_exposure"] = float(gross.max() / cfg.capital) if len(gross) else 0.0
         metrics["max_open_pairs"] = int(n_open.max()) if len(n_open) else 0
+        metrics["in_sample"] = cfg.method == "static"  # a full-sample hedge ratio sees the future
         metrics["funding_charged"] = bool(funding.get("charged"))
         metrics["funding_missing"] = funding.get("missing")
         metrics["funding_flagged"] = funding.get("flagged", False)
@@ -267,7 +268,8 @@ class PortfolioResult:
             fund = (
                 f"funding events {f['found']}/{f['expected']} found, {f['missing']} missing{flag}"
             )
-        return (
+        warn = "WARNING: full-sample (static) hedge ratios: results are in-sample\n"
+        return ("" if not m.get("in_sample") else warn) + (
             f"{len(self.pairs)} pairs, {m['trades']} trades, "
             f"total return {m['total_return']:+.2%}, "
             f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}\n"
