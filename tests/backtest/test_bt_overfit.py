@@ -18,7 +18,7 @@ from statarb.backtest.overfit import (
     pbo_cscv,
     probabilistic_sharpe,
 )
-from statarb.backtest.sweep import sweep_report, walk_forward
+from statarb.backtest.sweep import sweep, sweep_report, walk_forward
 from statarb.errors import InputError
 
 
@@ -138,6 +138,9 @@ def test_sweep_over_noise_is_flagged_and_a_real_edge_is_not():
     assert noise.best["dsr"] == pytest.approx(noise.overfit.dsr.dsr)
     d = noise.to_dict()
     assert d["overfit"]["n_configs"] == 32 and len(d["rows"]) == 32
+    # the plain sweep carries the same guards
+    plain = sweep(y, x, config=FREE, grid=GRID)
+    assert plain.attrs["overfit"] == noise.overfit.to_dict()
 
 
 def test_walk_forward_reports_its_guards():
@@ -148,6 +151,16 @@ def test_walk_forward_reports_its_guards():
     assert res.overfit.n_configs == 4
     assert res.overfit.dsr.n_obs == len(res.equity)
     assert res.to_dict()["overfit"]["pbo"] is not None
+
+
+def test_report_from_summaries_equals_the_matrix_computation():
+    m = np.random.default_rng(9).normal(0.0, 0.01, (1000, 12))
+    m[:, 4] += 0.001
+    rep = overfit_report(m)
+    np.testing.assert_allclose(rep.pbo.logits, pbo_cscv(m, blocks=16).logits, rtol=1e-9)
+    direct = deflated_sharpe(m[:, 4], trial_sharpes=m.mean(axis=0) / m.std(axis=0, ddof=1))
+    assert rep.dsr.dsr == pytest.approx(direct.dsr, rel=1e-9)
+    assert rep.dsr.sr0 == pytest.approx(direct.sr0, rel=1e-9)
 
 
 def test_overfit_report_needs_a_matrix():

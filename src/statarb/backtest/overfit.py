@@ -204,32 +204,84 @@ def pbo_cscv(returns: Any, *, blocks: int = 16) -> PBOResult:
     if not np.isfinite(m[: size * blocks]).all():
         raise InputError("returns has non-finite values")
     b = m[: size * blocks].reshape(blocks, size, n)
-    s1, s2 = b.sum(axis=1), (b * b).sum(axis=1)  # per block and configuration
-    train = np.zeros((math.comb(blocks, blocks // 2), blocks))
-    for i, half in enumerate(itertools.combinations(range(blocks), blocks // 2)):
-        train[i, list(half)] = 1.0
-    k = size * (blocks // 2)
+    return _pbo_from_blocks(b.sum(axis=1), (b * b).sum(axis=1), size)
 
-    def sharpe(member: Float64Array) -> Float64Array:
-        mean = (member @ s1) / k
-        var = ((member @ s2) - k * mean * mean) / (k - 1)
-        sd = np.sqrt(np.maximum(var, 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(sd > 0, mean / sd, 0.0)
 
-    sr_in, sr_out = sharpe(train), sharpe(1.0 - train)
-    best = np.argmax(sr_in, axis=1)
-    rows = np.arange(len(best))
-    chosen = sr_out[rows, best][:, None]
-    # average rank (1 = worst) of the chosen configuration among all, out of sample
-    rank = (sr_out < chosen).sum(axis=1) + ((sr_out == chosen).sum(axis=1) + 1) / 2.0
-    w = rank / (n + 1)
-    logits = np.log(w / (1.0 - w))
-    is_sr, oos_sr = sr_in[rows, best], sr_out[rows, best]
-    lg = np.array(logits)
-    return PBOResult(
-        float(np.mean(lg <= 0)), len(lg), n, blocks, lg, np.array(is_sr), np.array(oos_sr)
+def _pbo_from_blocks(s1: Float64Array, s2: Float64Array, size: int) -> PBOResult:
+    """CSCV from per-block sums of returns ``s1`` and squared returns ``s2`` (blocks x configs)."""
+    from statarb.backtest._overfit_kernels import cscv_kernel
+
+    blocks, n = s1.shape
+    train = np.array(list(itertools.combinations(range(blocks), blocks // 2)), dtype=np.int64)
+    logits, is_sr, oos_sr = cscv_kernel(
+        train, np.ascontiguousarray(s1), np.ascontiguousarray(s2), size
     )
+    return PBOResult(float(np.mean(logits <= 0)), len(logits), n, blocks, logits, is_sr, oos_sr)
+
+
+@dataclass(frozen=True)
+class TrialStats:
+    """What the guards need from each configuration's bar returns, without keeping them.
+
+    Per configuration: per-block sums of returns and of squared returns (``blocks`` x configs,
+    ``block_size`` bars each, trailing bars dropped), and the Sharpe, skewness and kurtosis of
+    all ``n_obs`` returns. :func:`trial_stats` builds one column from a return series.
+    """
+
+    block_sums: Float64Array
+    block_squares: Float64Array
+    block_size: int
+    sharpe: Float64Array
+    skew: Float64Array
+    kurtosis: Float64Array
+    n_obs: int
+
+    @classmethod
+    def from_columns(cls, columns: list[tuple[Any, ...]]) -> TrialStats:
+        """Stack :func:`trial_stats` outputs of configurations run on the same bars."""
+        if not columns:
+            raise InputError("no configuration to summarise")
+        s1, s2, size, sr, sk, ku, n = zip(*columns, strict=True)
+        if len(set(n)) != 1 or len(set(size)) != 1:
+            raise InputError("configurations were not run on the same bars")
+        return cls(np.column_stack(s1), np.column_stack(s2), size[0], np.array(sr),
+                   np.array(sk), np.array(ku), n[0])  # fmt: skip
+
+
+def blocks_for(n_obs: int, blocks: int = 16) -> int:
+    """CSCV block count for ``n_obs`` bars: ``blocks``, lowered to an even count with at least 2
+    bars per block (0 when fewer than 4 blocks fit)."""
+    nb = min(blocks, (n_obs // 2) // 2 * 2)
+    return nb if nb >= 4 else 0
+
+
+def trial_stats(returns: Any, *, blocks: int) -> tuple[Any, ...]:
+    """One configuration's entry of :class:`TrialStats` (``blocks`` from :func:`blocks_for`)."""
+    r = np.asarray(returns, dtype=np.float64)
+    if r.ndim != 1 or len(r) < 3 or not np.isfinite(r).all():
+        raise InputError("returns must be a finite 1-D series of at least 3 values")
+    from statarb.backtest._overfit_kernels import trial_kernel
+
+    s1, s2, size, sr, sk, ku = trial_kernel(r, int(blocks))
+    return s1, s2, int(size), float(sr), float(sk), float(ku), len(r)
+
+
+def overfit_from_trials(stats: TrialStats, *, chosen: int | None = None) -> OverfitReport:
+    """DSR of the best-Sharpe (or ``chosen``) configuration and PBO by CSCV, from summaries."""
+    srs = stats.sharpe
+    n_cfg = len(srs)
+    if chosen is None:
+        chosen = int(np.argmax(np.where(np.isfinite(srs), srs, -np.inf)))
+    ok = srs[np.isfinite(srs)]
+    var = float(ok.var(ddof=1)) if len(ok) > 1 else 0.0
+    sr0 = expected_max_sharpe(n_cfg, var)
+    sr, sk, ku = float(srs[chosen]), float(stats.skew[chosen]), float(stats.kurtosis[chosen])
+    dsr = probabilistic_sharpe(sr, stats.n_obs, skew=sk, kurtosis=ku, benchmark=sr0)
+    ds = DeflatedSharpe(sr, sr0, dsr, n_cfg, var, stats.n_obs, sk, ku)
+    pbo = None
+    if n_cfg >= 2 and stats.block_sums.shape[0] >= 4:
+        pbo = _pbo_from_blocks(stats.block_sums, stats.block_squares, stats.block_size)
+    return OverfitReport(n_cfg, ds, pbo)
 
 
 @dataclass(frozen=True)
@@ -257,33 +309,29 @@ class OverfitReport:
 def overfit_report(returns: Any, *, chosen: int | None = None, blocks: int = 16) -> OverfitReport:
     """DSR of the best (or ``chosen``) column of a returns matrix, and PBO by CSCV.
 
-    PBO is omitted (None) when there are fewer than 2 configurations or too few rows for
-    ``blocks`` blocks (it is then lowered to the largest even count that fits, down to 4).
+    PBO is omitted (None) when there are fewer than 2 configurations or too few rows for 4
+    blocks; ``blocks`` is lowered to the largest even count that fits.
     """
     m = np.asarray(returns, dtype=np.float64)
     if m.ndim != 2 or m.shape[1] < 1:
         raise InputError("returns must be a 2-D matrix with one column per configuration")
-    sd = m.std(axis=0, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        srs = np.where(sd > 0, m.mean(axis=0) / sd, np.nan)
-    if chosen is None:
-        chosen = int(np.nanargmax(np.where(np.isfinite(srs), srs, -np.inf)))
-    dsr = deflated_sharpe(m[:, chosen], trial_sharpes=srs, n_trials=m.shape[1])
-    pbo = None
-    nb = min(blocks, (m.shape[0] // 2) // 2 * 2)
-    if m.shape[1] >= 2 and nb >= 4:
-        pbo = pbo_cscv(m, blocks=nb)
-    return OverfitReport(m.shape[1], dsr, pbo)
+    nb = blocks_for(m.shape[0], blocks)
+    stats = TrialStats.from_columns([trial_stats(m[:, j], blocks=nb) for j in range(m.shape[1])])
+    return overfit_from_trials(stats, chosen=chosen)
 
 
 __all__ = [
     "DeflatedSharpe",
     "OverfitReport",
     "PBOResult",
+    "TrialStats",
+    "blocks_for",
     "deflated_sharpe",
     "expected_max_sharpe",
+    "overfit_from_trials",
     "overfit_report",
     "pbo_cscv",
     "probabilistic_sharpe",
     "sharpe_moments",
+    "trial_stats",
 ]

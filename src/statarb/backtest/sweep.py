@@ -15,7 +15,7 @@ from statarb.analytics._validate import pair_arrays
 from statarb.backtest.config import BacktestConfig
 from statarb.backtest.engine import run_backtest
 from statarb.backtest.hedge import signal_inputs
-from statarb.backtest.overfit import OverfitReport
+from statarb.backtest.overfit import OverfitReport, TrialStats
 from statarb.errors import InputError
 
 SWEEP_KEYS = ("entry", "exit", "stop", "window", "max_hold", "hedge_window")
@@ -53,9 +53,10 @@ def _run_grid(
     grid: Mapping[str, Sequence[Any]],
     index: Any,
     workers: int | None,
-    keep_returns: bool,
-) -> tuple[list[dict[str, Any]], np.ndarray | None]:
-    """Rows of :func:`sweep` and, with ``keep_returns``, the (bars, configs) bar-return matrix."""
+) -> tuple[list[dict[str, Any]], TrialStats | None]:
+    """Rows of :func:`sweep` and the configurations' return summaries (None without any)."""
+    from statarb.backtest.overfit import blocks_for, trial_stats
+
     combos = []
     for params in _grid(grid):
         try:
@@ -77,14 +78,14 @@ def _run_grid(
             index=index,
             signals=cache[(cfg.window, cfg.hedge_window, cfg.method)],
         )
-        rets = _bar_returns(res.equity, cfg.capital) if keep_returns else None
-        return {**params, **{m: res.metrics[m] for m in SWEEP_METRICS}}, rets
+        summary = trial_stats(_bar_returns(res.equity, cfg.capital), blocks=nb)
+        return {**params, **{m: res.metrics[m] for m in SWEEP_METRICS}}, summary
 
+    nb = blocks_for(len(ya))
     with ThreadPoolExecutor(max_workers=workers or 2) as pool:
         out = list(pool.map(one, combos))
     rows = [r for r, _ in out]
-    mat = np.column_stack([m for _, m in out]) if keep_returns and out else None
-    return rows, mat
+    return rows, TrialStats.from_columns([m for _, m in out]) if out else None
 
 
 def sweep(
@@ -101,14 +102,20 @@ def sweep(
     Signals are computed once per (window, hedge) setting and shared; the compiled loop releases
     nothing to Python, so combinations run on a thread pool. Returns a DataFrame with one row
     per combination: the parameters, then :data:`SWEEP_METRICS`. Invalid combinations (e.g. exit
-    beyond entry) are skipped. :func:`sweep_report` adds the overfitting statistics.
+    beyond entry) are skipped. ``table.attrs["overfit"]`` holds the number of configurations
+    tried, the best row's deflated Sharpe and PBO (:func:`sweep_report` adds each row's DSR).
     """
     import pandas as pd
 
+    from statarb.backtest.overfit import overfit_from_trials
+
     base = config or BacktestConfig()
     ya, xa = pair_arrays(y, x, min_length=3)
-    rows, _ = _run_grid(ya, xa, base, grid, index, workers, keep_returns=False)
-    return pd.DataFrame(rows, columns=[*(grid.keys()), *SWEEP_METRICS])
+    rows, stats = _run_grid(ya, xa, base, grid, index, workers)
+    table = pd.DataFrame(rows, columns=[*(grid.keys()), *SWEEP_METRICS])
+    if stats is not None:
+        table.attrs["overfit"] = overfit_from_trials(stats).to_dict()
+    return table
 
 
 @dataclass(frozen=True)
@@ -168,24 +175,21 @@ def sweep_report(
     """
     import pandas as pd
 
-    from statarb.backtest.overfit import overfit_report, probabilistic_sharpe, sharpe_moments
+    from statarb.backtest.overfit import overfit_from_trials, probabilistic_sharpe
 
     base = config or BacktestConfig()
     ya, xa = pair_arrays(y, x, min_length=3)
-    rows, mat = _run_grid(ya, xa, base, grid, index, workers, keep_returns=True)
-    if mat is None:
+    rows, stats = _run_grid(ya, xa, base, grid, index, workers)
+    if stats is None:
         raise InputError("no valid combination in the grid")
     table = pd.DataFrame(rows, columns=[*(grid.keys()), *SWEEP_METRICS])
-    report = overfit_report(mat, blocks=blocks)
-    per_bar, dsr = [], []
-    for j in range(mat.shape[1]):
-        sr, skew, kurt = sharpe_moments(mat[:, j])
-        per_bar.append(sr)
-        dsr.append(
-            probabilistic_sharpe(
-                sr, mat.shape[0], skew=skew, kurtosis=kurt, benchmark=report.dsr.sr0
-            )
-        )
+    report = overfit_from_trials(stats)
+    per_bar = stats.sharpe
+    dsr = [
+        probabilistic_sharpe(float(sr), stats.n_obs, skew=float(sk), kurtosis=float(ku),
+                             benchmark=report.dsr.sr0)
+        for sr, sk, ku in zip(stats.sharpe, stats.skew, stats.kurtosis, strict=True)
+    ]  # fmt: skip
     table["sharpe_per_bar"] = per_bar
     table["dsr"] = dsr
     chosen = int(np.nanargmax(np.where(np.isfinite(per_bar), per_bar, -np.inf)))
@@ -313,19 +317,17 @@ def _walk_forward_overfit(
     The trials' Sharpe spread and PBO come from the grid run over the whole sample, the DSR's
     returns are the out-of-sample ones the walk-forward actually earned.
     """
-    from statarb.backtest.overfit import deflated_sharpe, overfit_report
+    from statarb.backtest.overfit import deflated_sharpe, overfit_from_trials
 
-    _, mat = _run_grid(ya, xa, base, grid, None, None, keep_returns=True)
-    if mat is None:
+    _, stats = _run_grid(ya, xa, base, grid, None, None)
+    if stats is None:
         raise InputError("no valid combination in the grid")
-    full = overfit_report(mat)
-    sd = mat.std(axis=0, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        srs = np.where(sd > 0, mat.mean(axis=0) / sd, np.nan)
+    full = overfit_from_trials(stats)
+    n_cfg = len(stats.sharpe)
     dsr = deflated_sharpe(
-        _bar_returns(oos_equity, base.capital), trial_sharpes=srs, n_trials=mat.shape[1]
+        _bar_returns(oos_equity, base.capital), trial_sharpes=stats.sharpe, n_trials=n_cfg
     )
-    return OverfitReport(mat.shape[1], dsr, full.pbo)
+    return OverfitReport(n_cfg, dsr, full.pbo)
 
 
 __all__ = [
