@@ -12,7 +12,7 @@ T_ENTRY_Z, T_EXIT_Z, T_GROSS, T_COSTS, T_FUNDING, T_REASON = 10, 11, 12, 13, 14,
 T_FEES, T_SLIP, T_RT_COST, T_BE_Z = 16, 17, 18, 19
 N_TRADE_COLS = 20
 # exit reasons
-R_SIGNAL, R_STOP, R_MAX_HOLD, R_END = 0, 1, 2, 3
+R_SIGNAL, R_STOP, R_MAX_HOLD, R_END, R_TIME_STOP = 0, 1, 2, 3, 4
 # pending orders
 _NONE, _ENTER_LONG, _ENTER_SHORT, _EXIT = 0, 1, 2, 3
 
@@ -71,6 +71,7 @@ def run_kernel(
     start_bar,
     window,
     rt_rate,
+    hold_limit,
 ):  # pragma: no cover - compiled
     """Walk the bars: decide at each close, fill at the next bar, mark both legs every bar.
 
@@ -78,8 +79,10 @@ def run_kernel(
     be empty) replace ``slip`` with half the quoted spread as a fraction. ``fund_*`` are per-bar
     funding rates (0 outside funding times, may be empty): a long position pays ``rate *
     notional``. Returns equity, the trade table, the skipped-trade count, the equity statistics
-    and the bars with a position. Per-bar positions and drawdown follow from these two (see
-    :mod:`.result`): the loop writes one array, as fresh pages cost more than the arithmetic.
+    and the bars with a position. ``hold_limit`` (per bar, may be empty) is a time stop in bars
+    fixed at each entry's signal bar (0: none). Per-bar positions and drawdown follow from these
+    two (see :mod:`.result`): the loop writes one array, as fresh pages cost more than the
+    arithmetic.
     """
     n = close_y.shape[0]
     equity = np.empty(n)
@@ -102,6 +105,9 @@ def run_kernel(
     fund_acc = 0.0
     use_hs = hs_y.shape[0] == n
     use_fund = fund_y.shape[0] == n
+    use_limit = hold_limit.shape[0] == n
+    limit = 0.0
+    pend_limit = 0.0
     # equity statistics, accumulated as the bars are marked (metrics.equity_stats in numpy)
     prev = capital
     peak = capital
@@ -136,6 +142,7 @@ def run_kernel(
                 side = 1 if pending == _ENTER_LONG else -1
                 held = 0
                 fund_acc = 0.0
+                limit = pend_limit
                 r = trades[m]
                 r[T_ENTRY_BAR] = t
                 r[T_SIDE] = side
@@ -211,6 +218,7 @@ def run_kernel(
                 pend_qx = q_x
                 pend_beta = b
                 pend_z = zt
+                pend_limit = hold_limit[t] if use_limit else 0.0
                 # cost awareness: a round trip of one unit of spread, in spread units and in z
                 pend_cost = rt_rate * unit
                 mu = 0.0
@@ -242,6 +250,9 @@ def run_kernel(
             if not go and max_hold > 0 and held >= max_hold:
                 go = True
                 reason = R_MAX_HOLD
+            if not go and limit > 0 and held >= limit:
+                go = True
+                reason = R_TIME_STOP
             if go:
                 pending = _EXIT
                 pend_z = zt

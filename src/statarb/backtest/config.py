@@ -25,6 +25,9 @@ class BacktestConfig:
         Stop-loss: a long exits when ``z <= -stop``, a short when ``z >= stop``.
     max_hold
         Exit after this many bars in a position.
+    time_stop, half_life_window
+        Exit after ``time_stop`` half-lives, the half-life of the spread measured over the
+        ``half_life_window`` bars ending at the signal bar and fixed at entry.
     window
         Rolling z-score window (bars ending at the signal bar).
     method, hedge_window
@@ -45,6 +48,8 @@ class BacktestConfig:
     exit: float = 0.0
     stop: float | None = None
     max_hold: int | None = None
+    time_stop: float | None = None
+    half_life_window: int = 500
     window: int = 60
     method: HedgeMode = "rolling-ols"
     hedge_window: int | None = None
@@ -65,6 +70,14 @@ class BacktestConfig:
             raise InputError(f"stop must exceed entry ({self.entry}), got {self.stop!r}")
         if self.max_hold is not None and self.max_hold < 1:
             raise InputError(f"max_hold must be at least 1 bar, got {self.max_hold!r}")
+        if self.time_stop is not None and not (
+            math.isfinite(self.time_stop) and self.time_stop > 0
+        ):
+            raise InputError(
+                f"time_stop must be a positive multiple of the half-life, got {self.time_stop!r}"
+            )
+        if self.half_life_window < 10:
+            raise InputError(f"half_life_window must be at least 10, got {self.half_life_window!r}")
         if self.window < 2:
             raise InputError(f"window must be at least 2 bars, got {self.window!r}")
         if self.hedge_window is not None and self.hedge_window < 3:

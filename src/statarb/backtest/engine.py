@@ -76,6 +76,17 @@ def _cost_awareness(
     return float(cost), cost / sd if sd > 0 else math.nan
 
 
+def _hold_limit(spread: Float64Array, config: BacktestConfig) -> Float64Array:
+    """Time stop in bars at each signal bar (``config.time_stop`` half-lives), or empty."""
+    if config.time_stop is None:
+        return _EMPTY
+    from statarb.analytics.ou import rolling_half_life
+
+    hl = rolling_half_life(spread, window=min(config.half_life_window, len(spread) - 2))
+    lim = np.ceil(config.time_stop * hl)
+    return np.where(np.isfinite(lim) & (lim >= 1), lim, 0.0)
+
+
 def run_backtest(
     y: Any,
     x: Any,
@@ -164,6 +175,7 @@ def run_backtest(
         start_bar,
         min(cfg.window, n),
         2.0 * (cfg.fee_bps + cfg.slippage_bps) / 1e4,
+        _hold_limit(spread, cfg),
     )
     from statarb.backtest import _kernel as k
 

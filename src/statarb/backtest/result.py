@@ -12,7 +12,7 @@ import numpy as np
 from statarb._typing import Float64Array, Int64Array
 from statarb.backtest.config import BacktestConfig
 
-EXIT_REASONS = ("signal", "stop", "max_hold", "end")
+EXIT_REASONS = ("signal", "stop", "max_hold", "end", "time_stop")
 TRADE_COLUMNS = (
     "entry_time",
     "exit_time",
