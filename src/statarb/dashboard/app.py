@@ -21,7 +21,7 @@ VIEWS = [
     ("book.py", "Book", ":material/view_list:", "book"),
     ("correlation.py", "Correlation & scan", ":material/grid_on:", "correlation"),
     ("backtest.py", "Backtest", ":material/science:", "backtest"),
-    ("strategy.py", "Strategy & book", ":material/stacked_line_chart:", "strategy"),
+    ("strategy.py", "Strategy & portfolio", ":material/stacked_line_chart:", "strategy"),
     ("alerts.py", "Alerts", ":material/notifications:", "alerts"),
     ("downloads.py", "Data", ":material/download:", "data"),
 ]
