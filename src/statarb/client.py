@@ -232,13 +232,16 @@ class Client:
         *,
         min_obs: int = 100,
         alpha: float = 0.05,
-        workers: int | None = 1,
+        min_corr: float | None = None,
     ) -> pd.DataFrame:
-        """Rank every pair of ``symbols`` (:func:`statarb.analytics.scan.scan_pairs`)."""
+        """Rank every pair of ``symbols`` (:func:`statarb.analytics.scan.scan_pairs`).
+
+        Each pair is tested with the earlier symbol of ``symbols`` as the dependent leg.
+        """
         from statarb.analytics.scan import scan_pairs
 
         closes = self.closes(symbols, tf, start, end)
-        return scan_pairs(closes, min_obs=min_obs, alpha=alpha, workers=workers).table
+        return scan_pairs(closes, min_obs=min_obs, alpha=alpha, min_corr=min_corr).table
 
     def backtest(
         self,

@@ -454,7 +454,7 @@ class BookPairIn(BaseModel):
     a: str = Field(pattern=r"^[A-Za-z0-9]{1,40}$", examples=["BTCUSDT"])
     b: str = Field(pattern=r"^[A-Za-z0-9]{1,40}$", examples=["ETHUSDT"])
     timeframe: str = Field("1m", max_length=16, examples=["1m"])
-    settings: BookSettingsIn = Field(default_factory=BookSettingsIn)
+    settings: BookSettingsIn = Field(default_factory=lambda: BookSettingsIn.model_validate({}))
 
 
 class BookAnalyticsOut(BaseModel):
