@@ -58,7 +58,7 @@ def test_incremental_twins_equal_batch():
     ez = EwmZScore(15)
     np.testing.assert_allclose([ez.update(v) for v in y], ewm_zscore(y, halflife=15), rtol=1e-12)
     ro = RollingOLS(50)
-    out = np.array([ro.update(a, b) for a, b in zip(x, y, strict=True)])
+    out = np.array([ro.update(a, b) for a, b in zip(y, x, strict=True)])
     path = rolling_hedge_ratio(y, x, window=50)
     np.testing.assert_allclose(out[:, 0], path.beta, rtol=1e-9)
     np.testing.assert_allclose(out[:, 1], path.alpha, rtol=1e-7)

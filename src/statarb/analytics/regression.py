@@ -47,6 +47,7 @@ class HedgeFit:
     method: str
     transform: str
     n: int
+    stderr_betas: Float64Array | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary (no arrays but the basket coefficients)."""
@@ -56,6 +57,9 @@ class HedgeFit:
             "betas": [float(b) for b in self.betas],
             "r2": self.r2,
             "stderr_beta": self.stderr_beta,
+            "stderr_betas": None
+            if self.stderr_betas is None
+            else [float(v) for v in self.stderr_betas],
             "stderr_intercept": self.stderr_intercept,
             "method": self.method,
             "transform": self.transform,
@@ -65,6 +69,17 @@ class HedgeFit:
     def summary(self) -> str:
         """One line of text."""
         se = f" (se {self.stderr_beta:.4g})" if self.stderr_beta is not None else ""
+        if len(self.betas) > 1:
+            ses = self.stderr_betas if self.stderr_betas is not None else [None] * len(self.betas)
+            se = ""
+            beta = ", ".join(
+                f"{b:.6g}" + (f" (se {e:.4g})" if e is not None else "")
+                for b, e in zip(self.betas, ses, strict=True)
+            )
+            return (
+                f"{self.method} basket betas [{beta}], intercept {self.intercept:.6g}, "
+                f"R² {self.r2:.4f}, n={self.n} ({self.transform})"
+            )
         return (
             f"{self.method} hedge ratio {self.beta:.6g}{se}, intercept {self.intercept:.6g}, "
             f"R² {self.r2:.4f}, n={self.n} ({self.transform})"
@@ -118,13 +133,26 @@ def _ols(y: Float64Array, x: Float64Array, intercept: bool) -> tuple[float, floa
 
 
 def _huber(y: Float64Array, X: Float64Array, intercept: bool) -> tuple[Float64Array, float]:
+    """Unpenalised Huber fit (epsilon 1.35, scale estimated jointly), scale-aware.
+
+    scikit-learn's ``HuberRegressor`` with ``alpha=0`` is fitted on standardised data (each
+    column and ``y`` divided by its standard deviation, and centred when there is an intercept)
+    and the coefficients are mapped back. The objective is then the same on any price level:
+    ``y * c`` gives ``beta * c`` and scaling every leg by ``c`` leaves beta unchanged.
+    """
     from sklearn.linear_model import HuberRegressor
 
-    model = HuberRegressor(epsilon=1.35, max_iter=1000, fit_intercept=intercept)
-    scale = np.abs(X).max(axis=0)
-    scale[scale == 0] = 1.0
-    model.fit(X / scale, y)
-    return model.coef_ / scale, float(model.intercept_) if intercept else 0.0
+    mx = X.mean(axis=0) if intercept else np.zeros(X.shape[1])
+    my = float(y.mean()) if intercept else 0.0
+    sx = (X - mx).std(axis=0) if intercept else np.sqrt((X * X).mean(axis=0))
+    sx[sx == 0] = 1.0
+    sy = float((y - my).std()) if intercept else float(np.sqrt((y * y).mean()))
+    sy = sy or 1.0
+    model = HuberRegressor(epsilon=1.35, alpha=0.0, max_iter=1000, fit_intercept=intercept)
+    model.fit((X - mx) / sx, (y - my) / sy)
+    coef = np.asarray(model.coef_, dtype=np.float64) * sy / sx
+    alpha = my + sy * float(model.intercept_) - float(coef @ mx) if intercept else 0.0
+    return coef, alpha
 
 
 def theil_sen_slope(y: Float64Array, x: Float64Array) -> float:
@@ -167,10 +195,12 @@ def hedge_ratio(
     y, x
         Aligned price series (arrays or pandas Series) of the two legs.
     method
-        ``"ols"`` (equal to statsmodels OLS), ``"huber"`` (scikit-learn ``HuberRegressor``,
-        epsilon 1.35, fitted on x scaled to unit magnitude so price levels do not change its
-        regularisation) or ``"theil-sen"`` (median of pairwise slopes, see
-        :func:`theil_sen_slope`; intercept ``median(y - beta x)``).
+        ``"ols"`` (equal to statsmodels OLS), ``"huber"`` (unpenalised Huber M-estimate,
+        epsilon 1.35, scale estimated jointly: scikit-learn ``HuberRegressor(alpha=0)`` on
+        standardised data, mapped back; within a percent of statsmodels ``RLM`` with
+        ``HuberT(1.35)``) or ``"theil-sen"`` (median of pairwise slopes, see
+        :func:`theil_sen_slope`; intercept ``median(y - beta x)``, SciPy ``theilslopes``
+        with ``method="joint"``, not its default ``"separate"``).
     transform
         ``"price"`` or ``"log"`` (regress log prices).
     intercept
@@ -202,6 +232,7 @@ def hedge_ratio(
             "ols",
             transform,
             n,
+            np.array([st["se_b"]]),
         )
     if method == "huber":
         coef, alpha = _huber(ya, xa[:, None], intercept)
@@ -220,7 +251,11 @@ def hedge_ratio(
 def basket_hedge_ratio(
     y: Any, X: Any, *, method: Literal["ols", "huber"] = "ols", transform: Transform = "price"
 ) -> HedgeFit:
-    """Hedge one leg with a basket: ``y = X @ betas + intercept`` (X is 2-D, a column per leg)."""
+    """Hedge one leg with a basket: ``y = X @ betas + intercept`` (X is 2-D, a column per leg).
+
+    ``betas`` holds every leg's coefficient and ``stderr_betas`` (OLS) their standard errors;
+    ``beta`` and ``stderr_beta`` repeat the first leg's for code written for pairs.
+    """
     ya = as_float_array(y, "y")
     Xa = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X, dtype=np.float64)
     if Xa.ndim != 2 or Xa.shape[0] != len(ya):
@@ -233,6 +268,7 @@ def basket_hedge_ratio(
             raise InputError("transform='log' needs strictly positive prices")
         ya, Xa = np.log(ya), np.log(Xa)
     n, k = Xa.shape
+    ses: Float64Array | None = None
     if method == "huber":
         betas, alpha = _huber(ya, Xa, True)
         resid = ya - Xa @ betas - alpha
@@ -245,7 +281,8 @@ def basket_hedge_ratio(
         resid = ya - A @ coef
         s2 = float(resid @ resid) / (n - k - 1)
         cov = s2 * np.linalg.inv(A.T @ A)
-        se, se_a = float(np.sqrt(cov[1, 1])), float(np.sqrt(cov[0, 0]))
+        ses = np.sqrt(np.diag(cov)[1:])
+        se, se_a = float(ses[0]), float(np.sqrt(cov[0, 0]))
     else:
         raise InputError(f"basket method must be 'ols' or 'huber', got {method!r}")
     sst = float(((ya - ya.mean()) ** 2).sum())
@@ -261,6 +298,7 @@ def basket_hedge_ratio(
         method,
         transform,
         n,
+        ses,
     )
 
 
