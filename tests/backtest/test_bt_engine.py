@@ -80,7 +80,8 @@ def reference_backtest(y, x, beta, z, entry, exit_, notional, fee, slip):
         equity.append(cash + qy * y[t] + qx * x[t])
         if t == len(y) - 1 or not math.isfinite(z[t]):
             continue
-        if side == 0 and math.isfinite(beta[t]) and abs(z[t]) > entry:
+        # no entry on the second-to-last bar: it would fill on the last bar and close there
+        if side == 0 and t < len(y) - 2 and math.isfinite(beta[t]) and abs(z[t]) > entry:
             s = -1 if z[t] > entry else 1
             unit = abs(y[t]) + abs(beta[t]) * abs(x[t])
             pending = ("enter", s * notional / unit, -s * beta[t] * notional / unit)

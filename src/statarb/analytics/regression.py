@@ -132,27 +132,45 @@ def _ols(y: Float64Array, x: Float64Array, intercept: bool) -> tuple[float, floa
     return beta, 0.0, {"resid": resid, "r2": r2, "se_b": float(np.sqrt(s2 / sxx)), "se_a": None}
 
 
+#: Huber's tuning constant (in robust standard deviations of the residuals)
+HUBER_T = 1.35
+_MAD_C = 0.6744897501960817  # norm.ppf(0.75): MAD of a standard normal
+
+
 def _huber(y: Float64Array, X: Float64Array, intercept: bool) -> tuple[Float64Array, float]:
-    """Unpenalised Huber fit (epsilon 1.35, scale estimated jointly), scale-aware.
+    """Unpenalised Huber M-estimate (statsmodels ``RLM`` with ``HuberT(1.35)``, MAD scale).
 
-    scikit-learn's ``HuberRegressor`` with ``alpha=0`` is fitted on standardised data (each
-    column and ``y`` divided by its standard deviation, and centred when there is an intercept)
-    and the coefficients are mapped back. The objective is then the same on any price level:
-    ``y * c`` gives ``beta * c`` and scaling every leg by ``c`` leaves beta unchanged.
+    Iteratively reweighted least squares from the OLS fit, the scale re-estimated each step as
+    ``median|r| / 0.6745``, on standardised data (each column and ``y`` centred when there is an
+    intercept and divided by its standard deviation) mapped back. It stops when the standardised
+    coefficients move by less than 1e-10, a criterion free of units, so ``y * c`` gives
+    ``beta * c`` and scaling every leg by ``c`` leaves beta unchanged.
     """
-    from sklearn.linear_model import HuberRegressor
-
+    n = len(y)
     mx = X.mean(axis=0) if intercept else np.zeros(X.shape[1])
     my = float(y.mean()) if intercept else 0.0
-    sx = (X - mx).std(axis=0) if intercept else np.sqrt((X * X).mean(axis=0))
+    sx = np.sqrt(((X - mx) ** 2).mean(axis=0))
     sx[sx == 0] = 1.0
-    sy = float((y - my).std()) if intercept else float(np.sqrt((y * y).mean()))
-    sy = sy or 1.0
-    model = HuberRegressor(epsilon=1.35, alpha=0.0, max_iter=1000, fit_intercept=intercept)
-    model.fit((X - mx) / sx, (y - my) / sy)
-    coef = np.asarray(model.coef_, dtype=np.float64) * sy / sx
-    alpha = my + sy * float(model.intercept_) - float(coef @ mx) if intercept else 0.0
-    return coef, alpha
+    sy = float(np.sqrt(((y - my) ** 2).mean())) or 1.0
+    Xs, ys = (X - mx) / sx, (y - my) / sy
+    A = np.column_stack([np.ones(n), Xs]) if intercept else Xs
+    coef = np.linalg.lstsq(A, ys, rcond=None)[0]
+    for _ in range(200):
+        r = ys - A @ coef
+        scale = float(np.median(np.abs(r))) / _MAD_C
+        if not scale > 0:  # a perfect fit of more than half the points
+            break
+        z = np.abs(r) / scale
+        w = np.sqrt(np.where(z <= HUBER_T, 1.0, HUBER_T / np.maximum(z, HUBER_T)))
+        new = np.linalg.lstsq(A * w[:, None], ys * w, rcond=None)[0]
+        step = float(np.max(np.abs(new - coef)))
+        coef = new
+        if step <= 1e-10 * max(1.0, float(np.max(np.abs(coef)))):
+            break
+    b = coef[1:] if intercept else coef
+    betas = np.asarray(b, dtype=np.float64) * sy / sx
+    alpha = my + sy * float(coef[0]) - float(betas @ mx) if intercept else 0.0
+    return betas, alpha
 
 
 def theil_sen_slope(y: Float64Array, x: Float64Array) -> float:
@@ -195,10 +213,9 @@ def hedge_ratio(
     y, x
         Aligned price series (arrays or pandas Series) of the two legs.
     method
-        ``"ols"`` (equal to statsmodels OLS), ``"huber"`` (unpenalised Huber M-estimate,
-        epsilon 1.35, scale estimated jointly: scikit-learn ``HuberRegressor(alpha=0)`` on
-        standardised data, mapped back; within a percent of statsmodels ``RLM`` with
-        ``HuberT(1.35)``) or ``"theil-sen"`` (median of pairwise slopes, see
+        ``"ols"`` (equal to statsmodels OLS), ``"huber"`` (unpenalised Huber M-estimate, equal
+        to statsmodels ``RLM`` with ``HuberT(1.35)`` and MAD scale, scale-aware: see
+        :data:`HUBER_T`) or ``"theil-sen"`` (median of pairwise slopes, see
         :func:`theil_sen_slope`; intercept ``median(y - beta x)``, SciPy ``theilslopes``
         with ``method="joint"``, not its default ``"separate"``).
     transform
@@ -356,6 +373,7 @@ def expanding_hedge_ratio(
 
 
 __all__ = [
+    "HUBER_T",
     "THEIL_SEN_EXACT_MAX",
     "THEIL_SEN_PAIRS",
     "HedgeFit",
