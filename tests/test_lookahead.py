@@ -138,8 +138,9 @@ def _engine_live(y: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
         try:
             for i in range(N):
                 ts = t0 + i * 1_000_000
-                await engine.ingest([Tick("AAAUSDT", ts + 100, float(y[i]), 1.0, None, i + 1),
-                                     Tick("BBBUSDT", ts + 200, float(x[i]), 1.0, None, i + 1)])  # fmt: skip
+                a = Tick("AAAUSDT", ts + 100, float(y[i]), 1.0, None, i + 1)
+                b = Tick("BBBUSDT", ts + 200, float(x[i]), 1.0, None, i + 1)
+                await engine.ingest([a, b])
                 for k in keys:
                     out[k][i] = engine.values.get(k, np.nan)
         finally:

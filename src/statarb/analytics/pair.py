@@ -18,7 +18,7 @@ from statarb.analytics.meanreversion import half_life
 from statarb.analytics.regression import hedge_ratio, rolling_hedge_ratio
 from statarb.analytics.rolling import bars_per_year
 from statarb.analytics.spread import zscore
-from statarb.analytics.stationarity import engle_granger, spread_adf
+from statarb.analytics.stationarity import REPORTED_AUTOLAG, engle_granger, spread_adf
 from statarb.errors import InputError
 
 PairMethod = Literal["ols", "huber", "theil-sen", "kalman"]
@@ -157,6 +157,8 @@ def analyze_pair(
     hedge ratio is estimated; see :func:`~statarb.analytics.stationarity.spread_adf`).
     ``eg_*`` is the Engle-Granger test of ``y`` (leg ``a``) on ``x`` (leg ``b``), a direction
     fixed by the order the legs are named; ``eg_pvalue_reverse`` (x on y) is for information.
+    Both choose the ADF lag by :data:`~statarb.analytics.stationarity.REPORTED_AUTOLAG` (BIC),
+    whose rejection rate under the null is the nominal one.
     """
     index = _index_of(y, x)
     ya, xa = pair_arrays(y, x, min_length=MIN_BARS, transform=transform)
@@ -169,8 +171,8 @@ def analyze_pair(
         raise InputError(f"only {len(clean)} spread values after the warm-up; need {MIN_BARS}")
     zw = min(z_window, len(clean))
     z = zscore(spread, window=zw)
-    adf_res = spread_adf(clean)
-    eg = engle_granger(ya, xa)
+    adf_res = spread_adf(clean, autolag=REPORTED_AUTOLAG)
+    eg = engle_granger(ya, xa, autolag=REPORTED_AUTOLAG)
     hl = half_life(clean)
     lr_y, lr_x = np.diff(np.log(np.abs(ya) + 1e-300)), np.diff(np.log(np.abs(xa) + 1e-300))
     if transform == "log":
