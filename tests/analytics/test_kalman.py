@@ -127,7 +127,8 @@ def test_auto_batch_equals_incremental():
     kf = KalmanHedge(warmup=40)
     steps = [kf.update(a, b) for a, b in zip(y, x, strict=True)]
     np.testing.assert_allclose([s.beta for s in steps], res.beta, rtol=1e-10)
-    np.testing.assert_allclose([s.alpha for s in steps], res.alpha, rtol=1e-10)
+    # alpha is a difference of prices near 84,000: compare it on the price scale
+    np.testing.assert_allclose([s.alpha for s in steps], res.alpha, rtol=0, atol=1e-11 * y.max())
     np.testing.assert_allclose([s.zscore for s in steps], res.zscore, rtol=1e-8, atol=1e-10)
     assert steps[-1].beta_post == pytest.approx(res.beta_last, rel=1e-10)
 

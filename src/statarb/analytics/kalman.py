@@ -4,12 +4,13 @@ Model: state ``[beta_t, alpha_t]`` follows a random walk with transition covaria
 ``Q = delta / (1 - delta) * I``; the observation is ``y_t = beta_t * x_t + alpha_t + e_t`` with
 ``Var(e_t) = obs_var``. The filter starts from ``[beta0, alpha0]`` with covariance ``p0 * I``.
 
-The default ``obs_var="auto"`` is scale-aware and causal: the first ``warmup`` bars (default
-:data:`DEFAULT_WARMUP`) give each leg's scale (its standard deviation) and, by OLS on the
-scaled legs, the initial state and the observation variance; the filter runs on the scaled
-legs after them, so ``delta`` and ``p0`` mean the same on any price level, and the warm-up bars
-are NaN in every output (kept out of charts, tests and signals). Multiplying ``y`` by ``c``
-multiplies beta by ``c``; multiplying both legs by ``c`` leaves it unchanged.
+The default ``obs_var="auto"`` is scale-aware and causal. The first ``warmup`` bars (default
+:data:`DEFAULT_WARMUP`) give the initial state, its covariance and the observation variance by
+OLS, and the units: x is divided by its root mean square, y by the fit's residual standard
+deviation. The filter runs on the scaled legs after them, so ``delta`` is a signal-to-noise ratio
+that means the same on any price level, and the warm-up bars are NaN in every output (kept out
+of charts, tests and signals). Multiplying ``y`` by ``c`` multiplies beta by ``c``; multiplying
+both legs by ``c`` leaves it unchanged.
 
 At each ``t`` the **prior** state (estimated from data before ``y_t``) forecasts ``y_t``; the
 forecast error and its variance give a Kalman z-score. Signals must use the prior (``beta``,
@@ -112,13 +113,14 @@ def _q(delta: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _Units:
-    """Warm-up scales: the filter runs on ``y / sy`` and ``x / sx`` (standard deviations)."""
+    """Warm-up scales: the filter runs on ``y / sy`` and ``x / sx``."""
 
     sx: float
     sy: float
     r: float  # observation variance in scaled units
     beta: float  # warm-up OLS fit in scaled units (the initial state)
     alpha: float
+    cov: tuple[float, float, float]  # its covariance (beta, cross, alpha), the initial one
 
     def to_original(self, b: Any, a: Any) -> tuple[Any, Any]:
         return self.sy / self.sx * b, self.sy * a
@@ -128,22 +130,30 @@ class _Units:
 
 
 def _warmup_units(y: Float64Array, x: Float64Array) -> _Units:
-    """Scales and OLS fit of the warm-up bars (nothing after them is read)."""
+    """Scales and OLS fit of the warm-up bars (nothing after them is read).
+
+    ``x`` is divided by its root mean square and ``y`` by the warm-up fit's residual standard
+    deviation, so the scaled observation noise is 1 and ``delta`` is a signal-to-noise ratio:
+    per bar, each state's random walk adds ``delta`` times the observation variance to the
+    forecast variance.
+    """
     m = len(y)
     if m < 3:
         raise InputError(f"obs_var='auto' needs a warm-up of at least 3 bars, got {m}")
-    sx, sy = float(x.std()), float(y.std())
-    if not sx > 0:
+    dx = x - x.mean()
+    sxx = float(dx @ dx)
+    if not sxx > 0:
         raise InputError(f"x is constant over the {m}-bar Kalman warm-up; a hedge needs variation")
-    if not sy > 0:
-        sy = abs(float(y.mean())) or 1.0
-    xs, ys = x / sx, y / sy
-    dx = xs - xs.mean()
-    b = float(dx @ (ys - ys.mean())) / float(dx @ dx)
-    a = float(ys.mean() - b * xs.mean())
-    resid = ys - (b * xs + a)
-    r = float(resid @ resid) / (m - 2)
-    return _Units(sx, sy, max(r, 1e-12), b, a)
+    b = float(dx @ (y - y.mean())) / sxx
+    a = float(y.mean() - b * x.mean())
+    resid = y - (b * x + a)
+    sd = math.sqrt(float(resid @ resid) / (m - 2))
+    sy = sd if sd > 0 else (float(y.std()) or abs(float(y.mean())) or 1.0)
+    sx = math.sqrt(float(x @ x) / m)
+    r = (sd / sy) ** 2 if sd > 0 else 1e-12
+    sxx_s, mean_s = sxx / (sx * sx), float(x.mean()) / sx
+    cov = (r / sxx_s, -mean_s * r / sxx_s, r * (1.0 / m + mean_s * mean_s / sxx_s))
+    return _Units(sx, sy, r, b * sx / sy, a / sy, cov)
 
 
 def _check(delta: float, obs_var: Any, p0: float, warmup: int) -> float:
@@ -180,17 +190,20 @@ def kalman_hedge(
     delta
         Transition parameter: ``Q = delta / (1 - delta) * I``. Larger adapts faster.
     obs_var
-        ``"auto"`` (default, scale-aware): the first ``warmup`` bars are a warm-up. Their
-        standard deviations scale both legs, an OLS fit on them gives the initial state and the
-        observation variance, and the filter runs on the scaled legs from bar ``warmup`` on;
-        results are mapped back to price units. The warm-up bars are NaN in
+        ``"auto"`` (default, scale-aware): the first ``warmup`` bars are a warm-up. An OLS fit
+        on them gives the initial state, its covariance and the observation variance and sets
+        the units (x over its root mean square, y over the residual standard deviation); the
+        filter runs on the scaled legs from bar ``warmup`` on, ``delta`` then being a
+        signal-to-noise ratio; results are mapped back to price units. The warm-up bars are NaN in
         every output, and no value uses data after the bar it feeds. A number is the
         observation variance in price units: the filter then runs on raw prices from bar 0
         (``delta`` and ``p0`` in price units, no warm-up).
     beta0, alpha0
         Initial state (default: the warm-up OLS fit with ``"auto"``, else 0).
     p0
-        Initial state covariance ``p0 * I`` (scaled units with ``"auto"``).
+        Initial state covariance: ``p0`` times the warm-up OLS fit's covariance with
+        ``"auto"`` (the filter starts from what the warm-up taught it, so it equals recursive
+        least squares when ``delta`` is tiny); ``p0 * I`` with a fixed ``obs_var``.
     warmup
         Warm-up bars of ``obs_var="auto"``.
     transform
@@ -208,7 +221,8 @@ def kalman_hedge(
     if obs_var != "auto":
         b0 = 0.0 if beta0 is None else float(beta0)
         a0 = 0.0 if alpha0 is None else float(alpha0)
-        b, a, e, v, b_last, a_last = kalman_filter(ya, xa, q, float(obs_var), b0, a0, float(p0))
+        p = float(p0)
+        b, a, e, v, b_last, a_last = kalman_filter(ya, xa, q, float(obs_var), b0, a0, p, 0.0, p)
         return KalmanResult(b, a, e, v, float(b_last), float(a_last), delta, float(obs_var), ya, 0)
     n = len(ya)
     nan = np.full(n, np.nan)
@@ -218,7 +232,8 @@ def kalman_hedge(
     u = _warmup_units(ya[:warmup], xa[:warmup])
     b0s, a0s = (u.beta, u.alpha) if beta0 is None else u.to_scaled(beta0, alpha0 or 0.0)
     ys, xs = ya[warmup:] / u.sy, xa[warmup:] / u.sx
-    b, a, e, v, b_last, a_last = kalman_filter(ys, xs, q, u.r, b0s, a0s, float(p0))
+    c00, c01, c11 = (p0 * c for c in u.cov)
+    b, a, e, v, b_last, a_last = kalman_filter(ys, xs, q, u.r, b0s, a0s, c00, c01, c11)
     beta, alpha, err, var = nan, nan.copy(), nan.copy(), nan.copy()
     beta[warmup:], alpha[warmup:] = u.to_original(b, a)
     err[warmup:] = ya[warmup:] - (beta[warmup:] * xa[warmup:] + alpha[warmup:])
@@ -261,6 +276,7 @@ class KalmanHedge:
         self._a = 0.0 if alpha0 is None else float(alpha0)
         self._init = (beta0, alpha0)
         self._p00, self._p01, self._p11 = float(p0), 0.0, float(p0)
+        self._p0 = float(p0)
         self._warmup = warmup
         self.count = 0
         self.value: KalmanStep | None = None
@@ -287,6 +303,7 @@ class KalmanHedge:
         self._units, self._r = u, u.r
         b0, a0 = self._init
         self._b, self._a = (u.beta, u.alpha) if b0 is None else u.to_scaled(b0, a0 or 0.0)
+        self._p00, self._p01, self._p11 = (self._p0 * c for c in u.cov)
         self._buf = []
 
     def update(self, y: float, x: float) -> KalmanStep:

@@ -135,9 +135,12 @@ def analyze_pair(
         Hedge-ratio estimator. With ``window`` (OLS, Huber, Theil-Sen) the hedge ratio is rolling
         and the reported value is the latest; without it the fit is full-sample (flagged
         ``in_sample``). ``"kalman"`` uses the filter's prior at each bar (data before the bar)
-        for the spread ``y - beta_t x - alpha_t``; its warm-up bars (``window``, default
-        :data:`~statarb.analytics.kalman.DEFAULT_WARMUP`) are NaN in ``series`` and left out of
-        every statistic.
+        for the spread ``y - beta_t x - alpha_t`` and its z-score (the signal); its warm-up bars
+        (``window``, default :data:`~statarb.analytics.kalman.DEFAULT_WARMUP`) are NaN in
+        ``series`` and left out of every statistic. The ADF test and the half-life describe the
+        spread a trader would hold: ``y - beta x - alpha`` at the latest hedge, kept fixed over
+        the post-warm-up bars (the one-step errors of an adaptive filter are nearly white and
+        would always look stationary).
     window
         Rolling hedge-ratio window in bars (the warm-up with ``"kalman"``).
     transform
@@ -171,9 +174,13 @@ def analyze_pair(
         raise InputError(f"only {len(clean)} spread values after the warm-up; need {MIN_BARS}")
     zw = min(z_window, len(clean))
     z = zscore(spread, window=zw)
-    adf_res = spread_adf(clean, autolag=REPORTED_AUTOLAG)
+    held, held_label = clean, "the spread"
+    if method == "kalman":  # the spread a trader holds from now: the latest hedge, kept fixed
+        held = ya[ok] - (hr * xa[ok] + ic)
+        held_label = "the spread at the latest Kalman hedge"
+    adf_res = spread_adf(held, autolag=REPORTED_AUTOLAG)
     eg = engle_granger(ya, xa, autolag=REPORTED_AUTOLAG)
-    hl = half_life(clean)
+    hl = half_life(held)
     lr_y, lr_x = np.diff(np.log(np.abs(ya) + 1e-300)), np.diff(np.log(np.abs(xa) + 1e-300))
     if transform == "log":
         lr_y, lr_x = np.diff(ya), np.diff(xa)
@@ -211,7 +218,7 @@ def analyze_pair(
         n=n,
         series=series,
         warmup=warm,
-        adf_test=adf_res.test,
+        adf_test=f"{adf_res.test} of {held_label}",
         eg_pvalue_reverse=eg.x_on_y.pvalue,
     )
 

@@ -159,14 +159,18 @@ def on_index(values: Any, n: int) -> Any:
 
 
 def verdicts(stats: dict[str, Any], bar_seconds: float, alpha: float = 0.05) -> dict[str, str]:
-    """Plain-language verdicts from the pair summary (ADF, Engle-Granger, half-life in bars)."""
+    """Plain-language verdicts from the pair summary (ADF, Engle-Granger, half-life in bars),
+    each naming the test its p-value comes from when the summary says it."""
     out = {}
     p = stats.get("adf_pvalue")
     if p is not None:
-        out["ADF"] = f"spread {'stationary' if p < alpha else 'not stationary'} (p={p:.4f})"
+        test = f"; {stats['adf_test']}" if stats.get("adf_test") else ""
+        out["ADF"] = f"spread {'stationary' if p < alpha else 'not stationary'} (p={p:.4f}{test})"
     p = stats.get("eg_pvalue")
     if p is not None:
-        out["Cointegration"] = f"{'cointegrated' if p < alpha else 'not cointegrated'} (p={p:.4f})"
+        test = f"; {stats['eg_test']}" if stats.get("eg_test") else ""
+        word = "cointegrated" if p < alpha else "not cointegrated"
+        out["Cointegration"] = f"{word} (p={p:.4f}{test})"
     hl = stats.get("half_life")
     if hl is not None:
         finite = hl == hl and 0 < hl < float("inf")
