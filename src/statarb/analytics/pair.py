@@ -100,7 +100,8 @@ def _hedge_paths(
     if method == "kalman":
         warm = window or DEFAULT_WARMUP
         res = kalman_hedge(ya, xa, delta=delta, obs_var="auto", warmup=warm)
-        return res.beta, res.alpha, float(res.beta[-1]), float(res.alpha[-1]), False, warm
+        # the reported hedge is the posterior after the last bar: the one to trade from now
+        return res.beta, res.alpha, res.beta_last, res.alpha_last, False, warm
     if method not in ("ols", "huber", "theil-sen"):
         raise InputError(f"method must be ols, huber, theil-sen or kalman, got {method!r}")
     if window is not None:
