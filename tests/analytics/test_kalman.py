@@ -36,7 +36,7 @@ def test_batch_equals_reference_and_incremental():
     np.testing.assert_allclose(res.forecast_error, errs, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(res.forecast_var, var, rtol=1e-9)
     kf = KalmanHedge(delta=1e-4, obs_var=0.3, p0=1.0)
-    steps = [kf.update(a, b) for a, b in zip(x, y, strict=True)]
+    steps = [kf.update(a, b) for a, b in zip(y, x, strict=True)]
     np.testing.assert_allclose([s.beta for s in steps], res.beta, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose([s.zscore for s in steps], res.zscore, rtol=1e-10, atol=1e-12)
     assert kf.ready and kf.value is steps[-1]
@@ -93,7 +93,44 @@ def test_auto_obs_var_uses_only_the_warmup():
     y, x = coint_pair(n=500)
     y2 = y.copy()
     y2[200:] += 100
-    assert kalman_hedge(y, x, obs_var="auto").obs_var == kalman_hedge(y2, x, obs_var="auto").obs_var
+    a, b = kalman_hedge(y, x, obs_var="auto"), kalman_hedge(y2, x, obs_var="auto")
+    assert a.obs_var == b.obs_var
+    np.testing.assert_array_equal(a.beta[:201], b.beta[:201])
+
+
+def test_auto_warmup_is_nan_and_the_filter_starts_from_the_warmup_fit():
+    y, x = coint_pair(n=300)
+    res = kalman_hedge(y, x, warmup=60)
+    assert res.warmup == 60
+    assert np.isnan(res.beta[:60]).all() and np.isnan(res.zscore[:60]).all()
+    assert np.isfinite(res.beta[60:]).all()
+    ols = np.polyfit(x[:60], y[:60], 1)
+    assert res.beta[60] == pytest.approx(ols[0], rel=1e-9)  # not 0
+    assert res.alpha[60] == pytest.approx(ols[1], rel=1e-9)
+    short = kalman_hedge(y[:50], x[:50], warmup=60)
+    assert np.isnan(short.beta).all()
+
+
+def test_auto_is_the_default_everywhere():
+    import inspect
+
+    from statarb.backtest import BacktestConfig
+
+    assert inspect.signature(kalman_hedge).parameters["obs_var"].default == "auto"
+    assert inspect.signature(KalmanHedge).parameters["obs_var"].default == "auto"
+    assert BacktestConfig().obs_var == "auto"
+
+
+def test_auto_batch_equals_incremental():
+    y, x = coint_pair(n=400, level=84_000.0, step=60.0)
+    res = kalman_hedge(y, x, warmup=40)
+    kf = KalmanHedge(warmup=40)
+    steps = [kf.update(a, b) for a, b in zip(y, x, strict=True)]
+    np.testing.assert_allclose([s.beta for s in steps], res.beta, rtol=1e-10)
+    # alpha is a difference of prices near 84,000: compare it on the price scale
+    np.testing.assert_allclose([s.alpha for s in steps], res.alpha, rtol=0, atol=1e-11 * y.max())
+    np.testing.assert_allclose([s.zscore for s in steps], res.zscore, rtol=1e-8, atol=1e-10)
+    assert steps[-1].beta_post == pytest.approx(res.beta_last, rel=1e-10)
 
 
 def test_bad_parameters():
@@ -102,6 +139,8 @@ def test_bad_parameters():
         kalman_hedge(y, x, delta=1.5)
     with pytest.raises(InputError, match="obs_var"):
         kalman_hedge(y, x, obs_var=0.0)
+    with pytest.raises(InputError, match="warm-up"):
+        kalman_hedge(y, x, warmup=2)
     with pytest.raises(InputError, match="finite"):
         KalmanHedge().update(float("nan"), 1.0)
 
@@ -110,8 +149,8 @@ def test_bad_parameters():
 def test_real_klines_batch_equals_incremental(shared_data):
     df = kline_closes(shared_data).iloc[:5000]
     y, x = df["AVAXUSDT"].to_numpy(), df["LINKUSDT"].to_numpy()
-    res = kalman_hedge(y, x, obs_var="auto")
-    kf = KalmanHedge(obs_var=res.obs_var)
-    last = [kf.update(a, b) for a, b in zip(x, y, strict=True)][-1]
-    assert last.beta_post == pytest.approx(res.beta_post[-1], rel=1e-10)
-    assert np.isfinite(res.zscore).all()
+    res = kalman_hedge(y, x)
+    kf = KalmanHedge()
+    last = [kf.update(a, b) for a, b in zip(y, x, strict=True)][-1]
+    assert last.beta_post == pytest.approx(res.beta_last, rel=1e-10)
+    assert np.isfinite(res.zscore[res.warmup :]).all()

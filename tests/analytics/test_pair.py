@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from _data import coint_pair
 
+from statarb.analytics.kalman import kalman_hedge
 from statarb.analytics.pair import analyze_pair
-from statarb.analytics.stationarity import adf, engle_granger
+from statarb.analytics.stationarity import REPORTED_AUTOLAG, engle_granger, spread_adf
 from statarb.errors import InputError
 
 
@@ -30,10 +31,32 @@ def test_numbers_equal_the_building_blocks():
     y, x = coint_pair(n=1200)
     res = analyze_pair(y, x)
     spread = y - (res.hedge_ratio * x + res.intercept)
-    assert res.adf_stat == pytest.approx(adf(spread).statistic, rel=1e-10)
-    assert res.eg_pvalue == pytest.approx(engle_granger(y, x).pvalue_min)
+    ref = spread_adf(spread, autolag=REPORTED_AUTOLAG)
+    assert res.adf_stat == pytest.approx(ref.statistic, rel=1e-10)
+    assert res.adf_pvalue == pytest.approx(ref.pvalue, rel=1e-10)
+    assert "Engle-Granger/MacKinnon critical values" in res.adf_test
+    eg = engle_granger(y, x, autolag=REPORTED_AUTOLAG)
+    assert res.eg_pvalue == pytest.approx(eg.y_on_x.pvalue)  # the direction the legs are named
+    assert res.eg_pvalue_reverse == pytest.approx(eg.x_on_y.pvalue)
+    swapped = analyze_pair(x, y)
+    assert swapped.eg_pvalue == pytest.approx(eg.x_on_y.pvalue)
     z = (spread[-60:][-1] - spread[-60:].mean()) / spread[-60:].std(ddof=1)
     assert res.last_zscore == pytest.approx(z, rel=1e-8)
+
+
+def test_kalman_warmup_is_kept_out_and_statistics_describe_the_held_spread():
+    y, x = coint_pair(n=600)
+    res = analyze_pair(y, x, method="kalman")
+    k = kalman_hedge(y, x)
+    assert res.warmup == k.warmup == 60
+    s = res.series
+    assert s["spread"].iloc[:60].isna().all() and s["zscore"].iloc[:60].isna().all()
+    assert s["beta"].iloc[60] == pytest.approx(np.polyfit(x[:60], y[:60], 1)[0], rel=1e-9)
+    held = y[60:] - (res.hedge_ratio * x[60:] + res.intercept)
+    ref = spread_adf(held, autolag=REPORTED_AUTOLAG)
+    assert res.adf_stat == pytest.approx(ref.statistic, rel=1e-10)
+    assert "latest Kalman hedge" in res.adf_test
+    assert 5 < res.half_life < 60  # the OU noise has a half-life of about 14 bars
 
 
 def test_rolling_window_is_not_in_sample_and_has_no_look_ahead():

@@ -3,7 +3,6 @@ import pytest
 import statsmodels.api as sm
 from _data import coint_pair, kline_closes
 from scipy.stats import theilslopes
-from sklearn.linear_model import HuberRegressor
 from statsmodels.regression.rolling import RollingOLS
 
 from statarb.analytics.regression import (
@@ -38,15 +37,47 @@ def test_ols_without_intercept_and_log():
     assert lg.beta == pytest.approx(ref.params[1], rel=1e-10)
 
 
-def test_huber_equals_sklearn_and_resists_outliers():
+def _rlm_huber(y, x):
+    """statsmodels RLM with Huber's T (1.35): the unpenalised robust reference."""
+    rlm = sm.RLM(y, sm.add_constant(x), M=sm.robust.norms.HuberT(1.35))
+    return rlm.fit(maxiter=200, tol=1e-12).params
+
+
+def test_huber_agrees_with_statsmodels_rlm_and_resists_outliers():
     y, x = coint_pair(n=1500)
     y = y.copy()
     y[::50] += 200.0  # outliers
     fit = hedge_ratio(y, x, method="huber")
-    scale = np.abs(x).max()
-    ref = HuberRegressor(epsilon=1.35, max_iter=1000).fit((x / scale)[:, None], y)
-    assert fit.beta == pytest.approx(ref.coef_[0] / scale, rel=1e-9)
+    ref = _rlm_huber(y, x)
+    assert fit.beta == pytest.approx(ref[1], rel=1e-7)
+    assert fit.intercept == pytest.approx(ref[0], rel=1e-6)
     assert abs(fit.beta - 1.5) < abs(hedge_ratio(y, x).beta - 1.5)
+
+
+def test_huber_at_btc_level_is_not_pulled_to_zero():
+    """x near 84,000, true beta 1.5, fat-tailed noise: the penalised fit on rescaled x gave 0.667;
+    statsmodels RLM gives 1.490."""
+    rng = np.random.default_rng(1)
+    x = 84_000 + np.cumsum(rng.normal(0, 30, 1000))
+    y = 1.5 * x + rng.standard_t(2, 1000) * 100
+    fit = hedge_ratio(y, x, method="huber")
+    ref = _rlm_huber(y, x)
+    assert fit.beta == pytest.approx(ref[1], rel=1e-6)
+    assert fit.beta == pytest.approx(1.5, abs=0.03)
+    assert fit.intercept == pytest.approx(ref[0], abs=0.005 * np.abs(y).mean())
+
+
+def test_basket_reports_every_beta_and_stderr():
+    rng = np.random.default_rng(4)
+    X = 100 + np.cumsum(rng.normal(0, 1, (400, 3)), axis=0)
+    y = X @ np.array([1.5, -0.5, 2.0]) + 3 + rng.normal(0, 1, 400)
+    fit = basket_hedge_ratio(y, X)
+    ref = sm.OLS(y, sm.add_constant(X)).fit()
+    np.testing.assert_allclose(fit.betas, ref.params[1:], rtol=1e-9)
+    np.testing.assert_allclose(fit.stderr_betas, ref.bse[1:], rtol=1e-9)
+    assert fit.to_dict()["stderr_betas"] == pytest.approx(list(ref.bse[1:]))
+    hub = basket_hedge_ratio(y, X, method="huber")
+    np.testing.assert_allclose(hub.betas, _rlm_huber(y, X)[1:], rtol=1e-6)
 
 
 def test_theil_sen_exact_equals_scipy():

@@ -58,7 +58,7 @@ def test_incremental_twins_equal_batch():
     ez = EwmZScore(15)
     np.testing.assert_allclose([ez.update(v) for v in y], ewm_zscore(y, halflife=15), rtol=1e-12)
     ro = RollingOLS(50)
-    out = np.array([ro.update(a, b) for a, b in zip(x, y, strict=True)])
+    out = np.array([ro.update(a, b) for a, b in zip(y, x, strict=True)])
     path = rolling_hedge_ratio(y, x, window=50)
     np.testing.assert_allclose(out[:, 0], path.beta, rtol=1e-9)
     np.testing.assert_allclose(out[:, 1], path.alpha, rtol=1e-7)
@@ -80,3 +80,21 @@ def test_validation():
         ewm_zscore([1.0, 2.0], halflife=0)
     with pytest.raises(InputError, match="same length"):
         spread([1.0], [1.0, 2.0], 1.0)
+
+
+def test_rolling_zscore_skips_a_warm_up_of_nans_in_the_compiled_kernel(monkeypatch):
+    import pandas as pd
+
+    import statarb.analytics._kernels as kernels
+
+    y, _ = coint_pair(n=300)
+    v = y.copy()
+    v[:37] = np.nan  # a shifted hedge ratio's warm-up
+    ref = pd.Series(v)
+    want = ((ref - ref.rolling(20).mean()) / ref.rolling(20).std()).to_numpy()
+    calls = []
+    real = kernels.rolling_mean_std
+    monkeypatch.setattr(kernels, "rolling_mean_std", lambda *a: calls.append(1) or real(*a))
+    np.testing.assert_allclose(zscore(v, window=20), want, rtol=1e-9)
+    assert calls, "the compiled kernel was not used"
+    assert np.isnan(zscore(np.r_[np.full(295, np.nan), y[:5]], window=20)).all()

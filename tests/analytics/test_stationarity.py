@@ -4,7 +4,7 @@ from _data import coint_pair, kline_closes, ou
 from statsmodels.tsa.stattools import adfuller, coint
 from statsmodels.tsa.vector_ar.vecm import coint_johansen
 
-from statarb.analytics.stationarity import adf, engle_granger, johansen
+from statarb.analytics.stationarity import adf, engle_granger, johansen, spread_adf
 from statarb.errors import InputError
 
 
@@ -95,3 +95,28 @@ def test_real_klines(shared_data):
         assert ours.used_lag == ref[2]
     y, x = np.log(df["AVAXUSDT"].to_numpy()), np.log(df["LINKUSDT"].to_numpy())
     assert engle_granger(y, x).y_on_x.pvalue == pytest.approx(coint(y, x)[1], rel=1e-6)
+
+
+def test_minimum_lengths_raise_input_errors_not_zero_division():
+    rng = np.random.default_rng(3)
+    with pytest.raises(InputError, match="degrees of freedom"):
+        adf(rng.normal(size=8), regression="n")
+    assert np.isfinite(adf(rng.normal(size=9), regression="n").pvalue)
+    w = np.cumsum(rng.normal(size=(2, 21)), axis=1)
+    with pytest.raises(InputError, match="at least 21"):
+        engle_granger(w[0, :20], w[1, :20])
+    assert np.isfinite(engle_granger(w[0], w[1]).pvalue)
+
+
+def test_spread_adf_uses_cointegration_critical_values():
+    from statsmodels.tsa.adfvalues import mackinnoncrit, mackinnonp
+
+    y, x = coint_pair(n=500)
+    resid = y - np.polyval(np.polyfit(x, y, 1), x)
+    one, two = adf(resid), spread_adf(resid)
+    assert two.statistic == one.statistic
+    assert two.pvalue == pytest.approx(mackinnonp(one.statistic, regression="c", N=2))
+    crit = mackinnoncrit(N=2, regression="c", nobs=two.nobs)
+    assert two.critical_values["5%"] == pytest.approx(crit[1])
+    assert two.critical_values["5%"] < one.critical_values["5%"]  # stricter than one series
+    assert "Engle-Granger" in two.test and "one-series" in one.test

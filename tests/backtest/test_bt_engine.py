@@ -39,6 +39,50 @@ def test_hand_computed_round_trip():
     assert res.qty_y.tolist() == [0, 0, 0, q, q, 0, 0, 0]
     assert res.metrics["trades"] == 1 and res.metrics["win_rate"] == 1.0
     assert res.metrics["exposure"] == pytest.approx(2 / 8)
+    assert res.metrics["profit_factor"] == math.inf  # no losing trade
+    assert not res.ruined and res.to_dict()["ruined"] is False
+
+
+def test_no_entry_on_the_second_to_last_bar():
+    y, x = np.array([10, 10, 10, 10, 10, 11], float), np.full(6, 5.0)
+    cfg = BacktestConfig(entry=2, exit=0, window=2, capital=1000, fee_bps=10, slippage_bps=0)
+    res = run_backtest(y, x, config=cfg, signals=_signals(6, [NAN, 0, 0, 0, -3, 0]))
+    assert res.trades == [] and res.equity[-1] == 1000  # not a cost-only trade on the last bar
+    assert math.isnan(res.metrics["profit_factor"])
+
+
+def test_ruin_stops_trading_and_is_flagged():
+    y = np.array([10, 10, 10, 10, 8, 6, 4, 2, 3, 4, 5, 6, 7, 8], float)
+    x = np.full(len(y), 5.0)
+    z = [NAN, 0, -2.5, -3, -3, -3, -3, -3, -3, 0, -3, 0, 0, 0]
+    cfg = BacktestConfig(entry=2, exit=0, window=2, capital=1000, leverage=5, fee_bps=0,
+                         slippage_bps=0)  # fmt: skip
+    res = run_backtest(y, x, config=cfg, signals=_signals(len(y), z))
+    q = 5000 / 15
+    assert res.ruined and res.ruin_bar == 5  # 1000 + q * (6 - 10) < 0
+    assert [(t.entry_bar, t.exit_bar, t.exit_reason) for t in res.trades] == [(3, 5, "ruin")]
+    np.testing.assert_allclose(res.equity[5:], 1000 + q * (6 - 10))  # flat: no more trading
+    assert res.qty_y[5:].tolist() == [0.0] * (len(y) - 5)
+    assert res.metrics["total_return"] == pytest.approx(q * -4 / 1000)
+    assert res.metrics["sharpe"] < 0 and math.isnan(res.metrics["annual_return"])
+    assert "RUINED" in res.summary() and res.to_dict()["ruin_bar"] == 5
+    # a run that lost less must not look worse than the ruined one
+    milder = run_backtest(y, x, config=cfg.with_(leverage=1), signals=_signals(len(y), z))
+    assert not milder.ruined and milder.metrics["sharpe"] > res.metrics["sharpe"]
+
+
+def test_equity_sizing_compounds():
+    y = np.array([10, 10, 10, 11, 12, 12, 10, 10, 10, 10], float)
+    x = np.full(len(y), 5.0)
+    z = [NAN, 0, -2.5, -1, 0.5, 0, -2.5, -1, 0.5, 0]
+    cfg = BacktestConfig(entry=2, exit=0, window=2, capital=1000, fee_bps=0, slippage_bps=0)
+    fixed = run_backtest(y, x, config=cfg, signals=_signals(len(y), z))
+    grown = run_backtest(y, x, config=cfg.with_(sizing="equity"), signals=_signals(len(y), z))
+    assert fixed.trades[1].qty_y == pytest.approx(1000 / 15)
+    cash = fixed.equity[5]  # equity when the second trade is decided (flat at bar 6)
+    assert grown.trades[1].qty_y == pytest.approx(cash / 1000 * 1000 / 15)
+    with pytest.raises(InputError, match="sizing"):
+        BacktestConfig(sizing="kelly")  # type: ignore[arg-type]
 
 
 def test_short_stop_max_hold_and_end():
@@ -80,7 +124,8 @@ def reference_backtest(y, x, beta, z, entry, exit_, notional, fee, slip):
         equity.append(cash + qy * y[t] + qx * x[t])
         if t == len(y) - 1 or not math.isfinite(z[t]):
             continue
-        if side == 0 and math.isfinite(beta[t]) and abs(z[t]) > entry:
+        # no entry on the second-to-last bar: it would fill on the last bar and close there
+        if side == 0 and t < len(y) - 2 and math.isfinite(beta[t]) and abs(z[t]) > entry:
             s = -1 if z[t] > entry else 1
             unit = abs(y[t]) + abs(beta[t]) * abs(x[t])
             pending = ("enter", s * notional / unit, -s * beta[t] * notional / unit)

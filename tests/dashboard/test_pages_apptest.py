@@ -196,12 +196,13 @@ def test_backtest_page_shows_the_backtester_numbers(env: str) -> None:
     closes = load_aligned(store, ["AVAXUSDT", "DOTUSDT"], "1h").dropna()
     store.close()
     y, x = closes["AVAXUSDT"].to_numpy(), closes["DOTUSDT"].to_numpy()
-    cfg = BacktestConfig(capital=100_000.0, entry=2.0, exit=0.5, stop=4.0, window=60,
-                         method="rolling-ols", fee_bps=4.0, slippage_bps=1.0)  # fmt: skip
+    cfg = BacktestConfig.for_timeframe("1h", capital=100_000.0, entry=2.0, exit=0.5, stop=4.0,
+                                       window=60, method="rolling-ols", fee_bps=4.0,
+                                       slippage_bps=1.0)  # fmt: skip
     ref = run_backtest(y, x, config=cfg, index=closes.index)
     cards = {m.label: m.value for m in at.metric}
-    assert cards["trades"] == str(ref.metrics["trades"])
-    assert cards["sharpe"] == f"{ref.metrics['sharpe']:,.4g}"
+    assert cards["Trades"] == str(ref.metrics["trades"])
+    assert cards["Sharpe"] == f"{ref.metrics['sharpe']:.2f}"
     eq = _chart_with(at, "equity")["data"][0]
     assert float(eq["y"][-1]) == pytest.approx(ref.equity[-1])
     assert len(at.dataframe[0].value) == len(ref.trades_frame())

@@ -102,12 +102,12 @@ def rolling_mean_std(v, window, ddof):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def kalman_filter(y, x, q, r, beta0, alpha0, p0):  # pragma: no cover - compiled
+def kalman_filter(y, x, q, r, beta0, alpha0, p00, p01, p11):  # pragma: no cover - compiled
     """Kalman filter of y_t = beta_t x_t + alpha_t + e_t with random-walk state [beta, alpha].
 
     Returns the prior state (used to forecast y_t), the forecast error and its variance, and the
     final posterior state. With a random-walk state the posterior after y_t is the prior of
-    t + 1, so nothing else needs storing.
+    t + 1, so nothing else needs storing. ``p00, p01, p11`` is the initial state covariance.
     """
     n = y.shape[0]
     b_pr = np.empty(n)
@@ -116,9 +116,6 @@ def kalman_filter(y, x, q, r, beta0, alpha0, p0):  # pragma: no cover - compiled
     fv = np.empty(n)
     b = beta0
     a = alpha0
-    p00 = p0
-    p01 = 0.0
-    p11 = p0
     for t in range(n):
         p00 += q
         p11 += q

@@ -13,12 +13,12 @@ import numpy as np
 
 from statarb._typing import Float64Array
 from statarb.analytics._validate import pair_arrays
-from statarb.analytics.kalman import kalman_hedge
+from statarb.analytics.kalman import DEFAULT_DELTA, DEFAULT_WARMUP, kalman_hedge
 from statarb.analytics.meanreversion import half_life
 from statarb.analytics.regression import hedge_ratio, rolling_hedge_ratio
 from statarb.analytics.rolling import bars_per_year
 from statarb.analytics.spread import zscore
-from statarb.analytics.stationarity import adf, engle_granger
+from statarb.analytics.stationarity import REPORTED_AUTOLAG, engle_granger, spread_adf
 from statarb.errors import InputError
 
 PairMethod = Literal["ols", "huber", "theil-sen", "kalman"]
@@ -55,6 +55,10 @@ class PairAnalysis:
     last_zscore: float
     n: int
     series: Any = field(repr=False, compare=False)
+    warmup: int = 0
+    adf_test: str = ""
+    eg_test: str = "Engle-Granger (y on x, MacKinnon cointegration p-value)"
+    eg_pvalue_reverse: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary numbers (no series; non-finite numbers as None)."""
@@ -71,8 +75,9 @@ class PairAnalysis:
         return (
             f"{self.a}/{self.b} {self.method}: hedge ratio {self.hedge_ratio:.6g}, "
             f"intercept {self.intercept:.6g}{' (in-sample)' if self.in_sample else ''}\n"
-            f"spread ADF p={self.adf_pvalue:.4g} ({self.adf_verdict}); Engle-Granger "
-            f"p={self.eg_pvalue:.4g}; half-life {hl}; return correlation {self.correlation:.3f}\n"
+            f"spread ADF p={self.adf_pvalue:.4g} ({self.adf_verdict}; {self.adf_test})\n"
+            f"Engle-Granger {self.a} on {self.b} p={self.eg_pvalue:.4g} ({self.eg_verdict}); "
+            f"half-life {hl}; return correlation {self.correlation:.3f}\n"
             f"last spread {self.last_spread:.6g}, z {self.last_zscore:.3f}, n={self.n}"
         )
 
@@ -90,18 +95,22 @@ def _hedge_paths(
     method: str,
     window: int | None,
     delta: float,
-) -> tuple[Float64Array, Float64Array, float, float, bool]:
+) -> tuple[Float64Array, Float64Array, float, float, bool, int]:
+    """``(beta, alpha, last beta, last alpha, in_sample, warm-up bars)``."""
     if method == "kalman":
-        res = kalman_hedge(ya, xa, delta=delta, obs_var="auto", beta0=0.0, alpha0=0.0)
-        return res.beta, res.alpha, res.beta_last, res.alpha_last, False
+        warm = window or DEFAULT_WARMUP
+        res = kalman_hedge(ya, xa, delta=delta, obs_var="auto", warmup=warm)
+        # the reported hedge is the posterior after the last bar: the one to trade from now
+        return res.beta, res.alpha, res.beta_last, res.alpha_last, False, warm
     if method not in ("ols", "huber", "theil-sen"):
         raise InputError(f"method must be ols, huber, theil-sen or kalman, got {method!r}")
     if window is not None:
         path = rolling_hedge_ratio(ya, xa, window=window, method=method)  # type: ignore[arg-type]
-        return path.beta, path.alpha, float(path.beta[-1]), float(path.alpha[-1]), False
+        b, a = path.beta, path.alpha
+        return b, a, float(b[-1]), float(a[-1]), False, window - 1
     fit = hedge_ratio(ya, xa, method=method)  # type: ignore[arg-type]
     n = len(ya)
-    return np.full(n, fit.beta), np.full(n, fit.intercept), fit.beta, fit.intercept, True
+    return np.full(n, fit.beta), np.full(n, fit.intercept), fit.beta, fit.intercept, True, 0
 
 
 def analyze_pair(
@@ -115,7 +124,7 @@ def analyze_pair(
     z_window: int = 60,
     a: str = "A",
     b: str = "B",
-    delta: float = 1e-4,
+    delta: float = DEFAULT_DELTA,
 ) -> PairAnalysis:
     """Analyse the pair ``y`` (leg A) against ``x`` (leg B) on aligned bars.
 
@@ -126,9 +135,15 @@ def analyze_pair(
     method
         Hedge-ratio estimator. With ``window`` (OLS, Huber, Theil-Sen) the hedge ratio is rolling
         and the reported value is the latest; without it the fit is full-sample (flagged
-        ``in_sample``). ``"kalman"`` uses the filter's prior at each bar for the spread.
+        ``in_sample``). ``"kalman"`` uses the filter's prior at each bar (data before the bar)
+        for the spread ``y - beta_t x - alpha_t`` and its z-score (the signal); its warm-up bars
+        (``window``, default :data:`~statarb.analytics.kalman.DEFAULT_WARMUP`) are NaN in
+        ``series`` and left out of every statistic. The ADF test and the half-life describe the
+        spread a trader would hold: ``y - beta x - alpha`` at the latest hedge, kept fixed over
+        the post-warm-up bars (the one-step errors of an adaptive filter are nearly white and
+        would always look stationary).
     window
-        Rolling hedge-ratio window in bars.
+        Rolling hedge-ratio window in bars (the warm-up with ``"kalman"``).
     transform
         Regress prices or log prices.
     bar_seconds
@@ -139,22 +154,34 @@ def analyze_pair(
         Leg names for the report.
     delta
         Kalman transition parameter.
+
+    Notes
+    -----
+    ``adf_*`` test the spread with Engle-Granger/MacKinnon cointegration critical values (the
+    hedge ratio is estimated; see :func:`~statarb.analytics.stationarity.spread_adf`).
+    ``eg_*`` is the Engle-Granger test of ``y`` (leg ``a``) on ``x`` (leg ``b``), a direction
+    fixed by the order the legs are named; ``eg_pvalue_reverse`` (x on y) is for information.
+    Both choose the ADF lag by :data:`~statarb.analytics.stationarity.REPORTED_AUTOLAG` (BIC),
+    whose rejection rate under the null is the nominal one.
     """
     index = _index_of(y, x)
     ya, xa = pair_arrays(y, x, min_length=MIN_BARS, transform=transform)
     n = len(ya)
-    beta, alpha, hr, ic, in_sample = _hedge_paths(ya, xa, method, window, delta)
+    beta, alpha, hr, ic, in_sample, warm = _hedge_paths(ya, xa, method, window, delta)
     spread = ya - (beta * xa + alpha)
     ok = np.isfinite(spread)
     clean = spread[ok]
     if len(clean) < MIN_BARS:
         raise InputError(f"only {len(clean)} spread values after the warm-up; need {MIN_BARS}")
     zw = min(z_window, len(clean))
-    z = np.full(n, np.nan)
-    z[ok] = zscore(clean, window=zw) if zw >= 2 else np.nan
-    adf_res = adf(clean)
-    eg = engle_granger(ya, xa)
-    hl = half_life(clean)
+    z = zscore(spread, window=zw)
+    held, held_label = clean, "the spread"
+    if method == "kalman":  # the spread a trader holds from now: the latest hedge, kept fixed
+        held = ya[ok] - (hr * xa[ok] + ic)
+        held_label = "the spread at the latest Kalman hedge"
+    adf_res = spread_adf(held, autolag=REPORTED_AUTOLAG)
+    eg = engle_granger(ya, xa, autolag=REPORTED_AUTOLAG)
+    hl = half_life(held)
     lr_y, lr_x = np.diff(np.log(np.abs(ya) + 1e-300)), np.diff(np.log(np.abs(xa) + 1e-300))
     if transform == "log":
         lr_y, lr_x = np.diff(ya), np.diff(xa)
@@ -181,7 +208,7 @@ def analyze_pair(
         adf_stat=adf_res.statistic,
         adf_pvalue=adf_res.pvalue,
         adf_verdict=adf_res.verdict,
-        eg_pvalue=eg.pvalue_min,
+        eg_pvalue=eg.pvalue,
         eg_verdict=eg.verdict,
         half_life=hl.half_life,
         correlation=corr,
@@ -191,6 +218,9 @@ def analyze_pair(
         last_zscore=float(z[-1]) if np.isfinite(z[-1]) else math.nan,
         n=n,
         series=series,
+        warmup=warm,
+        adf_test=f"{adf_res.test} of {held_label}",
+        eg_pvalue_reverse=eg.x_on_y.pvalue,
     )
 
 

@@ -47,6 +47,7 @@ class HedgeFit:
     method: str
     transform: str
     n: int
+    stderr_betas: Float64Array | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary (no arrays but the basket coefficients)."""
@@ -56,6 +57,9 @@ class HedgeFit:
             "betas": [float(b) for b in self.betas],
             "r2": self.r2,
             "stderr_beta": self.stderr_beta,
+            "stderr_betas": None
+            if self.stderr_betas is None
+            else [float(v) for v in self.stderr_betas],
             "stderr_intercept": self.stderr_intercept,
             "method": self.method,
             "transform": self.transform,
@@ -65,6 +69,17 @@ class HedgeFit:
     def summary(self) -> str:
         """One line of text."""
         se = f" (se {self.stderr_beta:.4g})" if self.stderr_beta is not None else ""
+        if len(self.betas) > 1:
+            ses = self.stderr_betas if self.stderr_betas is not None else [None] * len(self.betas)
+            se = ""
+            beta = ", ".join(
+                f"{b:.6g}" + (f" (se {e:.4g})" if e is not None else "")
+                for b, e in zip(self.betas, ses, strict=True)
+            )
+            return (
+                f"{self.method} basket betas [{beta}], intercept {self.intercept:.6g}, "
+                f"R² {self.r2:.4f}, n={self.n} ({self.transform})"
+            )
         return (
             f"{self.method} hedge ratio {self.beta:.6g}{se}, intercept {self.intercept:.6g}, "
             f"R² {self.r2:.4f}, n={self.n} ({self.transform})"
@@ -117,14 +132,45 @@ def _ols(y: Float64Array, x: Float64Array, intercept: bool) -> tuple[float, floa
     return beta, 0.0, {"resid": resid, "r2": r2, "se_b": float(np.sqrt(s2 / sxx)), "se_a": None}
 
 
-def _huber(y: Float64Array, X: Float64Array, intercept: bool) -> tuple[Float64Array, float]:
-    from sklearn.linear_model import HuberRegressor
+#: Huber's tuning constant (in robust standard deviations of the residuals)
+HUBER_T = 1.35
+_MAD_C = 0.6744897501960817  # norm.ppf(0.75): MAD of a standard normal
 
-    model = HuberRegressor(epsilon=1.35, max_iter=1000, fit_intercept=intercept)
-    scale = np.abs(X).max(axis=0)
-    scale[scale == 0] = 1.0
-    model.fit(X / scale, y)
-    return model.coef_ / scale, float(model.intercept_) if intercept else 0.0
+
+def _huber(y: Float64Array, X: Float64Array, intercept: bool) -> tuple[Float64Array, float]:
+    """Unpenalised Huber M-estimate (statsmodels ``RLM`` with ``HuberT(1.35)``, MAD scale).
+
+    Iteratively reweighted least squares from the OLS fit, the scale re-estimated each step as
+    ``median|r| / 0.6745``, on standardised data (each column and ``y`` centred when there is an
+    intercept and divided by its standard deviation) mapped back. It stops when the standardised
+    coefficients move by less than 1e-10, a criterion free of units, so ``y * c`` gives
+    ``beta * c`` and scaling every leg by ``c`` leaves beta unchanged.
+    """
+    n = len(y)
+    mx = X.mean(axis=0) if intercept else np.zeros(X.shape[1])
+    my = float(y.mean()) if intercept else 0.0
+    sx = np.sqrt(((X - mx) ** 2).mean(axis=0))
+    sx[sx == 0] = 1.0
+    sy = float(np.sqrt(((y - my) ** 2).mean())) or 1.0
+    Xs, ys = (X - mx) / sx, (y - my) / sy
+    A = np.column_stack([np.ones(n), Xs]) if intercept else Xs
+    coef = np.linalg.lstsq(A, ys, rcond=None)[0]
+    for _ in range(200):
+        r = ys - A @ coef
+        scale = float(np.median(np.abs(r))) / _MAD_C
+        if not scale > 0:  # a perfect fit of more than half the points
+            break
+        z = np.abs(r) / scale
+        w = np.sqrt(np.where(z <= HUBER_T, 1.0, HUBER_T / np.maximum(z, HUBER_T)))
+        new = np.linalg.lstsq(A * w[:, None], ys * w, rcond=None)[0]
+        step = float(np.max(np.abs(new - coef)))
+        coef = new
+        if step <= 1e-10 * max(1.0, float(np.max(np.abs(coef)))):
+            break
+    b = coef[1:] if intercept else coef
+    betas = np.asarray(b, dtype=np.float64) * sy / sx
+    alpha = my + sy * float(coef[0]) - float(betas @ mx) if intercept else 0.0
+    return betas, alpha
 
 
 def theil_sen_slope(y: Float64Array, x: Float64Array) -> float:
@@ -167,10 +213,11 @@ def hedge_ratio(
     y, x
         Aligned price series (arrays or pandas Series) of the two legs.
     method
-        ``"ols"`` (equal to statsmodels OLS), ``"huber"`` (scikit-learn ``HuberRegressor``,
-        epsilon 1.35, fitted on x scaled to unit magnitude so price levels do not change its
-        regularisation) or ``"theil-sen"`` (median of pairwise slopes, see
-        :func:`theil_sen_slope`; intercept ``median(y - beta x)``).
+        ``"ols"`` (equal to statsmodels OLS), ``"huber"`` (unpenalised Huber M-estimate, equal
+        to statsmodels ``RLM`` with ``HuberT(1.35)`` and MAD scale, scale-aware: see
+        :data:`HUBER_T`) or ``"theil-sen"`` (median of pairwise slopes, see
+        :func:`theil_sen_slope`; intercept ``median(y - beta x)``, SciPy ``theilslopes``
+        with ``method="joint"``, not its default ``"separate"``).
     transform
         ``"price"`` or ``"log"`` (regress log prices).
     intercept
@@ -202,6 +249,7 @@ def hedge_ratio(
             "ols",
             transform,
             n,
+            np.array([st["se_b"]]),
         )
     if method == "huber":
         coef, alpha = _huber(ya, xa[:, None], intercept)
@@ -220,7 +268,11 @@ def hedge_ratio(
 def basket_hedge_ratio(
     y: Any, X: Any, *, method: Literal["ols", "huber"] = "ols", transform: Transform = "price"
 ) -> HedgeFit:
-    """Hedge one leg with a basket: ``y = X @ betas + intercept`` (X is 2-D, a column per leg)."""
+    """Hedge one leg with a basket: ``y = X @ betas + intercept`` (X is 2-D, a column per leg).
+
+    ``betas`` holds every leg's coefficient and ``stderr_betas`` (OLS) their standard errors;
+    ``beta`` and ``stderr_beta`` repeat the first leg's for code written for pairs.
+    """
     ya = as_float_array(y, "y")
     Xa = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X, dtype=np.float64)
     if Xa.ndim != 2 or Xa.shape[0] != len(ya):
@@ -233,6 +285,7 @@ def basket_hedge_ratio(
             raise InputError("transform='log' needs strictly positive prices")
         ya, Xa = np.log(ya), np.log(Xa)
     n, k = Xa.shape
+    ses: Float64Array | None = None
     if method == "huber":
         betas, alpha = _huber(ya, Xa, True)
         resid = ya - Xa @ betas - alpha
@@ -245,7 +298,8 @@ def basket_hedge_ratio(
         resid = ya - A @ coef
         s2 = float(resid @ resid) / (n - k - 1)
         cov = s2 * np.linalg.inv(A.T @ A)
-        se, se_a = float(np.sqrt(cov[1, 1])), float(np.sqrt(cov[0, 0]))
+        ses = np.sqrt(np.diag(cov)[1:])
+        se, se_a = float(ses[0]), float(np.sqrt(cov[0, 0]))
     else:
         raise InputError(f"basket method must be 'ols' or 'huber', got {method!r}")
     sst = float(((ya - ya.mean()) ** 2).sum())
@@ -261,6 +315,7 @@ def basket_hedge_ratio(
         method,
         transform,
         n,
+        ses,
     )
 
 
@@ -318,6 +373,7 @@ def expanding_hedge_ratio(
 
 
 __all__ = [
+    "HUBER_T",
     "THEIL_SEN_EXACT_MAX",
     "THEIL_SEN_PAIRS",
     "HedgeFit",

@@ -23,6 +23,20 @@ def bars_per_year(bar_seconds: float) -> float:
     return SECONDS_PER_YEAR / bar_seconds
 
 
+def periods_per_year(timeframe: str) -> float:
+    """Bars of ``timeframe`` (``"1s"``, ``"1m"``, ``"15m"``, ``"1h"`` ...) in a 365-day year.
+
+    The one annualisation factor of the product: Sharpe, Sortino and volatility multiply by its
+    square root, whichever page or command shows them.
+
+    >>> periods_per_year("15m")
+    35040.0
+    """
+    from statarb.model import Timeframe
+
+    return bars_per_year(Timeframe.parse(timeframe).seconds)
+
+
 def _returns(p: Float64Array, log: bool) -> Float64Array:
     if (p <= 0).any():
         raise InputError("returns need strictly positive prices")
@@ -151,6 +165,7 @@ __all__ = [
     "SECONDS_PER_YEAR",
     "PriceSummary",
     "bars_per_year",
+    "periods_per_year",
     "price_summary",
     "realized_volatility",
     "rolling_correlation",

@@ -34,16 +34,22 @@ def _values(values: Any) -> Float64Array:
 def zscore(values: Any, *, window: int, ddof: int = 1) -> Float64Array:
     """Rolling z-score over the ``window`` values ending at ``t`` (inclusive).
 
-    Equal to ``(s - s.rolling(window).mean()) / s.rolling(window).std(ddof)`` in pandas; NaN
-    before index ``window - 1``, where a value is NaN or where the window is constant.
+    Equal to ``(s - s.rolling(window).mean()) / s.rolling(window).std(ddof)`` in pandas (sample
+    standard deviation, ``ddof=1``, by default); NaN before index ``window - 1``, where a value
+    is NaN or where the window is constant. Leading NaNs (a warm-up) are skipped by the compiled
+    kernel; only NaNs after the first finite value take the pandas path.
     """
     v = _values(values)
     window = check_window(window, len(v))
     from statarb.analytics._kernels import rolling_mean_std
 
     finite = np.isfinite(v)
-    if finite.all():
-        mean, std = rolling_mean_std(v, window, ddof)
+    first = int(np.argmax(finite)) if finite.any() else len(v)
+    mean = np.full(len(v), np.nan)
+    std = np.full(len(v), np.nan)
+    if finite[first:].all():
+        if len(v) - first >= window:
+            mean[first:], std[first:] = rolling_mean_std(v[first:], window, ddof)
     else:
         # NaN anywhere in a window makes that window's z NaN, as in pandas
         import pandas as pd
@@ -67,7 +73,9 @@ def ewm_zscore(values: Any, *, halflife: float) -> Float64Array:
     """Exponentially weighted z-score.
 
     Mean and variance follow pandas ``ewm(halflife=h, adjust=False)``: ``mean`` and
-    ``var(bias=True)``; z is NaN at the first value (zero variance).
+    ``var(bias=True)``, the biased (population) variance, because an exponentially weighted
+    window has no fixed sample size to correct for; the rolling :func:`zscore` uses the sample
+    standard deviation (``ddof=1``). z is NaN at the first value (zero variance).
     """
     v = _values(values)
     a = _ewm_alpha(halflife)
@@ -139,7 +147,7 @@ class EwmZScore:
 
 
 class RollingOLS:
-    """Incremental twin of the rolling OLS hedge ratio: ``update(x, y) -> (beta, alpha)``."""
+    """Incremental twin of the rolling OLS hedge ratio: ``update(y, x) -> (beta, alpha)``."""
 
     def __init__(self, window: int) -> None:
         if window < 2:
@@ -154,8 +162,9 @@ class RollingOLS:
         """True once the window is full."""
         return len(self._x) == self.window
 
-    def update(self, x: float, y: float) -> tuple[float, float]:
-        """Add one pair; the fit over the last ``window`` pairs (NaN until full)."""
+    def update(self, y: float, x: float) -> tuple[float, float]:
+        """Add one pair (``y`` the leg to hedge, ``x`` the hedge leg, as in every batch function);
+        the fit over the last ``window`` pairs (NaN until full)."""
         self._x.append(float(x))
         self._y.append(float(y))
         if not self.ready:

@@ -12,7 +12,7 @@ T_ENTRY_Z, T_EXIT_Z, T_GROSS, T_COSTS, T_FUNDING, T_REASON = 10, 11, 12, 13, 14,
 T_FEES, T_SLIP, T_RT_COST, T_BE_Z = 16, 17, 18, 19
 N_TRADE_COLS = 20
 # exit reasons
-R_SIGNAL, R_STOP, R_MAX_HOLD, R_END, R_TIME_STOP = 0, 1, 2, 3, 4
+R_SIGNAL, R_STOP, R_MAX_HOLD, R_END, R_RUIN, R_TIME_STOP = 0, 1, 2, 3, 4, 5
 # pending orders
 _NONE, _ENTER_LONG, _ENTER_SHORT, _EXIT = 0, 1, 2, 3
 
@@ -71,6 +71,7 @@ def run_kernel(
     start_bar,
     window,
     rt_rate,
+    size_from_equity,
     hold_limit,
 ):  # pragma: no cover - compiled
     """Walk the bars: decide at each close, fill at the next bar, mark both legs every bar.
@@ -78,10 +79,14 @@ def run_kernel(
     ``fee``/``slip`` are fractions of traded notional per leg; ``hs_y``/``hs_x`` (per bar, may
     be empty) replace ``slip`` with half the quoted spread as a fraction. ``fund_*`` are per-bar
     funding rates (0 outside funding times, may be empty): a long position pays ``rate *
-    notional``. Returns equity, the trade table, the skipped-trade count, the equity statistics
-    and the bars with a position. ``hold_limit`` (per bar, may be empty) is a time stop in bars
-    fixed at each entry's signal bar (0: none). Per-bar positions and drawdown follow from these
-    two (see :mod:`.result`): the loop writes one array, as fresh pages cost more than the
+    notional``. ``notional`` is the gross size of a trade; with ``size_from_equity`` it is
+    multiplied by equity / capital at the signal bar. When equity at a close is zero or less the
+    position is closed there (reason "ruin") and nothing more is traded. ``hold_limit`` (per bar,
+    may be empty) is a time stop in bars fixed at each entry's signal bar (0: none). Returns
+    equity, the trade table, the skipped-trade count, the equity statistics, the bars with a
+    position and the ruin bar (-1 when equity stayed positive). Per-bar positions and drawdown
+    follow from the first two (see :mod:`.result`): the loop writes one array, as fresh pages cost
+    more than the
     arithmetic.
     """
     n = close_y.shape[0]
@@ -118,6 +123,7 @@ def run_kernel(
     run = 0
     longest = 0
     exposure = 0
+    ruin = -1
     for t in range(n):
         # 1. fill the order decided at the previous close
         if pending != _NONE:
@@ -177,6 +183,22 @@ def run_kernel(
             else:
                 exposure += 1
         e = cash + qy * close_y[t] + qx * close_x[t]
+        if e <= 0.0 and ruin < 0:  # ruin: liquidate at this close, trade no more
+            ruin = t
+            pending = _NONE
+            if side != 0:
+                sy = hs_y[t] if use_hs else slip
+                sx = hs_x[t] if use_hs else slip
+                cash += _close(
+                    trades[m], t, qy, qx, close_y[t], close_x[t], fee, sy, sx, z[t], R_RUIN,
+                    fund_acc,
+                )  # fmt: skip
+                m += 1
+                qy = 0.0
+                qx = 0.0
+                side = 0
+                exposure -= 1
+            e = cash
         equity[t] = e
         if e != prev:
             r = e / prev - 1.0
@@ -196,20 +218,22 @@ def run_kernel(
             if run > longest:
                 longest = run
         # 3. decide at this close (fills at the next bar)
-        if t >= n - 1 or t < start_bar:
+        if t >= n - 1 or t < start_bar or ruin >= 0:
             continue
         zt = z[t]
         if not np.isfinite(zt):
             continue
         if side == 0:
             b = beta[t]
-            if not np.isfinite(b):
+            # an entry filled on the last bar would be closed on it at once: costs only
+            if not np.isfinite(b) or t >= n - 2:
                 continue
             if zt > entry or zt < -entry:
                 s = -1.0 if zt > entry else 1.0
                 unit = abs(close_y[t]) + abs(b) * abs(close_x[t])
-                q_y = _round_lot(s * notional / unit, lot_y)
-                q_x = _round_lot(-s * b * notional / unit, lot_x)
+                size = notional * cash / capital if size_from_equity else notional
+                q_y = _round_lot(s * size / unit, lot_y)
+                q_x = _round_lot(-s * b * size / unit, lot_x)
                 if min(abs(q_y * close_y[t]), abs(q_x * close_x[t])) < min_notional or q_y == 0.0:
                     skipped += 1
                     continue
@@ -260,4 +284,4 @@ def run_kernel(
     sd = np.sqrt(max(s2 - s1 * r_mean, 0.0) / (n - 1)) if n > 1 else np.nan
     dsd = np.sqrt(r_down / n) if n > 0 else np.nan
     stats = (r_mean, sd, dsd, max_dd, longest)
-    return equity, trades[:m].copy(), skipped, stats, exposure
+    return equity, trades[:m].copy(), skipped, stats, exposure, ruin

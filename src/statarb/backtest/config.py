@@ -6,10 +6,14 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+from statarb.analytics.kalman import DEFAULT_DELTA
 from statarb.errors import InputError
+from statarb.model import Timeframe
 
 HedgeMode = Literal["kalman", "rolling-ols", "expanding", "static"]
 HEDGE_MODES: tuple[str, ...] = ("kalman", "rolling-ols", "expanding", "static")
+Sizing = Literal["fixed", "equity"]
+SIZINGS: tuple[str, ...] = ("fixed", "equity")
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,16 @@ class BacktestConfig:
         ``window``) shifted one bar, expanding OLS shifted one bar, or the Kalman prior.
         ``"static"`` fits the whole sample: allowed for study, flagged in-sample.
     delta, obs_var
-        Kalman transition parameter and observation variance (``"auto"``: from the warm-up).
+        Kalman transition parameter and observation variance. ``"auto"`` (the default, as in
+        :func:`~statarb.analytics.kalman.kalman_hedge`): scale-aware, from a warm-up of
+        ``hedge_window`` bars (default :data:`~statarb.analytics.kalman.DEFAULT_WARMUP`) during
+        which the backtest does not trade.
     capital
         Starting equity; also the gross notional of both legs of each trade times ``leverage``.
+    sizing
+        ``"fixed"``: every trade is ``capital * leverage`` gross. ``"equity"``: the current
+        equity times ``leverage`` (compounding). Either way the run stops trading at ruin
+        (equity at or below zero).
     fee_bps, slippage_bps
         Taker fee and slippage per leg, in basis points of traded notional.
     bar_seconds
@@ -53,10 +64,11 @@ class BacktestConfig:
     window: int = 60
     method: HedgeMode = "rolling-ols"
     hedge_window: int | None = None
-    delta: float = 1e-4
+    delta: float = DEFAULT_DELTA
     obs_var: float | Literal["auto"] = "auto"
     capital: float = 100_000.0
     leverage: float = 1.0
+    sizing: Sizing = "fixed"
     fee_bps: float = 4.0
     slippage_bps: float = 1.0
     bar_seconds: float = 60.0
@@ -82,6 +94,8 @@ class BacktestConfig:
             raise InputError(f"window must be at least 2 bars, got {self.window!r}")
         if self.hedge_window is not None and self.hedge_window < 3:
             raise InputError(f"hedge_window must be at least 3 bars, got {self.hedge_window!r}")
+        if self.sizing not in SIZINGS:
+            raise InputError(f"sizing must be one of {', '.join(SIZINGS)}, got {self.sizing!r}")
         if self.method not in HEDGE_MODES:
             raise InputError(f"method must be one of {', '.join(HEDGE_MODES)}, got {self.method!r}")
         for name in ("capital", "leverage", "bar_seconds"):
@@ -90,6 +104,15 @@ class BacktestConfig:
         for name in ("fee_bps", "slippage_bps"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+
+    @classmethod
+    def for_timeframe(cls, timeframe: str, **params: Any) -> BacktestConfig:
+        """A config whose ``bar_seconds`` (and so its annualisation) is that of ``timeframe``.
+
+        >>> BacktestConfig.for_timeframe("15m").bar_seconds
+        900.0
+        """
+        return cls(**{**params, "bar_seconds": Timeframe.parse(timeframe).seconds})
 
     @property
     def notional(self) -> float:
@@ -105,4 +128,4 @@ class BacktestConfig:
         return asdict(self)
 
 
-__all__ = ["HEDGE_MODES", "BacktestConfig", "HedgeMode"]
+__all__ = ["HEDGE_MODES", "SIZINGS", "BacktestConfig", "HedgeMode", "Sizing"]

@@ -105,7 +105,10 @@ def run_backtest(
     """Backtest z-score mean reversion on the spread of ``y`` (leg A) against ``x`` (leg B).
 
     Signals computed at a bar's close fill at the next bar: at its open when ``open_y``/``open_x``
-    are given, else at its close. The hedge ratio used at a bar comes only from earlier data.
+    are given, else at its close. The hedge ratio used at a bar comes only from earlier data. No
+    entry is taken on the second-to-last bar (it would fill on the last bar and close there).
+    When equity at a close falls to zero or below, the position is closed at that close and the
+    run stops trading: the result is flagged ``ruined`` with the bar in ``ruin_bar``.
 
     Parameters
     ----------
@@ -149,7 +152,7 @@ def run_backtest(
     beta, alpha, spread, z, in_sample = signals or signal_inputs(ya, xa, cfg)
     from statarb.backtest._kernel import run_kernel
 
-    equity, table, skipped, stats, exposure = run_kernel(
+    equity, table, skipped, stats, exposure, ruin = run_kernel(
         ya,
         xa,
         fill_y,
@@ -175,6 +178,7 @@ def run_backtest(
         start_bar,
         min(cfg.window, n),
         2.0 * (cfg.fee_bps + cfg.slippage_bps) / 1e4,
+        cfg.sizing == "equity",
         _hold_limit(spread, cfg),
     )
     from statarb.backtest import _kernel as k
@@ -212,6 +216,7 @@ def run_backtest(
         rt_cost,
         be_z,
         int(skipped),
+        None if ruin < 0 else int(ruin),
     )
 
 

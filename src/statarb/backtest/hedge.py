@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from statarb._typing import Float64Array
-from statarb.analytics.kalman import kalman_hedge
+from statarb.analytics.kalman import DEFAULT_WARMUP, kalman_hedge
 from statarb.analytics.regression import expanding_hedge_ratio, hedge_ratio, rolling_hedge_ratio
 from statarb.analytics.spread import zscore
 from statarb.backtest.config import BacktestConfig
@@ -24,15 +24,17 @@ def hedge_path(
     """``(beta, alpha, in_sample)`` where ``beta[t]``, ``alpha[t]`` use data before bar ``t``.
 
     Rolling and expanding OLS fits that include bar ``t - 1`` are shifted to ``t``; the Kalman
-    filter's prior is already built from data before ``t``. ``"static"`` is one full-sample fit:
-    every bar sees the future, so the result is flagged in-sample.
+    filter's prior is already built from data before ``t``, and its warm-up of ``hedge_window``
+    bars (default :data:`~statarb.analytics.kalman.DEFAULT_WARMUP`) is NaN. ``"static"`` is one
+    full-sample fit: every bar sees the future, so the result is flagged in-sample.
     """
     n = len(y)
     if config.method == "kalman":
-        res = kalman_hedge(y, x, delta=config.delta, obs_var=config.obs_var)
+        warm = min(config.hedge_window or DEFAULT_WARMUP, n)
+        res = kalman_hedge(y, x, delta=config.delta, obs_var=config.obs_var, warmup=warm)
         beta, alpha = res.beta.copy(), res.alpha.copy()
-        warm = min(config.hedge_window or config.window, n)
-        beta[:warm] = np.nan  # the filter has not settled yet
+        beta[:warm] = np.nan  # the warm-up (also with a fixed obs_var, where the filter settles)
+        alpha[:warm] = np.nan
         return beta, alpha, False
     if config.method == "static":
         fit = hedge_ratio(y, x)

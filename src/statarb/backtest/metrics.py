@@ -60,6 +60,9 @@ def compute_metrics(
     ``funding``. Returns are bar returns of ``equity`` with the first bar measured from
     ``capital``; annualisation multiplies by ``bars_per_year`` (365-day crypto year).
     ``stats`` may pass :func:`equity_stats` output when already computed (the bar loop does).
+    ``profit_factor`` is gross wins over gross losses: infinite when no trade lost, NaN without
+    trades. A ruined run (equity at or below zero) is flat after its ruin bar, so no bar return
+    is ever measured from a negative base.
     """
     n = len(equity)
     total = float(equity[-1] / capital - 1.0) if n else 0.0
@@ -72,6 +75,10 @@ def compute_metrics(
     pnl = trades["pnl_net"]
     wins, losses = pnl[pnl > 0], pnl[pnl <= 0]
     loss_sum = float(-losses.sum())
+    win_sum = float(wins.sum())
+    # no losing trade: infinite when something was won, undefined otherwise
+    no_loss = math.inf if win_sum > 0 else math.nan
+    profit_factor = win_sum / loss_sum if loss_sum > 0 else no_loss
     return {
         "total_return": total,
         "annual_return": ann_ret,
@@ -85,7 +92,7 @@ def compute_metrics(
         "win_rate": len(wins) / len(pnl) if len(pnl) else math.nan,
         "avg_win": float(wins.mean()) if len(wins) else math.nan,
         "avg_loss": float(losses.mean()) if len(losses) else math.nan,
-        "profit_factor": float(wins.sum()) / loss_sum if loss_sum > 0 else math.nan,
+        "profit_factor": profit_factor,
         "avg_bars_held": float(trades["bars_held"].mean()) if len(pnl) else math.nan,
         "exposure": exposure_bars / n if n else math.nan,
         "turnover": traded_notional / capital,

@@ -12,7 +12,7 @@ import numpy as np
 from statarb._typing import Float64Array, Int64Array
 from statarb.backtest.config import BacktestConfig
 
-EXIT_REASONS = ("signal", "stop", "max_hold", "end", "time_stop")
+EXIT_REASONS = ("signal", "stop", "max_hold", "end", "ruin", "time_stop")
 TRADE_COLUMNS = (
     "entry_time",
     "exit_time",
@@ -88,6 +88,12 @@ class BacktestResult:
     round_trip_cost: float
     break_even_z: float
     skipped_trades: int = 0
+    ruin_bar: int | None = None
+
+    @property
+    def ruined(self) -> bool:
+        """True when equity reached zero or less and the run stopped trading at ``ruin_bar``."""
+        return self.ruin_bar is not None
 
     @cached_property
     def drawdown(self) -> Float64Array:
@@ -156,6 +162,8 @@ class BacktestResult:
             "round_trip_cost": _clean(self.round_trip_cost),
             "break_even_z": _clean(self.break_even_z),
             "skipped_trades": self.skipped_trades,
+            "ruined": self.ruined,
+            "ruin_bar": self.ruin_bar,
             "bars": len(self.equity),
         }
 
@@ -165,6 +173,11 @@ class BacktestResult:
         lines = []
         if self.in_sample:
             lines.append("WARNING: full-sample (static) hedge ratio: results are in-sample")
+        if self.ruined:
+            lines.append(
+                f"RUINED: equity reached {self.equity[self.ruin_bar]:,.2f} at bar {self.ruin_bar}; "
+                "the position was closed there and the run stopped trading"
+            )
         lines.append(
             f"{m['trades']} trades, total return {m['total_return']:+.2%}, "
             f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}"

@@ -159,14 +159,18 @@ def on_index(values: Any, n: int) -> Any:
 
 
 def verdicts(stats: dict[str, Any], bar_seconds: float, alpha: float = 0.05) -> dict[str, str]:
-    """Plain-language verdicts from the pair summary (ADF, Engle-Granger, half-life in bars)."""
+    """Plain-language verdicts from the pair summary (ADF, Engle-Granger, half-life in bars),
+    each naming the test its p-value comes from when the summary says it."""
     out = {}
     p = stats.get("adf_pvalue")
     if p is not None:
-        out["ADF"] = f"spread {'stationary' if p < alpha else 'not stationary'} (p={p:.4f})"
+        test = f"; {stats['adf_test']}" if stats.get("adf_test") else ""
+        out["ADF"] = f"spread {'stationary' if p < alpha else 'not stationary'} (p={p:.4f}{test})"
     p = stats.get("eg_pvalue")
     if p is not None:
-        out["Cointegration"] = f"{'cointegrated' if p < alpha else 'not cointegrated'} (p={p:.4f})"
+        test = f"; {stats['eg_test']}" if stats.get("eg_test") else ""
+        word = "cointegrated" if p < alpha else "not cointegrated"
+        out["Cointegration"] = f"{word} (p={p:.4f}{test})"
     hl = stats.get("half_life")
     if hl is not None:
         finite = hl == hl and 0 < hl < float("inf")
@@ -215,35 +219,96 @@ def scan_table(
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def backtest(closes: pd.DataFrame, a: str, b: str, params: dict[str, Any]) -> dict[str, Any]:
-    """:func:`statarb.backtest.run_backtest` of ``a`` against ``b``; plain parts for display."""
+def backtest(
+    closes: pd.DataFrame, a: str, b: str, params: dict[str, Any], timeframe: str
+) -> dict[str, Any]:
+    """:func:`statarb.backtest.run_backtest` of ``a`` against ``b`` on ``timeframe`` bars.
+
+    The config comes from :meth:`BacktestConfig.for_timeframe`, so the annualisation is the
+    timeframe's, as in ``statarb backtest --tf``. Returns plain parts for display.
+    """
     from statarb.backtest import BacktestConfig, run_backtest
 
     res = run_backtest(
         closes[a].to_numpy(dtype=float),
         closes[b].to_numpy(dtype=float),
-        config=BacktestConfig(**params),
+        config=BacktestConfig.for_timeframe(timeframe, **params),
         index=closes.index,
     )
     return {
         "equity": res.equity,
         "drawdown": res.drawdown,
         "trades": res.trades_frame(),
-        "metrics": dict(res.metrics) if isinstance(res.metrics, dict) else res.metrics.to_dict(),
+        "metrics": dict(res.metrics),
         "summary": res.summary(),
+        "ruined": res.ruined,
     }
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def backtest_sweep(
-    closes: pd.DataFrame, a: str, b: str, params: dict[str, Any], grid: dict[str, list[Any]]
+    closes: pd.DataFrame,
+    a: str,
+    b: str,
+    params: dict[str, Any],
+    grid: dict[str, list[Any]],
+    timeframe: str,
 ) -> pd.DataFrame:
-    """:func:`statarb.backtest.sweep` over ``grid`` (one row per parameter combination)."""
+    """:func:`statarb.backtest.sweep` over ``grid`` (one row per parameter combination),
+    annualised for ``timeframe`` like :func:`backtest`."""
     from statarb.backtest import BacktestConfig, sweep
 
     return sweep(
         closes[a].to_numpy(dtype=float),
         closes[b].to_numpy(dtype=float),
-        config=BacktestConfig(**params),
+        config=BacktestConfig.for_timeframe(timeframe, **params),
         grid=grid,
     )
+
+
+#: metric cards of the Backtest page, in order: (metric, label, kind)
+METRIC_CARDS: tuple[tuple[str, str, str], ...] = (
+    ("total_return", "Total return", "signed_pct"),
+    ("annual_return", "Annual return", "signed_pct"),
+    ("sharpe", "Sharpe", "ratio"),
+    ("sortino", "Sortino", "ratio"),
+    ("max_drawdown", "Max drawdown", "pct"),
+    ("calmar", "Calmar", "ratio"),
+    ("trades", "Trades", "int"),
+    ("win_rate", "Win rate", "pct"),
+    ("profit_factor", "Profit factor", "ratio"),
+    ("exposure", "Exposure", "pct"),
+    ("annual_volatility", "Annual volatility", "pct"),
+    ("net_pnl", "Net P&L", "money"),
+)
+
+
+def format_metric(value: Any, kind: str) -> str:
+    """Display text of one metric: percent, ratio, integer or money (``n/a`` when undefined)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "∞" if value > 0 else "-∞"
+    if kind == "signed_pct":
+        return f"{value:+.2%}"
+    if kind == "pct":
+        return f"{value:.2%}"
+    if kind == "ratio":
+        return f"{value:.2f}"
+    if kind == "int":
+        return f"{int(value):,d}"
+    return f"{value:,.2f}"
+
+
+def metric_cards(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(label, text)`` of each card in :data:`METRIC_CARDS` (fractions shown as percent)."""
+    return [(label, format_metric(metrics.get(k), kind)) for k, label, kind in METRIC_CARDS]
+
+
+def sweep_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The sweep table with fractions as percent (``total_return %`` ...) for display."""
+    out = table.copy()
+    for col in ("total_return", "max_drawdown", "win_rate"):
+        if col in out:
+            out[f"{col} %"] = out.pop(col) * 100.0
+    return out

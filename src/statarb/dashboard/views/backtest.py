@@ -52,14 +52,16 @@ if len(closes) <= params["window"] + 2:
     st.warning(f"{len(closes)} aligned {tf} bars: fewer than the window needs.")
     st.stop()
 try:
-    res = analysis.backtest(closes, a, b, params)
+    res = analysis.backtest(closes, a, b, params, tf)
 except Exception as exc:
     st.error(f"Backtest failed: {exc}")
     st.stop()
-metrics = res["metrics"]
-cards = st.columns(min(6, max(1, len(metrics))))
-for i, (k, v) in enumerate(list(metrics.items())[:12]):
-    cards[i % len(cards)].metric(k.replace("_", " "), f"{v:,.4g}" if isinstance(v, float) else v)
+if res["ruined"]:
+    st.error(next(line for line in res["summary"].splitlines() if line.startswith("RUINED")))
+cards = st.columns(6)
+for i, (label, text) in enumerate(analysis.metric_cards(res["metrics"])):
+    cards[i % len(cards)].metric(label, text)
+st.caption(f"Annualised for {tf} bars (365-day year); returns and rates in percent.")
 st.plotly_chart(figures.equity_figure(closes.index, res["equity"], res["drawdown"]), key="bt_eq")
 st.subheader("Trades")
 st.dataframe(res["trades"], hide_index=True)
@@ -83,11 +85,11 @@ if st.button("Run sweep", key="bt_sweep", disabled=not entries or not windows):
         "window": [int(w) for w in windows],
     }
     try:
-        table = analysis.backtest_sweep(closes, a, b, params, grid)
+        table = analysis.backtest_sweep(closes, a, b, params, grid, tf)
     except Exception as exc:
         st.error(f"Sweep failed: {exc}")
     else:
         st.plotly_chart(
             figures.sweep_heatmap_figure(table, x="window", y="entry", value=metric), key="bt_heat"
         )
-        st.dataframe(pd.DataFrame(table), hide_index=True)
+        st.dataframe(analysis.sweep_display(pd.DataFrame(table)), hide_index=True)

@@ -67,11 +67,11 @@ else:
                 "exit": 0.5,
                 "stop": 4.0,
                 "window": 60,
-                "method": "ols",
+                "method": "rolling-ols",
                 "fee_bps": 4.0,
                 "slippage_bps": 1.0,
             }
-            frame = analysis.backtest(closes, symbol, other, params)["trades"]
+            frame = analysis.backtest(closes, symbol, other, params, tf)["trades"]
     except Exception as exc:
         st.error(f"{kind} failed: {exc}")
 if frame is not None:
