@@ -494,3 +494,55 @@ class BookRowOut(BaseModel):
     settings: BookSettingsIn
     analytics: BookAnalyticsOut | None
     zscores: list[float | None]
+
+
+# -- strategy studies (OU bands, guarded sweeps, portfolio backtests) ---------------------------
+class StrategyOUOut(BaseModel):
+    """OU fit of a pair's spread and Bertram's optimal bands."""
+
+    a: str
+    b: str
+    timeframe: str
+    bars: int
+    fit: dict[str, Any] = Field(description="theta, mu, sigma, half-life and standard errors")
+    bands: dict[str, Any] = Field(description="return-optimal entry/exit bands with costs")
+    sharpe_bands: dict[str, Any] | None = Field(description="Sharpe-optimal bands")
+    cost: float | None
+    spread_last: float | None
+    time_stop_bars: int | None
+
+
+class StrategySweepOut(BaseModel):
+    """A parameter sweep with its overfitting guards (deflated Sharpe, PBO)."""
+
+    a: str
+    b: str
+    timeframe: str
+    bars: int
+    rows: list[dict[str, Any]] = Field(description="one row per configuration, with its dsr")
+    best: dict[str, Any]
+    overfit: dict[str, Any] = Field(description="n_configs, the best row's DSR, PBO by CSCV")
+
+
+class StrategyBookCorrelation(BaseModel):
+    """Correlation of the pairs' returns."""
+
+    pairs: list[str]
+    matrix: list[list[float | None]]
+
+
+class StrategyBookOut(BaseModel):
+    """A portfolio backtest of a book of pairs with shared capital."""
+
+    timeframe: str
+    start: str
+    end: str
+    config: dict[str, Any]
+    pairs: list[str]
+    bars: int
+    metrics: dict[str, Any]
+    skipped: dict[str, int]
+    funding: dict[str, Any] | None
+    pair_metrics: list[dict[str, Any]]
+    contribution: list[dict[str, Any]]
+    correlation: StrategyBookCorrelation

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from statarb.api.deps import StoreDep, TimeRange
 from statarb.api.routers._common import check_symbol, json_response
 from statarb.api.routers.bars import TfQuery
+from statarb.api.schemas import StrategyBookOut, StrategyOUOut, StrategySweepOut
 
 router = APIRouter(prefix="/api/v1/strategy", tags=["strategy"])
 
@@ -82,7 +83,7 @@ def _config(tf: str, **kw: Any) -> Any:
     return BacktestConfig(bar_seconds=Timeframe.parse(tf).seconds, **kw)
 
 
-@router.get("/ou/{a}/{b}")
+@router.get("/ou/{a}/{b}", response_model=StrategyOUOut)
 async def ou_bands(
     a: str,
     b: str,
@@ -112,7 +113,7 @@ async def ou_bands(
     return await _compute(run)
 
 
-@router.get("/sweep/{a}/{b}")
+@router.get("/sweep/{a}/{b}", response_model=StrategySweepOut)
 async def guarded_sweep(
     a: str,
     b: str,
@@ -146,7 +147,7 @@ async def guarded_sweep(
     return await _compute(run)
 
 
-@router.get("/book")
+@router.get("/book", response_model=StrategyBookOut)
 async def book(
     store: StoreDep,
     times: TimeRange,
