@@ -40,6 +40,8 @@ def run(cfg: Settings) -> int:
 
 
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
+#: days of 1m history ``run`` backfills over REST klines for the streamed symbols
+HISTORY_DAYS = 28.0
 
 
 def binance_reachable(rest_url: str, timeout: float = 3.0) -> bool:
@@ -65,18 +67,21 @@ def plan_start(cfg: Settings, *, reachable: bool, dashboard: bool = True) -> dic
     if reachable:
         symbols = cfg.symbols or list(DEFAULT_SYMBOLS)
         return {
-            "message": f"Binance is reachable: streaming {', '.join(symbols)} live",
+            "message": f"Binance is reachable: streaming {', '.join(symbols)} live, with the "
+            f"last {HISTORY_DAYS:g} days of 1m klines backfilled over REST",
             "kwargs": {
                 "up": True,
                 "dashboard_port": port,
                 "symbols": symbols,
                 "store_url": cfg.store_url,
+                "history_days": HISTORY_DAYS,
             },
         }
     store = cfg.store_url if "store_url" in cfg.model_fields_set else DEMO_STORE
     return {
         "message": f"Binance ({cfg.binance_rest_url}) is out of reach: starting the offline demo, "
-        "the packaged BTCUSDT/ETHUSDT recording replayed through the live path",
+        "the packaged BTCUSDT/ETHUSDT recording replayed through the live path, beside a month "
+        "of packaged 1m history of five symbols",
         "kwargs": {"demo": True, "up": True, "dashboard_port": port, "store_url": store},
     }
 

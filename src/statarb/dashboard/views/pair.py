@@ -12,13 +12,14 @@ from statarb.model import Timeframe
 
 st.title("Pair analysis")
 names = ui.require_symbols(2)
-c1, c2, c3, c4 = st.columns(4)
-a = c1.selectbox("Leg Y", names, index=0, key="pa_a")
-b = c2.selectbox("Leg X (hedge)", names, index=1, key="pa_b")
-with c3:
-    tf = ui.timeframe_picker("pa", default="1s")
-with c4:
-    start = ui.lookback_start([a, b], "pa", default="1 hour")
+cols = st.columns(4)
+a, b = ui.pair_pickers(names, "pa", cols)
+live_legs = ui.default_timeframe([a, b]) == "1s"
+with cols[2]:
+    tf = ui.timeframe_picker("pa", default="1s" if live_legs else "1m")
+with cols[3]:
+    start = ui.lookback_start([a, b], "pa", default="1 hour" if live_legs else "7 days")
+ui.data_origin_caption([a, b])
 c1, c2, c3, c4 = st.columns(4)
 method = c1.selectbox("Regression", ["ols", "huber", "theil-sen", "kalman"], key="pa_method")
 rolling = c2.number_input(
