@@ -202,10 +202,10 @@ def _serve(
         _check_ports(cfg, dashboard_port)
         if demo:
             _preload_history(cfg)
-        asyncio.run(
-            _run(cfg, demo=demo, speed=speed, dashboard_port=dashboard_port,
-                 history_days=history_days)  # fmt: skip
+        run = _run(
+            cfg, demo=demo, speed=speed, dashboard_port=dashboard_port, history_days=history_days
         )
+        asyncio.run(run)
     except StatarbError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

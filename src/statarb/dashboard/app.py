@@ -27,7 +27,10 @@ VIEWS = [
     ("downloads.py", "Data", ":material/download:", "data"),
 ]
 nav = st.navigation(
-    [st.Page(PAGES / f, title=t, icon=i, url_path=u, default=u == "overview") for f, t, i, u in VIEWS]
+    [
+        st.Page(PAGES / f, title=t, icon=i, url_path=u, default=u == "overview")
+        for f, t, i, u in VIEWS
+    ]
 )
 with st.sidebar:
     st.caption(f"store `{data.settings().store_url}` · engine `{data.settings().api_url}`")

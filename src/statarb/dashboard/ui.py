@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -191,10 +192,9 @@ def data_origins(symbols: list[str] | None = None) -> list[tuple[str, list[str]]
     rows = {r["symbol"]: r for r in data.symbols_table(url)}
     names = [s for s in (symbols or list(rows)) if s in rows]
     streamed: set[str] = set()
-    try:
-        streamed = set(client.feed_summary(client.feeds_status(data.settings().api_url))["symbols"])
-    except StatarbError:
-        pass
+    with contextlib.suppress(StatarbError):
+        status = client.feeds_status(data.settings().api_url)
+        streamed = set(client.feed_summary(status)["symbols"])
     spans = data.symbol_spans(url)
     hist_lo, hist_hi = 1_769_904_000_000_000, 1_772_323_200_000_000  # 2026-02-01 .. 03-01
     groups: dict[str, list[str]] = {}

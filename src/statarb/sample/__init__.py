@@ -84,14 +84,16 @@ def history_bars(symbols: tuple[str, ...] | list[str] | None = None) -> list[Bar
                 from statarb.errors import InputError
 
                 raise InputError(f"{sym} is not in the packaged history ({HISTORY_SYMBOLS})")
-            col = {k.split(".", 1)[1]: npz[k].astype(np.int64) for k in npz if k.startswith(sym + ".")}
+            col = {
+                k.split(".", 1)[1]: npz[k].astype(np.int64) for k in npz if k.startswith(sym + ".")
+            }
             n, pdec, qdec = (int(v) for v in col["meta"])
             close_i = np.cumsum(col["close"])
             prev = np.concatenate([close_i[:1], close_i[:-1]])
             open_i = prev + col["open"]
             high_i = np.maximum(open_i, close_i) + col["up"]
             low_i = np.minimum(open_i, close_i) - col["down"]
-            p, q = 10.0**pdec, 10.0**qdec
+            p = 10.0**pdec
             high, low, close = high_i / p, low_i / p, close_i / p
             # volume to 1 % in its own step (qty precision), -1 codes a zero volume
             step = 10.0**-qdec

@@ -57,8 +57,8 @@ with upload:
     refused = [f.name for f in files or [] if not ui.importable_name(f.name)]
     if refused:
         st.error(
-            f"Not an importable file: {', '.join(refused)} (expected {', '.join(ui.IMPORT_SUFFIXES)}"
-            ", optionally .gz; or a Binance .zip)"
+            f"Not an importable file: {', '.join(refused)} (expected "
+            f"{', '.join(ui.IMPORT_SUFFIXES)}, optionally .gz; or a Binance .zip)"
         )
         files = [f for f in files or [] if ui.importable_name(f.name)]
     sym = st.text_input("Symbol (when the files do not name it)", key="ds_file_symbol")
