@@ -41,6 +41,16 @@ with live:
             }
             for f in status["feeds"]
         ]
+        for f in status["feeds"]:
+            stats = f.get("stats") or {}
+            if f["running"] and not stats.get("connected"):
+                st.warning(
+                    f"{', '.join(f['symbols'])}: not connected to {cfg.binance_ws_url}; "
+                    f"retrying ({stats.get('reconnects', 0)} reconnects so far). Offline, "
+                    "`statarb up --demo` replays a recording instead."
+                )
+            elif f["error"]:
+                st.error(f"{', '.join(f['symbols'])}: the feed stopped: {f['error']}")
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True)
         else:

@@ -34,13 +34,19 @@ elif kind == "ticks":
 elif kind == "summary statistics":
     tf = ui.timeframe_picker("dl", default="1m")
     frame = tables.price_stats_table({s: data.bars(url, s, tf, start, None) for s in names})
+elif len(names) < 2:
+    st.info(f"The {kind} table needs two symbols; the store holds only {symbol}.")
 else:
-    others = ui.order_symbols([n for n in names if n != symbol]) or names
+    others = ui.order_symbols([n for n in names if n != symbol])
     spans = data.symbol_spans(url)
     best = max(others, key=lambda o: ui.overlap_us(spans, symbol, o))
     other = st.selectbox("X leg", others, index=others.index(best), key="dl_other")
     tf = ui.timeframe_picker("dl", default="1m")
     closes = data.aligned_closes(url, (symbol, other), tf, start, None)
+    if len(closes) < 62:
+        st.info(f"{len(closes)} aligned {tf} bars of {symbol} and {other}: the {kind} table needs "
+                "at least 62 (a 60-bar window).")  # fmt: skip
+        st.stop()
     try:
         if kind == "pair analytics":
             view = analysis.pair_view(
