@@ -116,16 +116,24 @@ async def _run(
     replay = None
     feed_urls = None
     if demo:
+        import socket
+
         from statarb.ingest.replay import ReplayServer
         from statarb.sample import files
 
-        replay = ReplayServer(files(), speed=speed, loop=True)
-        await replay.start()
-        feed_urls = (replay.ws_url, replay.rest_url)
+        with socket.socket() as sock:  # the venue's port is known before it starts, so the
+            sock.bind(("127.0.0.1", 0))  # dashboard (started first) already knows the URLs
+            venue_port = int(sock.getsockname()[1])
+        replay = ReplayServer(files(), port=venue_port, speed=speed, loop=True)
+        feed_urls = (f"ws://127.0.0.1:{venue_port}", f"http://127.0.0.1:{venue_port}")
         # streams started later from the dashboard or the API dial the demo venue too
         cfg = cfg.model_copy(
-            update={"binance_ws_url": replay.ws_url, "binance_rest_url": replay.rest_url}
+            update={"binance_ws_url": feed_urls[0], "binance_rest_url": feed_urls[1]}
         )
+    # the dashboard boots (seconds) while the venue loads and the demo history is written
+    dash = _start_dashboard(cfg, dashboard_port) if dashboard_port else None
+    if replay is not None:
+        await asyncio.gather(replay.start(), asyncio.to_thread(_preload_history, cfg))
         typer.echo(f"demo: replaying the packaged sample at {replay.ws_url} ({speed:g}x)", err=True)
     # the demo sample is minutes long: analyse the pair on 1 s bars too, so it shows at once
     atf: list[str] | None = None
@@ -141,7 +149,6 @@ async def _run(
         f"store {cfg.store_url}",
         err=True,
     )
-    dash = _start_dashboard(cfg, dashboard_port) if dashboard_port else None
     backfill = None
     if history_days and cfg.symbols:
 
@@ -200,8 +207,6 @@ def _serve(
         if dashboard_port == 0:  # `up` without --dashboard-port: the configured one
             dashboard_port = cfg.dashboard_port
         _check_ports(cfg, dashboard_port)
-        if demo:
-            _preload_history(cfg)
         run = _run(
             cfg, demo=demo, speed=speed, dashboard_port=dashboard_port, history_days=history_days
         )

@@ -32,6 +32,7 @@ nav = st.navigation(
         for f, t, i, u in VIEWS
     ]
 )
+ui.warm_up()
 with st.sidebar:
     st.caption(f"store `{data.settings().store_url}` · engine `{data.settings().api_url}`")
     ui.feed_status_panel()

@@ -81,10 +81,11 @@ def symbol_spans(url: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-@st.cache_data(ttl=HISTORY_TTL, show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=256)
 def bar_span(url: str, symbol: str, timeframe: str, count: int) -> tuple[int, int] | None:
     """(first open, last close) epoch µs of the stored ``timeframe`` bars of ``symbol``
-    (``count``, the number stored, keys the cache: it changes when bars are added)."""
+    (``count``, the number stored, keys the cache: it changes when bars are added, so a
+    month of history is read once, not on every refresh)."""
     from statarb.model import Timeframe
 
     b = store(url).read_bars(symbol, timeframe)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -172,6 +173,31 @@ def default_timeframe(symbols: list[str]) -> str:
     """``"1s"`` when every symbol has ticks (live or imported trades), else ``"1m"``."""
     rows = {r["symbol"]: r for r in data.symbols_table(data.settings().store_url)}
     return "1s" if all(rows.get(s, {}).get("ticks") for s in symbols) else "1m"
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Once per process, in the background: import the analytics stack (statsmodels, SciPy) and
+    load the numba kernels on a small synthetic pair, so the first pair page a visitor opens
+    does not pay seconds for it."""
+
+    def work() -> None:
+        import numpy as np
+
+        from statarb.analytics.pair import analyze_pair
+        from statarb.analytics.regression import hedge_ratio
+
+        rng = np.random.default_rng(0)
+        x = 100.0 + np.cumsum(rng.normal(0.0, 0.1, 400))
+        y = 0.5 * x + rng.normal(0.0, 0.1, 400)
+        with contextlib.suppress(Exception):  # a warm-up failure only costs the saved seconds
+            analyze_pair(y, x, method="ols", window=None, bar_seconds=60.0, z_window=60)
+            for method in ("huber", "theil-sen"):
+                hedge_ratio(y, x, method=method)
+
+    thread = threading.Thread(target=work, name="statarb-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _replayed() -> bool:

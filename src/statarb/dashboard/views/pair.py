@@ -46,10 +46,8 @@ window = int(rolling) if rolling and method == "ols" else None
 url = data.settings().store_url
 
 
-def _analysis(
-    closes: pd.DataFrame,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]] | None:
-    """Series, slow statistics and hedge estimates, or ``None`` after showing why not."""
+def _analysis(closes: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Series and slow statistics, or ``None`` after showing why not."""
     opts: dict[str, Any] = {"method": method, "window": window, "z_window": z_window,
                             "bar_seconds": Timeframe.parse(tf).seconds}  # fmt: skip
     slot: dict[str, Any] = {"first": str(closes.index[0]), "bucket": analysis.as_of_bucket()}
@@ -59,7 +57,7 @@ def _analysis(
             fit = analysis.static_fit(closes, a, b, method=method, **slot)
         view = analysis.pair_view(closes, a, b, **opts, delta=delta, fit=fit)
         stats = analysis.pair_tests(closes, a, b, **opts, **slot, delta=delta)
-        return view, stats, analysis.hedge_estimates(closes, a, b, **slot)
+        return view, stats
     except Exception as exc:  # bad numbers from user input are shown, not raised
         st.error(f"Analysis failed: {exc}")
     return None
@@ -123,16 +121,23 @@ def render() -> None:
         return
     left, right = st.columns(2)
     right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
-    view, stats, estimates = result
+    view, stats = result
     with cards:
         _cards(view, stats)
     idx = view["index"]
-    if method == "kalman":
-        estimates = {**estimates, "kalman (last)": float(view["beta"][-1])}
     left.plotly_chart(
         figures.lines_figure(idx, {"spread": view["spread"]}, title="Spread"), key="pa_spread"
     )
     st.plotly_chart(figures.zscore_figure(idx, view["zscore"], entry=entry, exit=exit_), key="pa_z")
+    # the robust fits (Huber, Theil-Sen) are the slowest part: drawn after the charts above
+    slot: dict[str, Any] = {"first": str(closes.index[0]), "bucket": analysis.as_of_bucket()}
+    try:
+        estimates = analysis.hedge_estimates(closes, a, b, **slot)
+    except Exception as exc:  # shown, not raised: the rest of the page stands
+        st.error(f"Hedge ratio estimates failed: {exc}")
+        estimates = {}
+    if method == "kalman":
+        estimates = {**estimates, "kalman (last)": float(view["beta"][-1])}
     st.plotly_chart(figures.hedge_ratio_figure(idx, view["beta"], estimates), key="pa_beta")
     left, right = st.columns(2)
     left.plotly_chart(
