@@ -200,11 +200,11 @@ def warm_up() -> threading.Thread:
     return thread
 
 
-def _replayed() -> bool:
-    """Whether the engine's Binance feed URL is a local venue (the demo replay)."""
+def _local(url: str | None) -> bool:
+    """Whether a feed URL is a venue on this machine (the demo replay), not Binance."""
     from urllib.parse import urlparse
 
-    host = urlparse(data.settings().binance_ws_url).hostname or ""
+    host = urlparse(url or "").hostname or ""
     return host in ("127.0.0.1", "localhost", "::1")
 
 
@@ -217,18 +217,22 @@ def data_origins(symbols: list[str] | None = None) -> list[tuple[str, list[str]]
     url = data.settings().store_url
     rows = {r["symbol"]: r for r in data.symbols_table(url)}
     names = [s for s in (symbols or list(rows)) if s in rows]
-    streamed: set[str] = set()
+    streamed: dict[str, str | None] = {}  # symbol -> the venue its feed dials
     with contextlib.suppress(StatarbError):
         status = client.feeds_status(data.settings().api_url)
-        streamed = set(client.feed_summary(status)["symbols"])
+        for feed in status.get("feeds", []):
+            if feed.get("running"):
+                for sym in feed.get("symbols", []):
+                    streamed[sym] = feed.get("venue") or data.settings().binance_ws_url
     spans = data.symbol_spans(url)
     hist_lo, hist_hi = 1_769_904_000_000_000, 1_772_323_200_000_000  # 2026-02-01 .. 03-01
     groups: dict[str, list[str]] = {}
     for s in order_symbols(names):
         if s in streamed:
-            kind = (
-                f"replayed: {sample.REPLAY_LABEL}" if _replayed() else "streamed live from Binance"
-            )
+            if _local(streamed[s]):
+                kind = f"replayed from a local venue: {sample.REPLAY_LABEL}"
+            else:
+                kind = f"streamed live from {streamed[s]}"
             if rows[s]["bars"] and s not in sample.SYMBOLS:
                 kind += " (+ REST kline history)"
         elif not rows[s]["ticks"]:

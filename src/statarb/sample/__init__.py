@@ -40,7 +40,7 @@ VOLUME_STEP = 1.01
 HISTORY_FILE = "klines_1m_2026-02.npz"
 #: what the history is, in words for screens and logs
 HISTORY_LABEL = "Binance USD-M 1m klines, 2026-02-01 to 2026-02-28 (data.binance.vision)"
-REPLAY_LABEL = "Binance USD-M trades and quotes recorded 2024-08-08 23:54-24:00 UTC, replayed"
+REPLAY_LABEL = "Binance USD-M BTCUSDT/ETHUSDT trades and quotes recorded 2024-08-08 23:54-24:00 UTC"
 
 
 def path() -> Path:
