@@ -106,7 +106,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator
         ),
     ]
     try:
-        _wait(lambda: httpx.get(f"{api}/health").status_code == 200, "the engine", 30, procs)
+        _wait(lambda: httpx.get(f"{api}/health").status_code == 200, "the engine", 120, procs)
         url = f"http://127.0.0.1:{dash_port}"
         _wait(
             lambda: httpx.get(f"{url}/_stcore/health").status_code == 200,
