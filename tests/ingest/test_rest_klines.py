@@ -23,6 +23,7 @@ from statarb.sample import history_bars
 
 def _row(b: BarBatch, i: int) -> list[object]:
     t = int(b.open_time[i]) // 1000
+
     def s(a: np.ndarray) -> str:
         return repr(float(a[i]))  # shortest text that reads back to the same float
 
@@ -48,7 +49,9 @@ def venue(bars: BarBatch) -> Iterator[tuple[str, list[dict[str, str]]]]:
             if url.path != "/fapi/v1/klines":
                 return self._send(404, {"code": -1, "msg": "not found"})
             if len(calls) == 1:
-                return self._send(429, {"code": -1003, "msg": "too many requests"}, {"Retry-After": "0"})
+                return self._send(
+                    429, {"code": -1003, "msg": "too many requests"}, {"Retry-After": "0"}
+                )
             if q.get("symbol") != "AVAXUSDT":
                 return self._send(400, {"code": -1121, "msg": "Invalid symbol."})
             lo = int(q.get("startTime", 0))
