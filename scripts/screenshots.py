@@ -86,8 +86,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="statarb-shots-"))
     env = {**os.environ, "STATARB_API_TOKEN": "screenshots"}
     env.pop("STATARB_CONFIG", None)
+    store = f"sqlite:///{tmp / 'demo.db'}"
     cmd = [sys.executable, "-m", "statarb.cli.main", "up", "--demo", "--port", str(api_port),
-           "--dashboard-port", str(dash_port), "--store", f"sqlite:///{tmp / 'demo.db'}"]  # fmt: skip
+           "--dashboard-port", str(dash_port), "--store", store]  # fmt: skip
     t0 = time.monotonic()
     log = (tmp / "up.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -135,9 +135,10 @@ def test_bars_print_the_source_precision_not_float_noise(sqlite_url: str) -> Non
     # sizes with 3 decimals, prices with 1: their 1m sums carry float noise (0.1 + 0.2 ...)
     n = 300
     rng = np.random.default_rng(3)
-    ticks = TickBatch("ETHUSDT", T0 + np.arange(n) * 1_000_000,
-                      np.round(2_600 + np.cumsum(rng.normal(0, 0.5, n)), 1),
-                      np.round(rng.uniform(0.001, 0.5, n), 3), trade_id=np.arange(n) + 1)  # fmt: skip
+    price = np.round(2_600 + np.cumsum(rng.normal(0, 0.5, n)), 1)
+    size = np.round(rng.uniform(0.001, 0.5, n), 3)
+    ticks = TickBatch("ETHUSDT", T0 + np.arange(n) * 1_000_000, price, size,
+                      trade_id=np.arange(n) + 1)  # fmt: skip
     with open_store(sqlite_url) as store:
         store.write_ticks(ticks)
     ref = resample(ticks, "1m")

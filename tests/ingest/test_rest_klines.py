@@ -42,7 +42,7 @@ def venue(bars: BarBatch) -> Iterator[tuple[str, list[dict[str, str]]]]:
     times = bars.open_time // 1000
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             q = {k: v[0] for k, v in parse_qs(url.query).items()}
             calls.append(q)

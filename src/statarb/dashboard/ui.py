@@ -219,7 +219,7 @@ def data_origins(symbols: list[str] | None = None) -> list[tuple[str, list[str]]
     names = [s for s in (symbols or list(rows)) if s in rows]
     streamed: dict[str, str | None] = {}  # symbol -> the venue its feed dials
     with contextlib.suppress(StatarbError):
-        status = client.feeds_status(data.settings().api_url)
+        status = client.last_feeds_status(data.settings().api_url) or {}
         for feed in status.get("feeds", []):
             if feed.get("running"):
                 for sym in feed.get("symbols", []):
