@@ -47,7 +47,8 @@ def parse_klines(symbol: str, interval: str, rows: Any) -> BarBatch:
             raise FeedError(f"klines {symbol}: malformed row {i} ({exc}): {r!r:.200}") from None
     order = np.argsort(t, kind="stable")
     t, vals, trades = t[order], vals[order], trades[order]
-    return BarBatch(symbol, Timeframe.parse(interval).name, t, *vals.T[:6], trades, vals[:, 6])
+    o, h, lo, c, v, q, buy = (np.ascontiguousarray(vals[:, k]) for k in range(7))
+    return BarBatch(symbol, Timeframe.parse(interval).name, t, o, h, lo, c, v, q, trades, buy)
 
 
 class KlineClient(AggTradeClient):

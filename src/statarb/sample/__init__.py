@@ -98,7 +98,8 @@ def history_bars(symbols: tuple[str, ...] | list[str] | None = None) -> list[Bar
             # volume to 1 % in its own step (qty precision), -1 codes a zero volume
             step = 10.0**-qdec
             vol = np.where(col["volume"] >= 0, np.round(VOLUME_STEP ** col["volume"]) * step, 0.0)
-            vol = np.round(vol, qdec)
+            vol = np.round(vol, qdec).astype(np.float64)
+            notional = (vol * (high + low + close) / 3.0).astype(np.float64)
             out.append(
                 BarBatch(
                     sym,
@@ -109,7 +110,7 @@ def history_bars(symbols: tuple[str, ...] | list[str] | None = None) -> list[Bar
                     low,
                     close,
                     vol,
-                    vol * (high + low + close) / 3.0,
+                    notional,
                     col["trades"],
                     np.round(vol * col["taker_buy"] / 100.0, qdec),
                 )
