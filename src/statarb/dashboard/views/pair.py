@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -148,7 +149,9 @@ def render() -> None:
     )
     right.plotly_chart(
         figures.lines_figure(
-            idx, {a: view["vol_a"], b: view["vol_b"]}, title="Realized volatility (annualized)"
+            idx,
+            {a: 100 * np.asarray(view["vol_a"]), b: 100 * np.asarray(view["vol_b"])},
+            title="Realized volatility (annualized, %)",
         ),
         key="pa_vol",
     )
