@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def run(cfg: Settings) -> int:
-    """Open the configured store, import the sample symbols not stored yet, print the store.
+    """Open the configured store, import the sample (replay recording and the month of 1m
+    history) where it is not stored yet, print the store.
 
     Returns the exit code (0 when the sample imported cleanly or was already there).
     """
@@ -34,6 +35,8 @@ def run(cfg: Settings) -> int:
             names = ", ".join(p.name for p in todo)
             typer.echo(f"importing the demo sample ({names}) into {cfg.store_url}")
             code = run_import(todo, store)
+        if added := sample.load_history(store):
+            typer.echo(f"stored {added:,} bars of demo history ({sample.HISTORY_LABEL})")
         typer.echo(f"store {cfg.store_url}:")
         typer.echo(info_table(store.symbols()))
     return code
@@ -111,5 +114,5 @@ def register(app: typer.Typer) -> None:
     def sample_(
         store: Annotated[str | None, typer.Option(help="Store URL (default: settings).")] = None,
     ) -> None:
-        """Import the packaged demo sample (real BTCUSDT/ETHUSDT trades) and show the store."""
+        """Import the packaged demo sample (BTCUSDT/ETHUSDT trades, a month of 1m history)."""
         raise typer.Exit(run(settings(store_url=store)))
