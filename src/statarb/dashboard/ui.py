@@ -301,7 +301,11 @@ def feed_status_panel() -> None:
         rate = (s["messages"] - prev[1]) / (now - prev[0])
     st.session_state["_feed_prev"] = (now, s["messages"])
     state = "connected" if s["connected"] else ("no feed" if not s["feeds"] else "DISCONNECTED")
-    st.caption(f"{state}: {', '.join(s['symbols']) or '-'}")
+    venues = {f.get("venue") for f in status.get("feeds", [])}
+    where = ""
+    if venues and all(_local(v) for v in venues):
+        where = " (replayed from a local venue)"
+    st.caption(f"{state}: {', '.join(s['symbols']) or '-'}{where}")
     c1, c2 = st.columns(2)
     c1.metric("msgs/s", "-" if rate is None else f"{rate:,.0f}")
     c2.metric("lag", fmt_lag(s["lag_ms"]))
