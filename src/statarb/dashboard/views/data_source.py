@@ -12,9 +12,14 @@ cfg = data.settings()
 live, upload, stored = st.tabs(["Live streams", "Upload files", "Stored data"])
 
 with live:
+    try:
+        known = client.last_feeds_status(cfg.api_url) or {}
+    except client.EngineError:
+        known = {}
+    venues = sorted({str(f["venue"]) for f in known.get("feeds", []) if f.get("venue")})
     st.caption(
-        f"Streams run in the engine at {cfg.api_url} (venue {cfg.binance_ws_url}); "
-        "the dashboard only asks for them."
+        f"Streams run in the engine at {cfg.api_url} (venue {', '.join(venues) or 'its default'});"
+        " the dashboard only asks for them."
     )
     ui.data_origin_caption([])
     text = st.text_input("Symbols", placeholder="BTCUSDT, ETHUSDT", key="ds_symbols")
@@ -45,7 +50,7 @@ with live:
             stats = f.get("stats") or {}
             if f["running"] and not stats.get("connected"):
                 st.warning(
-                    f"{', '.join(f['symbols'])}: not connected to {cfg.binance_ws_url}; "
+                    f"{', '.join(f['symbols'])}: not connected to {f.get('venue')}; "
                     f"retrying ({stats.get('reconnects', 0)} reconnects so far). Offline, "
                     "`statarb up --demo` replays a recording instead."
                 )
