@@ -50,4 +50,29 @@ def price_stats_table(bars: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     )
 
 
-__all__ = ["PRICE_COLUMNS", "price_stats_row", "price_stats_table"]
+def pair_stats_table(stats: Mapping[str, object], *, a: str, b: str) -> pd.DataFrame:
+    """The pair report as rows of (statistic, value) with units: volatilities in percent a
+    year, half-life in bars, p-values as they are; other fields pass through."""
+    labels = {
+        "vol_a": (f"volatility {a} (annualized, %)", 100.0),
+        "vol_b": (f"volatility {b} (annualized, %)", 100.0),
+        "half_life": ("half-life (bars)", 1.0),
+        "correlation": ("return correlation", 1.0),
+        "adf_pvalue": ("ADF p-value of the spread", 1.0),
+        "eg_pvalue": ("Engle-Granger p-value (y on x)", 1.0),
+        "n": ("bars", 1.0),
+    }
+    rows = []
+    for key, value in stats.items():
+        name, scale = labels.get(key, (key.replace("_", " "), 1.0))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            text = "-" if value is None else str(value)
+        elif value != value:  # NaN
+            text = "-"
+        else:
+            text = format(float(value) * scale, ".6g")
+        rows.append({"statistic": name, "value": text})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["PRICE_COLUMNS", "pair_stats_table", "price_stats_row", "price_stats_table"]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from statarb.dashboard import analysis, client, data, figures, ui
+from statarb.dashboard import analysis, client, data, figures, tables, ui
 from statarb.model import Timeframe
 
 st.title("Pair analysis")
@@ -157,12 +157,7 @@ def render() -> None:
     )
     engine_panel()
     with st.expander("Summary statistics"):
-        st.dataframe(
-            pd.DataFrame(
-                {f"{a}/{b}": [v if isinstance(v, str) else _num(v, ".6g") for v in stats.values()]},
-                index=list(stats),
-            )
-        )
+        st.dataframe(tables.pair_stats_table(stats, a=a, b=b), hide_index=True)
 
 
 st.fragment(render, run_every=ui.STATUS_EVERY if live else None)()
