@@ -43,3 +43,19 @@ def test_add_rejects_bad_rules_naming_the_field(sqlite_url: str) -> None:
     assert res.exit_code == 2 and "condition.operator" in res.output
     res = cli("alerts", "add", "--metric", "price", "--store", sqlite_url)
     assert res.exit_code == 2 and "--target" in res.output
+
+
+def test_add_names_the_demo_store_when_it_exists(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from statarb.cli.main import build_app
+    from statarb.store import open_store
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    open_store("sqlite:///data/demo.db").close()  # the offline demo ran here before
+    res = CliRunner().invoke(build_app(), ["alerts", "add", "--metric", "price", "--target",
+                                           "BTCUSDT", "--op", ">", "--threshold", "1",
+                                           "--store", "sqlite:///data/statarb.db"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "the offline demo" in res.output and "--store sqlite:///data/demo.db" in res.output

@@ -127,3 +127,29 @@ def test_commands_are_registered():
     assert res.exit_code == 0 and "bars" in res.stdout and "export" in res.stdout
     res = run("export", "--help")
     assert res.exit_code == 0 and "ticks" in res.stdout and "bars" in res.stdout
+
+
+def test_bars_print_the_source_precision_not_float_noise(sqlite_url: str) -> None:
+    from statarb.cli.bars import source_decimals
+
+    # sizes with 3 decimals, prices with 1: their 1m sums carry float noise (0.1 + 0.2 ...)
+    n = 300
+    rng = np.random.default_rng(3)
+    price = np.round(2_600 + np.cumsum(rng.normal(0, 0.5, n)), 1)
+    size = np.round(rng.uniform(0.001, 0.5, n), 3)
+    ticks = TickBatch("ETHUSDT", T0 + np.arange(n) * 1_000_000, price, size,
+                      trade_id=np.arange(n) + 1)  # fmt: skip
+    with open_store(sqlite_url) as store:
+        store.write_ticks(ticks)
+    ref = resample(ticks, "1m")
+    assert source_decimals(ref.volume) == 3 and any(len(repr(v)) > 12 for v in ref.volume)
+    res = run("bars", "ethusdt", "--tf", "1m", "--store", sqlite_url)
+    assert res.exit_code == 0, res.output
+    rows = [line.split(",") for line in res.stdout.splitlines()[1:]]
+    header = res.stdout.splitlines()[0].split(",")
+    vol = [r[header.index("volume")] for r in rows]
+    assert all(len(v.partition(".")[2]) <= 3 for v in vol), vol
+    assert_allclose([float(v) for v in vol], ref.volume, rtol=1e-12)
+    closes = [r[header.index("close")] for r in rows]
+    assert all(len(c.partition(".")[2]) <= 1 for c in closes), closes
+    assert source_decimals(np.array([1 / 3])) is None

@@ -85,9 +85,11 @@ def test_sample_imports_the_sample_once(sqlite_url: str) -> None:
     assert first.exit_code == 0, first.output
     assert "importing the demo sample" in first.output
     assert "21,313" in first.output and "14,076" in first.output
+    assert "stored 201,600 bars of demo history" in first.output
     second = cli("sample", "--store", sqlite_url)
     assert second.exit_code == 0
     assert "importing" not in second.output and "21,313" in second.output
+    assert "demo history" not in second.output
 
 
 def test_info_imports_nothing_heavy(sqlite_url: str, tmp_path: Path) -> None:
@@ -125,3 +127,21 @@ def test_info_before_any_import(tmp_path: Path) -> None:
     assert "empty" in res.output
     assert json.loads(cli("info", "--json", "--store", url).stdout) == []
     assert not (tmp_path / "none.db").exists()
+
+
+def test_reimporting_klines_reports_duplicates(sqlite_url: str, tmp_path: Path) -> None:
+    import zipfile
+
+    header = ("open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+              "taker_buy_volume,taker_buy_quote_volume,ignore")  # fmt: skip
+    rows = [f"{1769904000000 + i * 60000},10.1,10.2,10.0,10.1,5,{1769904059999 + i * 60000},"
+            f"50.5,3,2,20.2,0" for i in range(6)]  # fmt: skip
+    path = tmp_path / "AVAXUSDT-1m-2026-02.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("AVAXUSDT-1m-2026-02.csv", "\n".join([header, *rows]) + "\n")
+    first = cli("import", str(path), "--store", sqlite_url)
+    assert first.exit_code == 0, first.output
+    assert "6 bars" in first.output and "0 duplicates" in first.output, first.output
+    again = cli("import", str(path), "--store", sqlite_url)
+    assert again.exit_code == 0, again.output
+    assert "0 bars" in again.output and "6 duplicates" in again.output, again.output

@@ -89,3 +89,18 @@ def test_stream_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert store.read_ticks("AAAUSDT").trade_id.tolist() == list(range(500, 800))
     finally:
         store.close()
+
+
+def test_stream_that_never_connects_exits_non_zero(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    env = dict(os.environ, STATARB_BINANCE_WS_URL=f"ws://127.0.0.1:{dead}",
+               STATARB_BINANCE_REST_URL=f"http://127.0.0.1:{dead}",
+               STATARB_STORE_URL=f"sqlite:///{tmp_path / 'dead.db'}")  # fmt: skip
+    out = subprocess.run([*STATARB, "stream", "btcusdt", "--seconds", "2"], env=env,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 3, (out.returncode, out.stderr)
+    assert f"never connected to ws://127.0.0.1:{dead}" in out.stderr

@@ -156,3 +156,20 @@ def test_up_starts_the_dashboard_and_takes_it_down_even_when_killed(tmp_path: Pa
                 return
         time.sleep(0.1)
     raise AssertionError("the dashboard outlived a killed `statarb up`")
+
+
+def test_up_on_a_busy_port_names_the_options(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        api = _start(["up", "--port", str(port), "--no-dashboard"], tmp_path,
+                     STATARB_STORE_URL=f"sqlite:///{tmp_path / 'a.db'}")  # fmt: skip
+        _out, err = api.communicate(timeout=60)
+        assert api.returncode == 2 and f"API port 127.0.0.1:{port} is in use" in err, err
+        assert "--port N" in err
+        free = free_port()
+        dash = _start(["up", "--port", str(free), "--dashboard-port", str(port)], tmp_path,
+                      STATARB_STORE_URL=f"sqlite:///{tmp_path / 'b.db'}")  # fmt: skip
+        _out, err = dash.communicate(timeout=60)
+        assert dash.returncode == 2 and "--dashboard-port N" in err, err

@@ -31,6 +31,8 @@ def test_rule_lifecycle_through_the_view(engine: str) -> None:
     at.selectbox(key="al_o0").set_value(">=")
     at.number_input(key="al_th0").set_value(2.0)
     at.number_input(key="al_h0").set_value(0.5)
+    at.selectbox(key="al_m1").set_value("price")
+    at.selectbox(key="al_tf1").set_value("tick")
     at.text_input(key="al_t1").set_value("BTCUSDT")
     at.selectbox(key="al_o1").set_value("<")
     at.number_input(key="al_th1").set_value(50_000.0)
@@ -69,6 +71,7 @@ def test_bad_rule_is_named_before_sending(engine: str) -> None:
     at = _ok(AppTest.from_file(str(VIEW), default_timeout=60).run())
     at.text_input(key="al_name").set_value("per-tick volume")
     at.selectbox(key="al_m0").set_value("volume")
+    at.selectbox(key="al_tf0").set_value("tick")
     at.text_input(key="al_t0").set_value("BTCUSDT")
     _ok(at.button(key="al_create").click().run())
     assert any("Rule not valid: condition.timeframe" in e.value for e in at.error)
@@ -78,6 +81,8 @@ def test_bad_rule_is_named_before_sending(engine: str) -> None:
 def test_rule_without_secrets_toggles(engine: str) -> None:
     at = _ok(AppTest.from_file(str(VIEW), default_timeout=60).run())
     at.text_input(key="al_name").set_value("cheap btc")
+    at.selectbox(key="al_m0").set_value("price")
+    at.selectbox(key="al_tf0").set_value("tick")
     at.text_input(key="al_t0").set_value("BTCUSDT")
     at.selectbox(key="al_o0").set_value("<")
     at.number_input(key="al_th0").set_value(10.0)
@@ -88,3 +93,15 @@ def test_rule_without_secrets_toggles(engine: str) -> None:
     assert at.button(key="al_toggle").label == "Enable"
     _ok(at.button(key="al_toggle").click().run())
     assert [r["enabled"] for r in _rules(engine)] == [True]
+
+
+def test_defaults_are_sensible_and_a_half_built_rule_is_refused(engine: str) -> None:
+    at = _ok(AppTest.from_file(str(VIEW), default_timeout=60).run())
+    # a z-score rule that re-arms 0.5 below its threshold and stays quiet 5 minutes after firing
+    assert at.selectbox(key="al_m0").value == "zscore" and at.number_input(key="al_th0").value == 2
+    assert at.number_input(key="al_h0").value == 0.5
+    assert at.number_input(key="al_cool").value == 300
+    at.text_input(key="al_name").set_value("half built")
+    _ok(at.button(key="al_create").click().run())  # no target yet
+    assert any("fill in the condition 1 target" in e.value for e in at.error)
+    assert _rules(engine) == []

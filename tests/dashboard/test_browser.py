@@ -57,16 +57,17 @@ def _wait(cond, what: str, timeout: float, procs: list[subprocess.Popen[bytes]])
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-@pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("STATARB_ARTIFACTS") or tmp_path / "artifacts")
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("STATARB_ARTIFACTS") or tmp_path_factory.mktemp("artifacts"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-@pytest.fixture
-def stack(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, str]]:
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[tuple[str, str]]:
     """``statarb up --demo`` and ``statarb dashboard`` on free ports and a temporary store."""
+    tmp_path = tmp_path_factory.mktemp("stack")
     api_port, dash_port = free_port(), free_port()
     store = f"sqlite:///{tmp_path / 'demo.db'}"
     api = f"http://127.0.0.1:{api_port}"
@@ -105,7 +106,7 @@ def stack(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, str]]:
         ),
     ]
     try:
-        _wait(lambda: httpx.get(f"{api}/health").status_code == 200, "the engine", 30, procs)
+        _wait(lambda: httpx.get(f"{api}/health").status_code == 200, "the engine", 120, procs)
         url = f"http://127.0.0.1:{dash_port}"
         _wait(
             lambda: httpx.get(f"{url}/_stcore/health").status_code == 200,
@@ -116,7 +117,8 @@ def stack(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, str]]:
 
         def enough_bars() -> bool:
             rows = httpx.get(f"{api}/api/v1/symbols").json()
-            return len(rows) == 2 and all(r["bars"].get("1s", 0) >= 80 for r in rows)
+            live = [r for r in rows if r["symbol"] in ("BTCUSDT", "ETHUSDT")]
+            return len(live) == 2 and all(r["bars"].get("1s", 0) >= 80 for r in live)
 
         _wait(enough_bars, "80 one-second bars of both legs", 40, procs)
         yield url, api
@@ -131,6 +133,13 @@ def stack(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, str]]:
                 p.wait()
         for fh in logs:
             fh.close()
+
+
+def _pick(page: object, label: str, option: str) -> None:
+    """Choose ``option`` in the Streamlit selectbox labelled ``label``."""
+    box = page.locator("[data-testid=stSelectbox]").filter(has_text=label).first  # type: ignore[attr-defined]
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()  # type: ignore[attr-defined]
 
 
 def _caption(page: object, pattern: str) -> re.Match[str] | None:
@@ -151,15 +160,24 @@ def test_pair_page_live_and_alert_from_the_ui(stack: tuple[str, str], artifacts:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(30_000)
         page.goto(f"{url}/pair")
-        page.wait_for_selector(".js-plotly-plot")
-        first = _wait(
-            lambda: _caption(page, r"([\d,]+) aligned 1s bars up to (\S+ \S+)"),
-            "the pair caption",
-            20,
-            [],
-        )
+        # the pair page opens on the packaged history; the live legs are one pick away
+        page.wait_for_selector(".js-plotly-plot", timeout=180_000)  # first: a week of 1m bars
+        _pick(page, "Leg Y", "BTCUSDT")
+        _pick(page, "Leg X (hedge)", "ETHUSDT")
+        _pick(page, "Timeframe", "1s")
+        _pick(page, "Lookback", "1 hour")
+        try:
+            first = _wait(
+                lambda: _caption(page, r"([\d,]+) aligned 1s bars up to (\S+ \S+)"),
+                "the pair caption",
+                60,
+                [],
+            )
+        finally:
+            page.screenshot(path=str(artifacts / "pair-live.png"), full_page=True)
         assert int(first.group(1).replace(",", "")) >= 62  # type: ignore[union-attr]
-        assert _caption(page, r"connected: BTCUSDT, ETHUSDT")
+        _wait(lambda: _caption(page, r"connected: BTCUSDT, ETHUSDT"), "feed status", 60, [])
+        assert _caption(page, r"BTCUSDT, ETHUSDT: replayed from a local venue")
         # the live fragment redraws with newer bars without any click
         later = _wait(
             lambda: (
@@ -180,6 +198,11 @@ def test_pair_page_live_and_alert_from_the_ui(stack: tuple[str, str], artifacts:
         page.goto(f"{url}/alerts")
         page.get_by_label("Name").fill("eth trades")
         page.get_by_label("Target").fill("ETHUSDT")
+        page.get_by_label("Target").press("Enter")  # Enter does not submit a half-built rule
+        _pick(page, "Metric", "price")
+        _pick(page, "Timeframe", "tick")
+        page.get_by_label("Threshold").fill("0")
+        page.get_by_role("spinbutton", name="Cooldown (s)").fill("0")
         page.get_by_role("button", name="Create rule").click()
         created = page.get_by_text(re.compile(r"Rule \d+ created: price\(ETHUSDT, tick\) > 0"))
         created.wait_for()
@@ -190,3 +213,34 @@ def test_pair_page_live_and_alert_from_the_ui(stack: tuple[str, str], artifacts:
         browser.close()
     events = httpx.get(f"{api}/api/v1/alerts/history", params={"rule_id": rule_id}).json()
     assert events and events[0]["rule_id"] == rule_id
+
+
+def _settled(page: object) -> None:
+    """Wait until the app has finished running its script (the status widget is gone)."""
+    page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=60_000)  # type: ignore[attr-defined]
+
+
+def test_every_path_renders_without_not_found_or_traceback(
+    stack: tuple[str, str], artifacts: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from statarb.dashboard.app import VIEWS
+
+    url, _api = stack
+    paths = list(dict.fromkeys(["", *(p for *_rest, p in VIEWS)]))  # "" = the overview
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        for path in paths:
+            page.goto(f"{url}/{path}")
+            page.locator("h1").first.wait_for()
+            _settled(page)
+            body = page.locator("body").inner_text()
+            name = path or "root"
+            page.screenshot(path=str(artifacts / f"sweep-{name}.png"))
+            assert "Page not found" not in body, name
+            assert "Traceback" not in body, name
+            assert page.locator("[data-testid=stException]").count() == 0, name
+        browser.close()

@@ -96,7 +96,7 @@ def _chart_with(at: AppTest, trace: str) -> dict:
 def test_app_navigates_and_reports_the_engine_missing(env: str) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
-    assert [t.value for t in at.title] == ["Market"]
+    assert [t.value for t in at.title] == ["statarb"]  # the overview
     assert "engine not reachable at http://127.0.0.1:9" in _texts(at, "caption")
     at.switch_page("views/alerts.py").run()
     assert not at.exception and at.title[0].value == "Alerts"
@@ -104,7 +104,7 @@ def test_app_navigates_and_reports_the_engine_missing(env: str) -> None:
 
 def test_market_candles_are_the_stored_bars(env: str) -> None:
     at = _run("market.py")
-    assert at.selectbox(key="mk_symbol").options == sorted(SYMBOLS)
+    assert sorted(at.selectbox(key="mk_symbol").options) == sorted(SYMBOLS)
     at.selectbox(key="mk_lb").set_value("all").run()
     candle = _spec(at, 0)["data"][0]
     bars = _bars(env, "AVAXUSDT")
@@ -128,6 +128,11 @@ def test_market_custom_timeframe_is_validated(env: str) -> None:
 
 def test_pair_page(env: str) -> None:
     at = _run("pair.py")
+    assert (at.selectbox(key="pa_a").value, at.selectbox(key="pa_b").value) == (
+        "AVAXUSDT",
+        "LINKUSDT",
+    )  # the pair with the longest common history, the demo's order breaking the tie
+    at.selectbox(key="pa_b").set_value("DOTUSDT").run()
     at.selectbox(key="pa_tf").set_value("15m").run()  # 2,688 bars
     at.selectbox(key="pa_lb").set_value("all").run()
     assert not at.exception
@@ -169,9 +174,11 @@ def test_correlation_heatmap_equals_pandas_corr(env: str) -> None:
     at = _run("correlation.py")
     at.selectbox(key="co_lb").set_value("all").run()
     heat = _spec(at, 0)["data"][0]
-    closes = pd.DataFrame({s: _bars(env, s).set_index("time")["close"] for s in sorted(SYMBOLS)})
+    order = ["AVAXUSDT", "LINKUSDT", "DOTUSDT"]  # the picker's order: the demo's symbols first
+    assert at.multiselect(key="co_syms").value == order
+    closes = pd.DataFrame({s: _bars(env, s).set_index("time")["close"] for s in order})
     ref = closes.pct_change().iloc[1:].corr()
-    assert list(heat["x"]) == sorted(SYMBOLS)
+    assert list(heat["x"]) == order
     np.testing.assert_allclose(np.array(heat["z"]), ref.to_numpy(), rtol=1e-12)
     liq = at.dataframe[0].value
     assert list(liq["bars"]) == [40_320] * 3
@@ -190,6 +197,7 @@ def test_backtest_page_shows_the_backtester_numbers(env: str) -> None:
     from statarb.store import open_store
 
     at = _run("backtest.py")
+    at.selectbox(key="bt_b").set_value("DOTUSDT").run()
     at.selectbox(key="bt_tf").set_value("1h").run()
     assert not at.exception and not at.error, _texts(at, "error")
     store = open_store(env, read_only=True)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_PARTIAL = 1  # some input rejected
 EXIT_USAGE = 2  # usage or format error
+EXIT_UNREACHABLE = 3  # a venue or service never answered
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

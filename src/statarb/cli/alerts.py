@@ -36,6 +36,23 @@ def _rule_from_flags(
     }  # fmt: skip
 
 
+def _other_store_note(store_url: str) -> None:
+    """Say so when the offline demo's store exists beside the one this command used: the demo
+    (``make run`` without Binance, ``statarb up --demo``) keeps its rules in its own store."""
+    from statarb.cli.serve import DEMO_STORE
+    from statarb.config import Settings
+
+    demo = Settings(store_url=DEMO_STORE)
+    if store_url == DEMO_STORE or demo.sqlite_path is None or not demo.sqlite_path.exists():
+        return
+    typer.echo(
+        f"note: this used the store {store_url}; the offline demo (`make run` without Binance, "
+        f"`statarb up --demo`) uses {DEMO_STORE}: add --store {DEMO_STORE} (or set "
+        "STATARB_STORE_URL) to change the demo's rules",
+        err=True,
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``alerts`` command group."""
     group = typer.Typer(help="Alert rules: list, add, remove.", no_args_is_help=True)
@@ -52,8 +69,10 @@ def register(app: typer.Typer) -> None:
         from statarb.alerts.rules import parse_rule
         from statarb.errors import AlertRuleError
 
-        with store_from(settings(store_url=store), read_only=True) as st:
+        cfg = settings(store_url=store)
+        with store_from(cfg, read_only=True) as st:
             rows = st.list_alert_rules()
+        _other_store_note(cfg.store_url)
         if json_out:
             typer.echo(json.dumps(rows, indent=2))
             raise typer.Exit(EXIT_OK)
@@ -110,9 +129,11 @@ def register(app: typer.Typer) -> None:
             rule = parse_rule(data)
         except AlertRuleError as exc:
             fail(str(exc))
-        with store_from(settings(store_url=store)) as st:
+        cfg = settings(store_url=store)
+        with store_from(cfg) as st:
             rid = st.save_alert_rule(rule.to_dict())
         typer.echo(f"added rule {rid}: {rule.summary()} ({RESTART_NOTE})")
+        _other_store_note(cfg.store_url)
 
     @group.command("rm")
     def rm(

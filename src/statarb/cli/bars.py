@@ -13,6 +13,7 @@ from statarb.cli._common import fail, parse_range, settings, store_from
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import numpy as np
     import pandas as pd
 
     from statarb.model import BarBatch
@@ -51,13 +52,50 @@ def load_bars_or_fail(
         fail(str(exc))
 
 
+def source_decimals(values: np.ndarray, most: int = 10) -> int | None:
+    """The fewest decimals (up to ``most``) that hold every value to within float noise, or
+    ``None`` when the values have no such short precision (then they are left as they are).
+
+    Bars resampled or built from ticks carry sums like ``292.8000000000009``; the source had
+    ``292.8``. Examples: ``[1.5, 2.25] -> 2``, ``[292.8000000000009] -> 1``, ``[1/3] -> None``.
+    """
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return None
+    # float noise is a few hundred ulps at most; exchange prices and sizes have at most 12
+    # significant digits, so a "precision" needing more is not one (real-valued data stays)
+    tol = 256 * np.spacing(np.maximum(np.abs(x), 1e-300))
+    int_digits = max(1, int(np.floor(np.log10(max(float(np.abs(x).max()), 1.0)))) + 1)
+    for d in range(min(most, 12 - int_digits) + 1):
+        if (np.abs(x - np.round(x, d)) <= tol).all():
+            return d
+    return None
+
+
+def tidy_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each float column rounded to its source precision (no float noise)."""
+    import numpy as np
+
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype.kind == "f":
+            col = out[name].to_numpy()
+            d = source_decimals(col)
+            if d is not None:
+                out[name] = np.round(col, d)
+    return out
+
+
 def bars_json(batch: BarBatch) -> bytes:
     """Bars as a JSON array of objects (``time`` = ISO-8601 UTC open time; NaN as null)."""
     import orjson
 
     from statarb.export import bars_frame, iso_text
 
-    frame = bars_frame(batch)
+    frame = tidy_floats(bars_frame(batch))
     frame["time"] = iso_text(frame["time"])
     records = frame.to_dict(orient="records")
     return orjson.dumps(records, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -93,7 +131,8 @@ def register(app: typer.Typer) -> None:
             return
         from statarb.export import bars_frame, csv_frame
 
-        typer.echo(csv_frame(bars_frame(batch)).to_csv(index=False, lineterminator="\n"), nl=False)
+        text = csv_frame(tidy_floats(bars_frame(batch))).to_csv(index=False, lineterminator="\n")
+        typer.echo(text, nl=False)
 
     export_app = typer.Typer(help="Write ticks or bars to CSV or Parquet.", no_args_is_help=True)
     app.add_typer(export_app, name="export")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from statarb.cli._common import EXIT_OK, fail, settings
+from statarb.cli._common import EXIT_OK, EXIT_UNREACHABLE, fail, settings
 
 if TYPE_CHECKING:
     from statarb.ingest._feed_stats import FeedStats
@@ -22,8 +22,10 @@ class _StatusLine:
     def __init__(self) -> None:
         self.prev_msgs = 0
         self.tty = sys.stderr.isatty()
+        self.connected = False  # ever
 
     def __call__(self, feed: FeedStats, writer: WriterStats) -> None:
+        self.connected = self.connected or feed.connected or feed.messages > 0
         rate = feed.messages - self.prev_msgs
         self.prev_msgs = feed.messages
         lag = "-" if feed.latency_p50_ms is None else f"{feed.latency_p50_ms:.0f}ms"
@@ -63,6 +65,12 @@ def _stream(symbols: list[str], seconds: float | None, book: bool, mark: bool) -
     if status.tty:
         sys.stderr.write("\n")
     typer.echo(result.summary())
+    if not (status.connected or result.feed.connected or result.feed.messages):
+        fail(
+            f"never connected to {cfg.binance_ws_url}: nothing was streamed. Check the network "
+            "(or STATARB_BINANCE_WS_URL); offline, `statarb up --demo` replays a recording",
+            EXIT_UNREACHABLE,
+        )
     return EXIT_OK
 
 

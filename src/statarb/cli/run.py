@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def run(cfg: Settings) -> int:
-    """Open the configured store, import the sample symbols not stored yet, print the store.
+    """Open the configured store, import the sample (replay recording and the month of 1m
+    history) where it is not stored yet, print the store.
 
     Returns the exit code (0 when the sample imported cleanly or was already there).
     """
@@ -34,12 +35,16 @@ def run(cfg: Settings) -> int:
             names = ", ".join(p.name for p in todo)
             typer.echo(f"importing the demo sample ({names}) into {cfg.store_url}")
             code = run_import(todo, store)
+        if added := sample.load_history(store):
+            typer.echo(f"stored {added:,} bars of demo history ({sample.HISTORY_LABEL})")
         typer.echo(f"store {cfg.store_url}:")
         typer.echo(info_table(store.symbols()))
     return code
 
 
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
+#: days of 1m history ``run`` backfills over REST klines for the streamed symbols
+HISTORY_DAYS = 28.0
 
 
 def binance_reachable(rest_url: str, timeout: float = 3.0) -> bool:
@@ -65,18 +70,21 @@ def plan_start(cfg: Settings, *, reachable: bool, dashboard: bool = True) -> dic
     if reachable:
         symbols = cfg.symbols or list(DEFAULT_SYMBOLS)
         return {
-            "message": f"Binance is reachable: streaming {', '.join(symbols)} live",
+            "message": f"Binance is reachable: streaming {', '.join(symbols)} live, with the "
+            f"last {HISTORY_DAYS:g} days of 1m klines backfilled over REST",
             "kwargs": {
                 "up": True,
                 "dashboard_port": port,
                 "symbols": symbols,
                 "store_url": cfg.store_url,
+                "history_days": HISTORY_DAYS,
             },
         }
     store = cfg.store_url if "store_url" in cfg.model_fields_set else DEMO_STORE
     return {
         "message": f"Binance ({cfg.binance_rest_url}) is out of reach: starting the offline demo, "
-        "the packaged BTCUSDT/ETHUSDT recording replayed through the live path",
+        "the packaged BTCUSDT/ETHUSDT recording replayed through the live path, beside a month "
+        "of packaged 1m history of five symbols",
         "kwargs": {"demo": True, "up": True, "dashboard_port": port, "store_url": store},
     }
 
@@ -106,5 +114,5 @@ def register(app: typer.Typer) -> None:
     def sample_(
         store: Annotated[str | None, typer.Option(help="Store URL (default: settings).")] = None,
     ) -> None:
-        """Import the packaged demo sample (real BTCUSDT/ETHUSDT trades) and show the store."""
+        """Import the packaged demo sample (BTCUSDT/ETHUSDT trades, a month of 1m history)."""
         raise typer.Exit(run(settings(store_url=store)))

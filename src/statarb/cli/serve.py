@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import asyncio
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -50,8 +51,63 @@ def _stop_child(proc: object) -> None:
             proc.wait()
 
 
+def _preload_history(cfg: Settings) -> None:
+    """Write the packaged month of 1m history into the demo store (seconds, first start only)."""
+    import time
+
+    from statarb import sample
+    from statarb.store import open_store
+
+    t0 = time.perf_counter()
+    store = open_store(cfg.store_url)
+    try:
+        n = sample.load_history(store)
+    finally:
+        store.close()
+    what = f"{n:,} bars written" if n else "already stored"
+    typer.echo(
+        f"demo history: {', '.join(sample.HISTORY_SYMBOLS)} ({sample.HISTORY_LABEL}); {what} "
+        f"in {time.perf_counter() - t0:.1f} s",
+        err=True,
+    )
+
+
+async def _backfill_history(app: Any, cfg: Settings, symbols: list[str], days: float) -> None:
+    """Fetch the last ``days`` of 1m klines of ``symbols`` over REST into the engine's store.
+
+    Runs beside the live streams once the API is up; a failure is reported, never fatal.
+    """
+    import time
+
+    from statarb.errors import StatarbError
+    from statarb.ingest.rest_klines import KlineClient, backfill_klines
+
+    client = KlineClient(cfg.binance_rest_url)
+    try:
+        got = await backfill_klines(client, symbols, days, int(time.time() * 1000))
+        store = app.state.store
+        for batch in got.values():
+            if len(batch):
+                await asyncio.to_thread(store.write_bars, batch)
+        typer.echo(
+            "history: "
+            + ", ".join(f"{s} {len(b):,} 1m bars" for s, b in got.items())
+            + f" backfilled over REST klines from {cfg.binance_rest_url}",
+            err=True,
+        )
+    except (StatarbError, OSError) as exc:
+        typer.echo(f"history backfill over REST klines failed: {exc}", err=True)
+    finally:
+        await client.close()
+
+
 async def _run(
-    cfg: Settings, *, demo: bool, speed: float, dashboard_port: int | None = None
+    cfg: Settings,
+    *,
+    demo: bool,
+    speed: float,
+    dashboard_port: int | None = None,
+    history_days: float = 0.0,
 ) -> None:
     import uvicorn
 
@@ -60,12 +116,24 @@ async def _run(
     replay = None
     feed_urls = None
     if demo:
+        import socket
+
         from statarb.ingest.replay import ReplayServer
         from statarb.sample import files
 
-        replay = ReplayServer(files(), speed=speed, loop=True)
-        await replay.start()
-        feed_urls = (replay.ws_url, replay.rest_url)
+        with socket.socket() as sock:  # the venue's port is known before it starts, so the
+            sock.bind(("127.0.0.1", 0))  # dashboard (started first) already knows the URLs
+            venue_port = int(sock.getsockname()[1])
+        replay = ReplayServer(files(), port=venue_port, speed=speed, loop=True)
+        feed_urls = (f"ws://127.0.0.1:{venue_port}", f"http://127.0.0.1:{venue_port}")
+        # streams started later from the dashboard or the API dial the demo venue too
+        cfg = cfg.model_copy(
+            update={"binance_ws_url": feed_urls[0], "binance_rest_url": feed_urls[1]}
+        )
+    # the dashboard boots (seconds) while the venue loads and the demo history is written
+    dash = _start_dashboard(cfg, dashboard_port) if dashboard_port else None
+    if replay is not None:
+        await asyncio.gather(replay.start(), asyncio.to_thread(_preload_history, cfg))
         typer.echo(f"demo: replaying the packaged sample at {replay.ws_url} ({speed:g}x)", err=True)
     # the demo sample is minutes long: analyse the pair on 1 s bars too, so it shows at once
     atf: list[str] | None = None
@@ -81,10 +149,22 @@ async def _run(
         f"store {cfg.store_url}",
         err=True,
     )
-    dash = _start_dashboard(cfg, dashboard_port) if dashboard_port else None
+    backfill = None
+    if history_days and cfg.symbols:
+
+        async def later() -> None:
+            while not server.started:
+                if server.should_exit:
+                    return
+                await asyncio.sleep(0.1)
+            await _backfill_history(app, cfg, list(cfg.symbols), history_days)
+
+        backfill = asyncio.create_task(later(), name="history-backfill")
     try:
         await server.serve()
     finally:
+        if backfill is not None:
+            backfill.cancel()
         if dash is not None:
             _stop_child(dash)
         if replay is not None:
@@ -108,10 +188,9 @@ def _serve(
     *,
     up: bool = False,
     dashboard_port: int | None = None,
+    history_days: float = 0.0,
     **overrides: object,
 ) -> int:
-    import asyncio
-
     from statarb.errors import StatarbError
     from statarb.extras import require
 
@@ -131,12 +210,43 @@ def _serve(
     try:
         if dashboard_port == 0:  # `up` without --dashboard-port: the configured one
             dashboard_port = cfg.dashboard_port
-        asyncio.run(_run(cfg, demo=demo, speed=speed, dashboard_port=dashboard_port))
+        _check_ports(cfg, dashboard_port)
+        run = _run(
+            cfg, demo=demo, speed=speed, dashboard_port=dashboard_port, history_days=history_days
+        )
+        asyncio.run(run)
     except StatarbError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         pass
     return EXIT_OK
+
+
+def _port_busy(host: str, port: int) -> bool:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _check_ports(cfg: Settings, dashboard_port: int | None) -> None:
+    """Refuse to start on a busy port, naming the option that picks another one."""
+    if _port_busy(cfg.api_host, cfg.api_port):
+        fail(
+            f"the API port {cfg.api_host}:{cfg.api_port} is in use (another statarb?): stop it, "
+            "or pick another with --port N (or STATARB_API_PORT)"
+        )
+    if dashboard_port and _port_busy("127.0.0.1", dashboard_port):
+        fail(
+            f"the dashboard port {dashboard_port} is in use: stop what holds it, or pick another "
+            "with --dashboard-port N (or STATARB_DASHBOARD_PORT), or --no-dashboard"
+        )
 
 
 def _symbols(text: str | None) -> list[str] | None:

@@ -8,6 +8,8 @@ import streamlit as st
 
 from statarb.dashboard import data, ui
 
+# The default page is served at "/" only (a url path of its own would answer "Page not found"):
+# so the default is a small overview at "/", and every view (Market included) has its own path.
 # not "pages": a folder of that name next to the entry script switches Streamlit to its
 # directory-based navigation, which never runs this script
 PAGES = Path(__file__).resolve().parent / "views"
@@ -15,6 +17,7 @@ PAGES = Path(__file__).resolve().parent / "views"
 st.set_page_config(page_title="statarb", page_icon=":material/monitoring:", layout="wide")
 #: (file, title, icon, url path)
 VIEWS = [
+    ("overview.py", "Overview", ":material/home:", ""),
     ("data_source.py", "Data source", ":material/cable:", "data-source"),
     ("market.py", "Market", ":material/candlestick_chart:", "market"),
     ("pair.py", "Pair analysis", ":material/balance:", "pair"),
@@ -26,8 +29,9 @@ VIEWS = [
     ("downloads.py", "Data", ":material/download:", "data"),
 ]
 nav = st.navigation(
-    [st.Page(PAGES / f, title=t, icon=i, url_path=u, default=u == "market") for f, t, i, u in VIEWS]
+    [st.Page(PAGES / f, title=t, icon=i, url_path=u, default=not u) for f, t, i, u in VIEWS]
 )
+ui.warm_up()
 with st.sidebar:
     st.caption(f"store `{data.settings().store_url}` · engine `{data.settings().api_url}`")
     ui.feed_status_panel()

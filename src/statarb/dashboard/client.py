@@ -34,7 +34,7 @@ class EngineError(StatarbError):
 def _client(base_url: str) -> httpx.Client:
     import httpx
 
-    return httpx.Client(base_url=base_url, timeout=httpx.Timeout(5.0, connect=1.5))
+    return httpx.Client(base_url=base_url, timeout=httpx.Timeout(5.0, connect=3.0))
 
 
 def _headers(write: bool) -> dict[str, str]:
@@ -89,7 +89,23 @@ def api(method: str, path: str, **kwargs: Any) -> Any:
 @st.cache_data(ttl=1.0, show_spinner=False)
 def feeds_status(api_url: str) -> dict[str, Any]:
     """``GET /api/v1/feeds`` (cached a second; ``api_url`` keys the cache)."""
-    return api("GET", "/api/v1/feeds")
+    status = api("GET", "/api/v1/feeds")
+    _last_status()[api_url] = status
+    return status
+
+
+@st.cache_resource(show_spinner=False)
+def _last_status() -> dict[str, dict[str, Any]]:
+    return {}
+
+
+def last_feeds_status(api_url: str) -> dict[str, Any] | None:
+    """The newest ``GET /api/v1/feeds`` answer, or the last one seen when the engine does not
+    answer right now (a busy engine must not relabel live data as stored), ``None`` if never."""
+    try:
+        return feeds_status(api_url)
+    except EngineUnavailableError:
+        return _last_status().get(api_url)
 
 
 def feed_summary(status: dict[str, Any]) -> dict[str, Any]:

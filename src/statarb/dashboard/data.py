@@ -58,6 +58,42 @@ def symbol_names() -> list[str]:
     return [row["symbol"] for row in symbols_table(settings().store_url)]
 
 
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def symbol_spans(url: str) -> dict[str, tuple[int, int]]:
+    """Per symbol: (first, last) epoch µs of its data, ticks and stored bars together.
+
+    The bar ends come from :func:`bar_span` (cached longer: bars of history change rarely).
+    """
+    out: dict[str, tuple[int, int]] = {}
+    for info in store(url).symbols():
+        lo = [info.first_ts] if info.first_ts is not None else []
+        hi = [info.last_ts] if info.last_ts is not None else []
+        if info.bars:
+            from statarb.model import Timeframe
+
+            tf = max(info.bars, key=lambda t: Timeframe.parse(t).us)  # the fewest rows
+            span = bar_span(url, info.symbol, tf, info.bars[tf])
+            if span is not None:
+                lo.append(span[0])
+                hi.append(span[1])
+        if lo and hi:
+            out[info.symbol] = (min(lo), max(hi))
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def bar_span(url: str, symbol: str, timeframe: str, count: int) -> tuple[int, int] | None:
+    """(first open, last close) epoch µs of the stored ``timeframe`` bars of ``symbol``
+    (``count``, the number stored, keys the cache: it changes when bars are added, so a
+    month of history is read once, not on every refresh)."""
+    from statarb.model import Timeframe
+
+    b = store(url).read_bars(symbol, timeframe)
+    if not len(b):
+        return None
+    return int(b.open_time[0]), int(b.open_time[-1]) + Timeframe.parse(timeframe).us - 1
+
+
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=32)
 def bars(url: str, symbol: str, timeframe: str, start: int | None, end: int | None) -> pd.DataFrame:
     """Bars of one symbol as :func:`statarb.export.bars_frame` (time, OHLCV, ...)."""

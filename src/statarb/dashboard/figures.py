@@ -342,8 +342,10 @@ def sweep_heatmap_figure(
             colorbar={"title": value},
         )
     )
-    fig.update_xaxes(title_text=x)
-    fig.update_yaxes(title_text=y)
+    # categorical axes: every grid value gets one cell of the same width, however uneven the
+    # values are (numeric-looking labels would otherwise be placed on a linear axis)
+    fig.update_xaxes(title_text=x, type="category")
+    fig.update_yaxes(title_text=y, type="category")
     return _layout(fig, title or f"{value} by {x} and {y}")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,17 @@ LOOKBACKS: dict[str, int | None] = {
     "all": None,
 }
 STATUS_EVERY = 2.0
+#: file names the importer reads (each optionally with .gz), besides Binance .zip archives
+IMPORT_SUFFIXES = (".csv", ".ndjson", ".jsonl", ".json", ".txt")
+
+
+def importable_name(name: str) -> bool:
+    """Whether an uploaded file's name is one the importer reads (case-insensitive)."""
+    low = name.lower()
+    if low.endswith(".zip"):
+        return True
+    low = low.removesuffix(".gz")
+    return low.endswith(IMPORT_SUFFIXES) or "." not in low.rsplit("/", 1)[-1]
 
 
 def parse_symbols(text: str) -> tuple[list[str], list[str]]:
@@ -76,21 +89,172 @@ def timeframe_picker(key: str, default: str = "1m") -> str:
 
 
 def lookback_start(symbols: list[str], key: str, default: str = "1 day") -> int | None:
-    """Start (epoch µs) of the chosen lookback, counted back from the symbols' newest data."""
+    """Start (epoch µs) of the chosen lookback, counted back from the symbols' newest data.
+
+    The newest data of a symbol is its last tick or its last stored bar, whichever is later, so
+    a lookback also cuts symbols that hold bars only (imported or backfilled klines).
+    """
     labels = list(LOOKBACKS)
     label = st.selectbox("Lookback", labels, index=labels.index(default), key=f"{key}_lb")
     seconds = LOOKBACKS[label]
     if seconds is None:
         return None
-    rows = {r["symbol"]: r for r in data.symbols_table(data.settings().store_url)}
-    lasts = [t for s in symbols if s in rows and (t := _last_us(rows[s])) is not None]
+    spans = data.symbol_spans(data.settings().store_url)
+    lasts = [spans[s][1] for s in symbols if s in spans]
     return None if not lasts else max(lasts) - seconds * 1_000_000
 
 
-def _last_us(row: dict[str, Any]) -> int | None:
-    from statarb.timeutil import parse_time
+def overlap_us(spans: dict[str, tuple[int, int]], a: str, b: str) -> int:
+    """How long (µs) the data of ``a`` and ``b`` overlap in time (0 when they do not)."""
+    if a not in spans or b not in spans:
+        return 0
+    return max(0, min(spans[a][1], spans[b][1]) - max(spans[a][0], spans[b][0]))
 
-    return None if row.get("last") is None else parse_time(row["last"])
+
+def default_pair(names: list[str], spans: dict[str, tuple[int, int]]) -> tuple[str, str]:
+    """The two symbols whose data overlap longest (ties: the earlier in ``names``)."""
+    best = (names[0], names[1])
+    best_len = -1
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            n = overlap_us(spans, a, b)
+            if n > best_len:
+                best, best_len = (a, b), n
+    return best
+
+
+def pair_pickers(names: list[str], key: str, cols: Any) -> tuple[str, str]:
+    """Two symbol pickers (Y, X) that start on the pair with the longest common history."""
+    ordered = order_symbols(names)
+    spans = data.symbol_spans(data.settings().store_url)
+    a0, b0 = default_pair(ordered, spans)
+    a = cols[0].selectbox("Leg Y", ordered, index=ordered.index(a0), key=f"{key}_a")
+    b = cols[1].selectbox("Leg X (hedge)", ordered, index=ordered.index(b0), key=f"{key}_b")
+    if a != b and not overlap_us(spans, a, b):
+        st.warning(
+            f"{a} and {b} have no data at the same time, so there is nothing to align. "
+            f"{a0} and {b0} overlap longest."
+        )
+    return a, b
+
+
+def overlapping_group(names: list[str], spans: dict[str, tuple[int, int]]) -> list[str]:
+    """The largest set of symbols that all share data at one time (most common moment)."""
+    if not names:
+        return []
+    best: list[str] = []
+    for s in names:  # a moment where most symbols have data: some symbol's last time
+        if s not in spans:
+            continue
+        t = spans[s][1]
+        group = [n for n in names if n in spans and spans[n][0] <= t <= spans[n][1]]
+        if len(group) > len(best):
+            best = group
+    return best or names[:1]
+
+
+def symbols_picker(names: list[str], key: str, label: str = "Symbols") -> list[str]:
+    """A multiselect of symbols that starts on the largest group with data at the same time."""
+    ordered = order_symbols(names)
+    spans = data.symbol_spans(data.settings().store_url)
+    default = overlapping_group(ordered, spans)
+    return list(st.multiselect(label, ordered, default=default, key=f"{key}_syms"))
+
+
+def order_symbols(names: list[str]) -> list[str]:
+    """``names`` with the packaged demo symbols first, in their own order (liquid pairs first)."""
+    from statarb import sample
+
+    rank = {s: i for i, s in enumerate((*sample.HISTORY_SYMBOLS, *sample.SYMBOLS))}
+    return sorted(names, key=lambda s: (rank.get(s, len(rank)), s))
+
+
+def default_timeframe(symbols: list[str]) -> str:
+    """``"1s"`` when every symbol has ticks (live or imported trades), else ``"1m"``."""
+    rows = {r["symbol"]: r for r in data.symbols_table(data.settings().store_url)}
+    return "1s" if all(rows.get(s, {}).get("ticks") for s in symbols) else "1m"
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Once per process, in the background: import the analytics stack (statsmodels, SciPy) and
+    load the numba kernels on a small synthetic pair, so the first pair page a visitor opens
+    does not pay seconds for it."""
+
+    def work() -> None:
+        import numpy as np
+
+        from statarb.analytics.pair import analyze_pair
+        from statarb.analytics.regression import hedge_ratio
+
+        rng = np.random.default_rng(0)
+        x = 100.0 + np.cumsum(rng.normal(0.0, 0.1, 400))
+        y = 0.5 * x + rng.normal(0.0, 0.1, 400)
+        with contextlib.suppress(Exception):  # a warm-up failure only costs the saved seconds
+            analyze_pair(y, x, method="ols", window=None, bar_seconds=60.0, z_window=60)
+            for method in ("huber", "theil-sen"):
+                hedge_ratio(y, x, method=method)
+
+    thread = threading.Thread(target=work, name="statarb-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _local(url: str | None) -> bool:
+    """Whether a feed URL is a venue on this machine (the demo replay), not Binance."""
+    from urllib.parse import urlparse
+
+    host = urlparse(url or "").hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def data_origins(symbols: list[str] | None = None) -> list[tuple[str, list[str]]]:
+    """Where the data of ``symbols`` (default: every stored one) comes from, as
+    ``(description, symbols)`` groups: streamed (live or replayed), packaged history, other
+    bar-only history, imported ticks."""
+    from statarb import sample
+
+    url = data.settings().store_url
+    rows = {r["symbol"]: r for r in data.symbols_table(url)}
+    names = [s for s in (symbols or list(rows)) if s in rows]
+    streamed: dict[str, str | None] = {}  # symbol -> the venue its feed dials
+    with contextlib.suppress(StatarbError):
+        status = client.last_feeds_status(data.settings().api_url) or {}
+        for feed in status.get("feeds", []):
+            if feed.get("running"):
+                for sym in feed.get("symbols", []):
+                    streamed[sym] = feed.get("venue") or data.settings().binance_ws_url
+    spans = data.symbol_spans(url)
+    hist_lo, hist_hi = 1_769_904_000_000_000, 1_772_323_200_000_000  # 2026-02-01 .. 03-01
+    groups: dict[str, list[str]] = {}
+    for s in order_symbols(names):
+        if s in streamed:
+            if _local(streamed[s]):
+                kind = f"replayed from a local venue: {sample.REPLAY_LABEL}"
+            else:
+                kind = f"streamed live from {streamed[s]}"
+            if rows[s]["bars"] and s not in sample.SYMBOLS:
+                kind += " (+ REST kline history)"
+        elif not rows[s]["ticks"]:
+            span = spans.get(s)
+            packaged = (
+                s in sample.HISTORY_SYMBOLS
+                and span is not None
+                and hist_lo <= span[0]
+                and span[1] < hist_hi
+            )
+            kind = f"history: {sample.HISTORY_LABEL}" if packaged else "history: stored bars"
+        else:
+            kind = "stored trades (imported or an earlier stream)"
+        groups.setdefault(kind, []).append(s)
+    return [(k, v) for k, v in groups.items()]
+
+
+def data_origin_caption(symbols: list[str]) -> None:
+    """One caption line saying which of ``symbols`` are replayed/live and which are history."""
+    parts = [f"{', '.join(syms)}: {kind}" for kind, syms in data_origins(symbols)]
+    if parts:
+        st.caption(" · ".join(parts))
 
 
 def engine_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -137,7 +301,11 @@ def feed_status_panel() -> None:
         rate = (s["messages"] - prev[1]) / (now - prev[0])
     st.session_state["_feed_prev"] = (now, s["messages"])
     state = "connected" if s["connected"] else ("no feed" if not s["feeds"] else "DISCONNECTED")
-    st.caption(f"{state}: {', '.join(s['symbols']) or '-'}")
+    venues = {f.get("venue") for f in status.get("feeds", [])}
+    where = ""
+    if venues and all(_local(v) for v in venues):
+        where = " (replayed from a local venue)"
+    st.caption(f"{state}: {', '.join(s['symbols']) or '-'}{where}")
     c1, c2 = st.columns(2)
     c1.metric("msgs/s", "-" if rate is None else f"{rate:,.0f}")
     c2.metric("lag", fmt_lag(s["lag_ms"]))

@@ -81,8 +81,9 @@ class FeedsMixin:
         out = []
         for run in self._feeds:
             err = None
-            if run.task.done() and not run.task.cancelled() and run.task.exception():
-                err = str(run.task.exception())
+            if run.task.done() and not run.task.cancelled() and (exc := run.task.exception()):
+                err = str(exc) or type(exc).__name__  # some exceptions carry no message
             out.append({"symbols": sorted(run.symbols), "running": not run.task.done(),
-                        "error": err, "stats": run.feed.stats.to_dict()})  # fmt: skip
+                        "error": err, "venue": run.feed.ws_url,
+                        "stats": run.feed.stats.to_dict()})  # fmt: skip
         return out

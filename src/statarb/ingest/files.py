@@ -96,6 +96,14 @@ def read_file(
         )
 
 
+def _bar_count(store: TickStore, symbol: str, timeframe: str) -> int:
+    """Stored bars of ``symbol`` and ``timeframe`` (from the store's per-symbol counts)."""
+    for info in store.symbols():
+        if info.symbol == symbol:
+            return int(info.bars.get(timeframe, 0))
+    return 0
+
+
 class _FileTally:
     """Running counts of one file's import."""
 
@@ -116,7 +124,11 @@ class _FileTally:
             self.parsed += len(qb)
             self.symbols.add(qb.symbol)
         for bb in chunk.bars.values():
-            self.bars += store.write_bars(bb)
+            # write_bars inserts or replaces: only bars the store did not hold are new, the
+            # rest are duplicates of a previous import (the stored counts tell them apart)
+            before = _bar_count(store, bb.symbol, bb.timeframe)
+            store.write_bars(bb)
+            self.bars += _bar_count(store, bb.symbol, bb.timeframe) - before
             self.parsed += len(bb)
             self.symbols.add(bb.symbol)
         self.rows += chunk.rows

@@ -16,6 +16,9 @@ from statarb.errors import AlertRuleError
 st.title("Alerts")
 METRICS = sorted(SYMBOL_METRICS | PAIR_METRICS)
 TFS = [TICK, *data.TIMEFRAMES]
+#: the form's starting rule: |z| of a pair above 2 on 1m bars, re-armed below 1.5, at most
+#: one notification per 5 minutes (0/0 let a noisy value send a webhook every tick)
+DEFAULT_METRIC, DEFAULT_THRESHOLD, DEFAULT_HYSTERESIS, DEFAULT_COOLDOWN = "zscore", 2.0, 0.5, 300.0
 
 rules = ui.engine_call(client.api, "GET", "/api/v1/alerts/rules")
 if rules is None:
@@ -26,11 +29,20 @@ st.subheader("New rule")
 count = int(
     st.number_input("Conditions", 1, 6, 1, key="al_count", help="more than one: an AND/OR group")
 )
-with st.form("al_new", clear_on_submit=False):
+# Enter in a field does not submit: only the button does, and a rule missing its name or
+# target is refused with a message (nothing half-built reaches the engine)
+with st.form("al_new", clear_on_submit=False, enter_to_submit=False):
     c = st.columns([4, 1, 1])
     name = c[0].text_input("Name", key="al_name")
     op = c[1].radio("Combine", ["and", "or"], horizontal=True, key="al_op")
-    cooldown = c[2].number_input("Cooldown (s)", 0.0, 86_400.0, 0.0, key="al_cool")
+    cooldown = c[2].number_input(
+        "Cooldown (s)",
+        0.0,
+        86_400.0,
+        DEFAULT_COOLDOWN,
+        key="al_cool",
+        help="after firing, the rule stays silent this long",
+    )
     st.caption(
         "Targets: a symbol (BTCUSDT) for price/volume/... or a pair (BTCUSDT/ETHUSDT) for "
         "spread, zscore, hedge_ratio ...; timeframe 'tick' = per-tick value."
@@ -40,12 +52,24 @@ with st.form("al_new", clear_on_submit=False):
         r = st.columns([2, 3, 1.4, 1.6, 2, 1.4])
         conds.append(
             condition_dict(
-                r[0].selectbox("Metric", METRICS, index=METRICS.index("price"), key=f"al_m{i}"),
+                r[0].selectbox(
+                    "Metric", METRICS, index=METRICS.index(DEFAULT_METRIC), key=f"al_m{i}"
+                ),
                 r[1].text_input("Target", key=f"al_t{i}", placeholder="BTCUSDT or BTCUSDT/ETHUSDT"),
-                r[2].selectbox("Timeframe", TFS, key=f"al_tf{i}"),
-                r[3].selectbox("Operator", OPERATORS, key=f"al_o{i}"),
-                r[4].number_input("Threshold", value=0.0, format="%.6g", key=f"al_th{i}"),
-                r[5].number_input("Hysteresis", 0.0, value=0.0, format="%.4g", key=f"al_h{i}"),
+                r[2].selectbox("Timeframe", TFS, index=TFS.index("1m"), key=f"al_tf{i}"),
+                r[3].selectbox("Operator", OPERATORS, index=OPERATORS.index(">"), key=f"al_o{i}"),
+                r[4].number_input(
+                    "Threshold", value=DEFAULT_THRESHOLD, format="%.6g", key=f"al_th{i}"
+                ),
+                r[5].number_input(
+                    "Hysteresis",
+                    0.0,
+                    value=DEFAULT_HYSTERESIS,
+                    format="%.4g",
+                    key=f"al_h{i}",
+                    help="in the metric's units: after firing, the value must come back past "
+                    "threshold - hysteresis before the rule can fire again",
+                ),
             )
         )
     w = st.columns([1, 3, 2])
@@ -56,7 +80,12 @@ with st.form("al_new", clear_on_submit=False):
     }
     enabled = st.checkbox("Enabled", value=True, key="al_en")
     if st.form_submit_button("Create rule", key="al_create"):
+        missing = [f"condition {i + 1} target" for i, c in enumerate(conds) if not c["target"]]
+        if not name.strip():
+            missing.insert(0, "name")
         try:
+            if missing:
+                raise AlertRuleError(f"fill in the {', '.join(missing)}")
             rule = build_rule(
                 name, op, conds, cooldown_seconds=cooldown, enabled=enabled, webhooks=[hook]
             )
@@ -130,6 +159,8 @@ st.subheader("History")
 events = ui.engine_call(client.api, "GET", "/api/v1/alerts/history", params={"limit": 500})
 if events:
     frame = pd.DataFrame(events)
+    first = [c for c in ("ts", "time", "fired_at", "rule_id", "message") if c in frame.columns]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
     st.dataframe(frame, hide_index=True)
     ui.download_buttons(frame, "alert_history", "al_dl")
 elif events is not None:

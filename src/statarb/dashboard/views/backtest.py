@@ -15,8 +15,7 @@ from statarb.dashboard import analysis, data, figures, ui
 st.title("Backtest")
 names = ui.require_symbols(2)
 c1, c2, c3, c4 = st.columns(4)
-a = c1.selectbox("Leg Y", names, index=0, key="bt_a")
-b = c2.selectbox("Leg X", names, index=1, key="bt_b")
+a, b = ui.pair_pickers(names, "bt", (c1, c2))
 with c3:
     tf = ui.timeframe_picker("bt", default="1m")
 with c4:

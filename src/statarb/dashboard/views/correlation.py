@@ -10,16 +10,27 @@ from statarb.dashboard import analysis, data, figures, ui
 
 st.title("Correlation & pair scan")
 names = ui.require_symbols(2)
+picked = ui.symbols_picker(names, "co")
 c1, c2, c3 = st.columns(3)
 with c1:
     tf = ui.timeframe_picker("co", default="1m")
 with c2:
-    start = ui.lookback_start(names, "co", default="1 day")
+    start = ui.lookback_start(picked or names, "co", default="7 days")
 on = c3.radio("Correlate", ["returns", "prices"], horizontal=True, key="co_on")
+ui.data_origin_caption(picked)
+if len(picked) < 2:
+    st.info("Pick at least two symbols.")
+    st.stop()
+names = picked
 url = data.settings().store_url
 closes = data.aligned_closes(url, tuple(names), tf, start, None)
 if len(closes) < 3:
-    st.warning(f"{len(closes)} {tf} bars where every symbol has data: not enough to correlate.")
+    spans = data.symbol_spans(url)
+    group = ui.overlapping_group(ui.order_symbols(names), spans)
+    st.warning(
+        f"{len(closes)} {tf} bars where every picked symbol has data: not enough to correlate. "
+        + (f"These overlap in time: {', '.join(group)}." if len(group) >= 2 else "")
+    )
     st.stop()
 corr = analysis.correlation_matrix(closes, on)
 st.plotly_chart(
@@ -39,7 +50,8 @@ symbols = liquidity_filter(stats, min_notional=min_notional, min_trades=min_trad
 if len(symbols) < 2:
     st.info(f"{len(symbols)} symbol(s) pass the liquidity filter; the scan needs two.")
     st.stop()
-if not st.toggle(f"Scan the {len(symbols) * (len(symbols) - 1) // 2} pairs", key="co_scan",
+n_pairs = len(symbols) * (len(symbols) - 1) // 2
+if not st.toggle(f"Scan the {n_pairs} pairs", key="co_scan", value=n_pairs <= 28,
                  help="cointegration tests of every pair: seconds on long histories"):  # fmt: skip
     st.stop()
 prices = data.aligned_prices(url, tuple(names), tf, start)

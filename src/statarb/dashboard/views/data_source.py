@@ -12,7 +12,16 @@ cfg = data.settings()
 live, upload, stored = st.tabs(["Live streams", "Upload files", "Stored data"])
 
 with live:
-    st.caption(f"Streams run in the engine at {cfg.api_url}; the dashboard only asks for them.")
+    try:
+        known = client.last_feeds_status(cfg.api_url) or {}
+    except client.EngineError:
+        known = {}
+    venues = sorted({str(f["venue"]) for f in known.get("feeds", []) if f.get("venue")})
+    st.caption(
+        f"Streams run in the engine at {cfg.api_url} (venue {', '.join(venues) or 'its default'});"
+        " the dashboard only asks for them."
+    )
+    ui.data_origin_caption([])
     text = st.text_input("Symbols", placeholder="BTCUSDT, ETHUSDT", key="ds_symbols")
     syms, bad = ui.parse_symbols(text)
     if bad:
@@ -32,11 +41,21 @@ with live:
             {
                 "symbols": ", ".join(f["symbols"]),
                 "running": f["running"],
-                "error": f["error"],
+                "error": f["error"] or "",
                 **{k: v for k, v in (f.get("stats") or {}).items() if k != "last_ids"},
             }
             for f in status["feeds"]
         ]
+        for f in status["feeds"]:
+            stats = f.get("stats") or {}
+            if f["running"] and not stats.get("connected"):
+                st.warning(
+                    f"{', '.join(f['symbols'])}: not connected to {f.get('venue')}; "
+                    f"retrying ({stats.get('reconnects', 0)} reconnects so far). Offline, "
+                    "`statarb up --demo` replays a recording instead."
+                )
+            elif f["error"]:
+                st.error(f"{', '.join(f['symbols'])}: the feed stopped: {f['error']}")
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True)
         else:
@@ -44,15 +63,19 @@ with live:
 
 with upload:
     st.caption(
-        "NDJSON, CSV or Binance dumps (optionally .gz); the engine imports them into the "
-        "store and reports what it stored and rejected."
+        "NDJSON, CSV or Binance dumps (trades, aggTrades, klines; optionally .gz or .zip); "
+        "the engine imports them into the store and reports what it stored and rejected."
     )
-    files = st.file_uploader(
-        "Tick files",
-        accept_multiple_files=True,
-        key="ds_files",
-        type=["ndjson", "json", "jsonl", "csv", "gz", "txt"],
-    )
+    # no type= filter: Streamlit compares only the last suffix, so a filter either refuses
+    # "x.csv.gz" or lets anything through; the names are checked here instead
+    files = st.file_uploader("Tick or kline files", accept_multiple_files=True, key="ds_files")
+    refused = [f.name for f in files or [] if not ui.importable_name(f.name)]
+    if refused:
+        st.error(
+            f"Not an importable file: {', '.join(refused)} (expected "
+            f"{', '.join(ui.IMPORT_SUFFIXES)}, optionally .gz; or a Binance .zip)"
+        )
+        files = [f for f in files or [] if ui.importable_name(f.name)]
     sym = st.text_input("Symbol (when the files do not name it)", key="ds_file_symbol")
     if st.button("Import", disabled=not files, key="ds_import"):
         bar = st.progress(0.0, text="uploading")

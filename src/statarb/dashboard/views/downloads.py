@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from statarb.analytics.rolling import price_summary
-from statarb.dashboard import analysis, data, ui
+from statarb.dashboard import analysis, data, tables, ui
 from statarb.model import Timeframe
 
 st.title("Data")
@@ -23,7 +22,7 @@ kind = c1.selectbox(
     ["bars", "ticks", "summary statistics", "pair analytics", "backtest trades"],
     key="dl_kind",
 )
-symbol = c2.selectbox("Symbol (Y leg for pairs)", names, key="dl_symbol")
+symbol = c2.selectbox("Symbol (Y leg for pairs)", ui.order_symbols(names), key="dl_symbol")
 with c3:
     start = ui.lookback_start([symbol], "dl", default="1 hour")
 frame: pd.DataFrame | None = None
@@ -34,12 +33,20 @@ elif kind == "ticks":
     frame = data.ticks(url, symbol, start, None)
 elif kind == "summary statistics":
     tf = ui.timeframe_picker("dl", default="1m")
-    closes = {s: data.bars(url, s, tf, start, None)["close"].to_numpy() for s in names}
-    frame = pd.DataFrame([{"symbol": s, **price_summary(c).to_dict()} for s, c in closes.items()])
+    frame = tables.price_stats_table({s: data.bars(url, s, tf, start, None) for s in names})
+elif len(names) < 2:
+    st.info(f"The {kind} table needs two symbols; the store holds only {symbol}.")
 else:
-    other = st.selectbox("X leg", [n for n in names if n != symbol] or names, key="dl_other")
+    others = ui.order_symbols([n for n in names if n != symbol])
+    spans = data.symbol_spans(url)
+    best = max(others, key=lambda o: ui.overlap_us(spans, symbol, o))
+    other = st.selectbox("X leg", others, index=others.index(best), key="dl_other")
     tf = ui.timeframe_picker("dl", default="1m")
     closes = data.aligned_closes(url, (symbol, other), tf, start, None)
+    if len(closes) < 62:
+        st.info(f"{len(closes)} aligned {tf} bars of {symbol} and {other}: the {kind} table needs "
+                "at least 62 (a 60-bar window).")  # fmt: skip
+        st.stop()
     try:
         if kind == "pair analytics":
             view = analysis.pair_view(

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from statarb.analytics.rolling import price_summary
-from statarb.dashboard import data, figures, ui
+from statarb.dashboard import data, figures, tables, ui
 
 st.title("Market")
 names = ui.require_symbols(1)
 c1, c2, c3 = st.columns(3)
 with c1:
-    symbol = st.selectbox("Symbol", names, key="mk_symbol")
+    symbol = st.selectbox("Symbol", ui.order_symbols(names), key="mk_symbol")
 with c2:
     tf = ui.timeframe_picker("mk", default="1m")
 with c3:
     start = ui.lookback_start([symbol], "mk")
+ui.data_origin_caption([symbol])
 url = data.settings().store_url
 bars = data.bars(url, symbol, tf, start, None)
 if bars.empty:
@@ -33,10 +32,9 @@ left.plotly_chart(figures.volume_profile_figure(bars, title="Volume by price"), 
 right.plotly_chart(figures.buy_sell_figure(bars, title="Taker buy / sell volume"), key="mk_bs")
 
 st.subheader("Price statistics")
-stats = price_summary(bars["close"].to_numpy()).to_dict()
-st.dataframe(pd.DataFrame([stats]).T.rename(columns={0: symbol}))
+st.dataframe(tables.price_stats_table({symbol: bars}), hide_index=True)
 vol = bars["volume"].sum()
 st.caption(
     f"{len(bars):,} bars from {bars['time'].iloc[0]} to {bars['time'].iloc[-1]} · "
-    f"volume {vol:,.4f} · notional {bars['notional'].sum():,.2f}"
+    f"volume {vol:,.4g} · notional {bars['notional'].sum():,.0f} USDT"
 )

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from statarb.dashboard import analysis, client, data, figures, ui
+from statarb.dashboard import analysis, client, data, figures, tables, ui
 from statarb.model import Timeframe
 
 st.title("Pair analysis")
 names = ui.require_symbols(2)
-c1, c2, c3, c4 = st.columns(4)
-a = c1.selectbox("Leg Y", names, index=0, key="pa_a")
-b = c2.selectbox("Leg X (hedge)", names, index=1, key="pa_b")
-with c3:
-    tf = ui.timeframe_picker("pa", default="1s")
-with c4:
-    start = ui.lookback_start([a, b], "pa", default="1 hour")
+cols = st.columns(4)
+a, b = ui.pair_pickers(names, "pa", cols)
+live_legs = ui.default_timeframe([a, b]) == "1s"
+with cols[2]:
+    tf = ui.timeframe_picker("pa", default="1s" if live_legs else "1m")
+with cols[3]:
+    start = ui.lookback_start([a, b], "pa", default="1 hour" if live_legs else "7 days")
+ui.data_origin_caption([a, b])
 c1, c2, c3, c4 = st.columns(4)
 method = c1.selectbox("Regression", ["ols", "huber", "theil-sen", "kalman"], key="pa_method")
 rolling = c2.number_input(
@@ -45,10 +47,8 @@ window = int(rolling) if rolling and method == "ols" else None
 url = data.settings().store_url
 
 
-def _analysis(
-    closes: pd.DataFrame,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]] | None:
-    """Series, slow statistics and hedge estimates, or ``None`` after showing why not."""
+def _analysis(closes: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Series and slow statistics, or ``None`` after showing why not."""
     opts: dict[str, Any] = {"method": method, "window": window, "z_window": z_window,
                             "bar_seconds": Timeframe.parse(tf).seconds}  # fmt: skip
     slot: dict[str, Any] = {"first": str(closes.index[0]), "bucket": analysis.as_of_bucket()}
@@ -58,7 +58,7 @@ def _analysis(
             fit = analysis.static_fit(closes, a, b, method=method, **slot)
         view = analysis.pair_view(closes, a, b, **opts, delta=delta, fit=fit)
         stats = analysis.pair_tests(closes, a, b, **opts, **slot, delta=delta)
-        return view, stats, analysis.hedge_estimates(closes, a, b, **slot)
+        return view, stats
     except Exception as exc:  # bad numbers from user input are shown, not raised
         st.error(f"Analysis failed: {exc}")
     return None
@@ -122,16 +122,23 @@ def render() -> None:
         return
     left, right = st.columns(2)
     right.plotly_chart(figures.normalized_prices_figure(closes), key="pa_norm")
-    view, stats, estimates = result
+    view, stats = result
     with cards:
         _cards(view, stats)
     idx = view["index"]
-    if method == "kalman":
-        estimates = {**estimates, "kalman (last)": float(view["beta"][-1])}
     left.plotly_chart(
         figures.lines_figure(idx, {"spread": view["spread"]}, title="Spread"), key="pa_spread"
     )
     st.plotly_chart(figures.zscore_figure(idx, view["zscore"], entry=entry, exit=exit_), key="pa_z")
+    # the robust fits (Huber, Theil-Sen) are the slowest part: drawn after the charts above
+    slot: dict[str, Any] = {"first": str(closes.index[0]), "bucket": analysis.as_of_bucket()}
+    try:
+        estimates = analysis.hedge_estimates(closes, a, b, **slot)
+    except Exception as exc:  # shown, not raised: the rest of the page stands
+        st.error(f"Hedge ratio estimates failed: {exc}")
+        estimates = {}
+    if method == "kalman":
+        estimates = {**estimates, "kalman (last)": float(view["beta"][-1])}
     st.plotly_chart(figures.hedge_ratio_figure(idx, view["beta"], estimates), key="pa_beta")
     left, right = st.columns(2)
     left.plotly_chart(
@@ -142,18 +149,15 @@ def render() -> None:
     )
     right.plotly_chart(
         figures.lines_figure(
-            idx, {a: view["vol_a"], b: view["vol_b"]}, title="Realized volatility (annualized)"
+            idx,
+            {a: 100 * np.asarray(view["vol_a"]), b: 100 * np.asarray(view["vol_b"])},
+            title="Realized volatility (annualized, %)",
         ),
         key="pa_vol",
     )
     engine_panel()
     with st.expander("Summary statistics"):
-        st.dataframe(
-            pd.DataFrame(
-                {f"{a}/{b}": [v if isinstance(v, str) else _num(v, ".6g") for v in stats.values()]},
-                index=list(stats),
-            )
-        )
+        st.dataframe(tables.pair_stats_table(stats, a=a, b=b), hide_index=True)
 
 
 st.fragment(render, run_every=ui.STATUS_EVERY if live else None)()
