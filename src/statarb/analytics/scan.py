@@ -37,6 +37,7 @@ import numpy as np
 
 from statarb._typing import Float64Array
 from statarb.analytics.liquidity import LiquidityStats
+from statarb.analytics.stationarity import REPORTED_AUTOLAG
 from statarb.errors import InputError
 
 Autolag = Literal["AIC", "BIC", "t-stat"]
@@ -88,7 +89,7 @@ class ScanParams:
     """
 
     transform: Literal["price", "log"] = "log"
-    autolag: Autolag | None = "AIC"
+    autolag: Autolag | None = REPORTED_AUTOLAG
     maxlag: int | None = None
     min_obs: int = 100
     min_corr: float | None = None
@@ -482,7 +483,7 @@ def scan_pairs(
     liquidity: Mapping[str, LiquidityStats] | None = None,
     min_obs: int = 100,
     alpha: float = 0.05,
-    autolag: Autolag | None = "AIC",
+    autolag: Autolag | None = REPORTED_AUTOLAG,
     maxlag: int | None = None,
     min_corr: float | None = None,
     pairs: Sequence[tuple[str, str]] | None = None,

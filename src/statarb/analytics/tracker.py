@@ -177,17 +177,18 @@ def eg_pvalue(y: Float64Array, x: Float64Array) -> float:
     """Engle-Granger p-value of ``y`` on ``x`` (the direction fixed by leg order).
 
     MacKinnon's cointegration p-value of the ADF statistic of the OLS residual, as statsmodels
-    ``coint(y, x)``; NaN when the test cannot run (constant or collinear legs).
+    ``coint(y, x, autolag="bic")`` (the lag rule of every reported p-value); NaN when the test
+    cannot run (constant or collinear legs).
     """
     import warnings
 
-    from statarb.analytics.stationarity import engle_granger
+    from statarb.analytics.stationarity import REPORTED_AUTOLAG, engle_granger
     from statarb.errors import StatarbError, StatarbWarning
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatarbWarning)
-            return float(engle_granger(y, x).pvalue)
+            return float(engle_granger(y, x, autolag=REPORTED_AUTOLAG).pvalue)
     except (StatarbError, ValueError, np.linalg.LinAlgError):
         return math.nan
 
