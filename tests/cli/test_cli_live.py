@@ -28,6 +28,33 @@ def _recording(path: Path, n: int = 300) -> Path:
     return path
 
 
+def _stored(db: Path, symbols: tuple[str, ...]) -> int:
+    """Ticks stored for ``symbols`` so far (0 while the store does not exist yet)."""
+    if not db.exists():
+        return 0
+    store = open_store(f"sqlite:///{db}", read_only=True)
+    try:
+        return sum(len(store.read_ticks(s)) for s in symbols)
+    finally:
+        store.close()
+
+
+def _stream_until_stored(
+    args: list[str], env: dict[str, str], db: Path, symbols: tuple[str, ...], want: int
+) -> subprocess.CompletedProcess[str]:
+    """Run ``statarb stream``, wait until ``want`` ticks are stored, stop it with Ctrl-C."""
+    proc = subprocess.Popen([*STATARB, "stream", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 180  # a safety net only: the loop ends on the count
+    while _stored(db, symbols) < want:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"only {_stored(db, symbols)} of {want} ticks stored"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 def test_replay_then_stream_into_the_store(tmp_path: Path) -> None:
     rec = _recording(tmp_path / "rec.jsonl")
     server = subprocess.Popen(
@@ -42,13 +69,9 @@ def test_replay_then_stream_into_the_store(tmp_path: Path) -> None:
         env = dict(os.environ, **dict(u.split("=", 1) for u in urls))
         assert env["STATARB_BINANCE_WS_URL"].startswith("ws://127.0.0.1:")
         env["STATARB_STORE_URL"] = f"sqlite:///{tmp_path / 'live.db'}"
-        t0 = time.monotonic()
-        out = subprocess.run(
-            [*STATARB, "stream", "aaausdt", "BBBUSDT", "--seconds", "2.5"],
-            env=env, capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+        out = _stream_until_stored(["aaausdt", "BBBUSDT"], env, tmp_path / "live.db",
+                                   ("AAAUSDT", "BBBUSDT"), 600)  # fmt: skip
         assert out.returncode == 0, out.stderr
-        assert time.monotonic() - t0 < 15
         assert "msg/s" in out.stderr and "ticks=600" in out.stdout
     finally:
         server.terminate()
@@ -72,15 +95,9 @@ def test_stream_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         server.stdout.readline()
         env = dict(os.environ, **dict(u.split("=", 1) for u in server.stdout.readline().split()))
         env["STATARB_STORE_URL"] = f"sqlite:///{tmp_path / 'live.db'}"
-        stream = subprocess.Popen(
-            [*STATARB, "stream", "AAAUSDT"], env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        time.sleep(3.0)
-        stream.send_signal(signal.SIGINT)
-        out, err = stream.communicate(timeout=20)
-        assert stream.returncode == 0, err
-        assert "ticks=300" in out
+        out = _stream_until_stored(["AAAUSDT"], env, tmp_path / "live.db", ("AAAUSDT",), 300)
+        assert out.returncode == 0, out.stderr
+        assert "ticks=300" in out.stdout
     finally:
         server.terminate()
         server.wait(10)
