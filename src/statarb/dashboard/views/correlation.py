@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from statarb.analytics.liquidity import liquidity_filter
-from statarb.dashboard import analysis, data, figures, ui
+from statarb.dashboard import analysis, client, data, figures, ui
 
 st.title("Correlation & pair scan")
 names = ui.require_symbols(2)
@@ -57,5 +57,16 @@ if not st.toggle(f"Scan the {n_pairs} pairs", key="co_scan", value=n_pairs <= 28
 prices = data.aligned_prices(url, tuple(names), tf, start)
 with st.spinner("testing pairs"):
     table = analysis.scan_table(prices, stats, symbols=tuple(sorted(symbols)))
-st.dataframe(table, hide_index=True)
+picked = st.dataframe(table, hide_index=True, key="co_table", on_select="rerun",
+                      selection_mode="single-row")  # fmt: skip
 ui.download_buttons(table, "pair_scan", "co_dl")
+rows = picked.selection.rows if picked is not None else []
+if rows:
+    a, b = str(table.iloc[rows[0]]["a"]), str(table.iloc[rows[0]]["b"])
+    if st.button(f"Watch {a}/{b} in the book ({tf})", key="co_book", icon=":material/add:"):
+        body = {"a": a, "b": b, "timeframe": tf}
+        added = ui.engine_call(client.api, "POST", "/api/v1/book", json=body)
+        if added is not None:
+            st.success(f"{a}/{b} {tf} is in the book (pair {added['id']}): see the Book page")
+else:
+    st.caption("Select a row to watch that pair live in the book.")
