@@ -243,8 +243,16 @@ class SQLiteStore(AlertPersistence):
         self._ids[symbol] = sid
         return sid
 
-    def _insert_many(self, table: str, sid: int, columns: list[list[Any]], n: int) -> int:
-        """INSERT OR IGNORE ``n`` rows of (sid, *columns); return the number of new rows."""
+    def _insert_many(
+        self,
+        table: str,
+        sid: int,
+        columns: list[list[Any]],
+        n: int,
+        *,
+        verb: str = "INSERT OR IGNORE",
+    ) -> int:
+        """``verb`` ``n`` rows of (sid, *columns); return the number of rows changed."""
         width = len(columns) + 1
         flat = c.interleave(n, sid, columns)
         one = "(" + ",".join("?" * width) + ")"
@@ -252,12 +260,12 @@ class SQLiteStore(AlertPersistence):
         full = n // k * k * width
         before = self._con.total_changes
         if full:
-            sql = f"INSERT OR IGNORE INTO {table} VALUES " + ",".join([one] * k)
+            sql = f"{verb} INTO {table} VALUES " + ",".join([one] * k)
             step = k * width
             self._con.executemany(sql, (flat[i : i + step] for i in range(0, full, step)))
         if full < len(flat):
             rest = flat[full:]
-            sql = f"INSERT OR IGNORE INTO {table} VALUES " + ",".join([one] * (len(rest) // width))
+            sql = f"{verb} INTO {table} VALUES " + ",".join([one] * (len(rest) // width))
             self._con.execute(sql, rest)
         return self._con.total_changes - before
 
@@ -305,11 +313,12 @@ class SQLiteStore(AlertPersistence):
     def write_bars(self, bars: BarBatch) -> int:
         """Insert or replace bars on (symbol, timeframe, open_time); return rows written."""
         c.check_bars(bars)
-        if not len(bars):
+        n = len(bars)
+        if not n:
             return 0
         tf = Timeframe.parse(bars.timeframe).name
-        cols = [bars.open_time.tolist()] + [getattr(bars, n).tolist() for n in c.BAR_VALUE_COLUMNS]
-        rows = list(zip(*cols, strict=True))
+        cols = [[tf] * n, bars.open_time.tolist()]
+        cols += [getattr(bars, name).tolist() for name in c.BAR_VALUE_COLUMNS]
         lo, hi = int(bars.open_time.min()), int(bars.open_time.max())
         count = (
             "SELECT count(*) FROM bars WHERE symbol_id = ? AND timeframe = ? "
@@ -317,11 +326,9 @@ class SQLiteStore(AlertPersistence):
         )
         with self.transaction():
             sid = self._symbol_id(bars.symbol, create=True)
+            assert sid is not None
             before = self._con.execute(count, (sid, tf, lo, hi)).fetchone()[0]
-            self._con.executemany(
-                "INSERT OR REPLACE INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((sid, tf, *r) for r in rows),
-            )
+            self._insert_many("bars", sid, cols, n, verb="INSERT OR REPLACE")
             added = self._con.execute(count, (sid, tf, lo, hi)).fetchone()[0] - before
             if added:
                 self._con.execute(
@@ -329,7 +336,7 @@ class SQLiteStore(AlertPersistence):
                     "ON CONFLICT (symbol_id, timeframe) DO UPDATE SET bars = bars + excluded.bars",
                     (sid, tf, added),
                 )
-        return len(rows)
+        return n
 
     # -- reads -------------------------------------------------------------------------------
     def _fetch(self, sql: str, params: tuple[Any, ...], dtype: np.dtype[Any]) -> np.ndarray:
