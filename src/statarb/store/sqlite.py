@@ -31,6 +31,7 @@ _TICK_DTYPE = np.dtype([("ts", "i8"), ("tid", "i8"), ("price", "f8"), ("size", "
 _TICK_DTYPE_RECV = np.dtype([*_TICK_DTYPE.descr, ("recv_ts", "i8")])
 #: trade ids from here on do not survive ``trade_id << 2`` in 64 bits: read unpacked
 _PACKED_ID_LIMIT = 2**61
+_ID_DTYPE = np.dtype([("trade_id", "i8")])
 _QUOTE_DTYPE = np.dtype(
     [("ts", "i8"), ("update_id", "i8"), ("bid", "f8"), ("bid_size", "f8"), ("ask", "f8"),
      ("ask_size", "f8")]
@@ -271,28 +272,62 @@ class SQLiteStore(AlertPersistence):
 
     # -- writes -------------------------------------------------------------------------------
     def write_ticks(self, batch: TickBatch) -> int:
-        """Store ticks, skipping ones already stored; return how many were new."""
-        b = c.sorted_ticks(batch)
+        """Store ticks, skipping ones already stored; return how many were new.
+
+        The primary key skips rows stored before; a stored tick with the same trade id (but other
+        content) is looked up only when the batch's ids overlap the symbol's stored id range.
+        """
+        b = c.unique_ticks(c.sorted_ticks(batch))
         if not len(b):
             return 0
         if b.trade_id.min() < -_PACKED_ID_LIMIT:
             raise InputError(f"ticks of {b.symbol}: trade ids below -2**61 cannot be stored")
-        cols = [getattr(b, name).tolist() for name in c.TICK_COLUMNS]
         with self.transaction():
             sid = self._symbol_id(b.symbol, create=True)
             assert sid is not None
+            b = self._drop_stored_ids(sid, b)
+            if not len(b):
+                return 0
+            cols = [getattr(b, name).tolist() for name in c.TICK_COLUMNS]
             new = self._insert_many("ticks", sid, cols, len(b))
             if new:
-                # first/last from the table (index ends, O(log n)): a batch row that lost to a
-                # stored tick with the same trade id must not widen the range
+                ids = b.trade_id[b.trade_id >= 0]
+                lo, hi = (int(ids.min()), int(ids.max())) if len(ids) else (None, None)
+                # first/last from the table (index ends, O(log n))
                 self._con.execute(
                     "UPDATE symbol_stats SET ticks = ticks + ?, "
                     "first_ts = (SELECT min(ts) FROM ticks WHERE symbol_id = ?), "
                     "last_ts = (SELECT max(ts) FROM ticks WHERE symbol_id = ?), "
-                    "has_recv_ts = max(has_recv_ts, ?) WHERE symbol_id = ?",
-                    (new, sid, sid, int(b.recv_ts.any()), sid),
+                    "has_recv_ts = max(has_recv_ts, ?), "
+                    "min_trade_id = min(coalesce(min_trade_id, ?), ?), "
+                    "max_trade_id = max(coalesce(max_trade_id, ?), ?) WHERE symbol_id = ?",
+                    (new, sid, sid, int(b.recv_ts.any()), lo, lo, hi, hi, sid),
                 )
         return new
+
+    def _drop_stored_ids(self, sid: int, b: TickBatch) -> TickBatch:
+        """The rows of ``b`` whose trade id (when known) is not stored yet."""
+        has_id = b.trade_id >= 0
+        if not has_id.any():
+            return b
+        row = self._con.execute(
+            "SELECT min_trade_id, max_trade_id FROM symbol_stats WHERE symbol_id = ?", (sid,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return b
+        ids = b.trade_id[has_id]
+        lo, hi = max(int(ids.min()), row[0]), min(int(ids.max()), row[1])
+        if lo > hi:  # the usual case: a feed or a file goes on after what is stored
+            return b
+        stored = self._fetch(
+            "SELECT trade_id FROM ticks WHERE symbol_id = ? AND trade_id BETWEEN ? AND ?",
+            (sid, lo, hi),
+            _ID_DTYPE,
+        )["trade_id"]
+        if not len(stored):
+            return b
+        keep = ~(has_id & np.isin(b.trade_id, stored))
+        return b if keep.all() else b.take(keep)
 
     def write_quotes(self, batch: QuoteBatch) -> int:
         """Store quotes, skipping ones already stored; return how many were new."""
@@ -379,9 +414,7 @@ class SQLiteStore(AlertPersistence):
         where, params = self._where(start, end, "ts")
         with self._reading():
             row = self._con.execute(
-                "SELECT has_recv_ts, (SELECT max(trade_id) FROM ticks WHERE symbol_id = ? "
-                "AND trade_id >= 0) FROM symbol_stats WHERE symbol_id = ?",
-                (sid, sid),
+                "SELECT has_recv_ts, max_trade_id FROM symbol_stats WHERE symbol_id = ?", (sid,)
             ).fetchone()
         # fewer Python objects per row is what makes reading fast: the side code rides in the
         # two low bits of the trade id (unless an id is too big for that), and recv_ts is read
@@ -476,9 +509,9 @@ class SQLiteStore(AlertPersistence):
             return None
         with self._reading():
             row = self._con.execute(
-                "SELECT max(trade_id) FROM ticks WHERE symbol_id = ? AND trade_id >= 0", (sid,)
+                "SELECT max_trade_id FROM symbol_stats WHERE symbol_id = ?", (sid,)
             ).fetchone()
-        return None if row[0] is None else int(row[0])
+        return None if row is None or row[0] is None else int(row[0])
 
     # -- plumbing for the alert persistence ----------------------------------------------------
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
