@@ -288,12 +288,20 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             return 0
         now = self.clock()
         ticks = [t if t.recv_ts else with_recv(t, now) for t in ticks]
+        return await self.ingest_batch(feed_batch(ticks), wait=wait)
+
+    async def ingest_batch(self, batch: FeedBatch, *, wait: bool = False) -> int:
+        """:meth:`ingest` of trade rows already in a :class:`FeedBatch` (receipt times set)."""
+        if self._queue is None or not self.running:
+            raise StatarbError("the engine is not running")
+        if not len(batch):
+            return 0
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Ingest(feed_batch(ticks), done))
+        await self._queue.put(_Ingest(batch, done))
         await done
         if wait:
             await self.flush()
-        return len(ticks)
+        return len(batch)
 
     async def _consume(self) -> None:
         assert self._queue is not None
