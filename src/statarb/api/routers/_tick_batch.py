@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from operator import methodcaller
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,20 @@ def _unit_bounds() -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
+def _shape_ok(rows: list[Any]) -> np.ndarray:
+    """Rows that are objects with only known fields and every required one."""
+    n = len(rows)
+    if set(map(type, rows)) == {dict}:
+        shapes = set(map(frozenset, rows))  # usually one or two distinct key sets
+        if all(_REQUIRED <= k <= _ALLOWED for k in shapes):
+            return np.ones(n, dtype=bool)
+    return np.fromiter(
+        (type(r) is dict and r.keys() <= _ALLOWED and r.keys() >= _REQUIRED for r in rows),
+        bool,
+        n,
+    )
+
+
 def validate_rows(
     rows: list[Any], *, recv_ts: int, source: str = "api"
 ) -> tuple[list[TradeRow], list[int], list[dict[str, Any]]]:
@@ -85,18 +100,14 @@ def validate_rows(
     n = len(rows)
     if n == 0:
         return [], [], []
-    ok = np.fromiter(
-        (type(r) is dict and r.keys() <= _ALLOWED and r.keys() >= _REQUIRED for r in rows),
-        bool,
-        n,
-    )
+    ok = _shape_ok(rows)
     get = [r if type(r) is dict else {} for r in rows] if not ok.all() else rows
-    sym = [r.get("symbol") for r in get]
-    ts_col = [r.get("ts") for r in get]
-    price = _numbers([r.get("price") for r in get], ok)
-    size = _numbers([r.get("size") for r in get], ok)
-    side = [r.get("is_buyer_maker") for r in get]
-    tid = [r.get("trade_id") for r in get]
+    sym, ts_col, price_col, size_col, side, tid = (
+        list(map(methodcaller("get", name), get))
+        for name in ("symbol", "ts", "price", "size", "is_buyer_maker", "trade_id")
+    )
+    price = _numbers(price_col, ok)
+    size = _numbers(size_col, ok)
     ok &= np.fromiter((type(s) is str and _SYMBOL.fullmatch(s) is not None for s in sym), bool, n)
     ts = _epoch_ints(ts_col, ok)
     with np.errstate(invalid="ignore"):
