@@ -54,6 +54,17 @@ def test_cache_size_option(sqlite_url: str) -> None:
             SQLiteStore(f"{sqlite_url}{bad}")
 
 
+def test_mmap_option(sqlite_url: str) -> None:
+    with SQLiteStore(sqlite_url) as store:
+        assert store._con.execute("PRAGMA mmap_size").fetchone()[0] == 256 * 1024 * 1024
+    with SQLiteStore(f"{sqlite_url}?cache_mb=16&mmap_mb=0") as store:
+        assert store._con.execute("PRAGMA mmap_size").fetchone()[0] == 0
+        assert store._con.execute("PRAGMA cache_size").fetchone()[0] == -16 * 1024
+        assert store.write_ticks(batch(3)) == 3
+    with pytest.raises(StoreError, match="mmap_mb must be a whole number of MB >= 0"):
+        SQLiteStore(f"{sqlite_url}?mmap_mb=-1")
+
+
 def test_relative_path_creates_parent_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

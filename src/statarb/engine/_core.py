@@ -176,6 +176,10 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             last = await asyncio.to_thread(self.store.list_alert_events, rule_id=rule.id, limit=1)
             if last:  # a cooldown running at shutdown keeps running after a restart
                 self.evaluator.prime(rule.id, last_fired=int(last[0]["ts"]))
+        if self.timeframes:  # the bar kernels load now, not in the first flush of the writer
+            from statarb.ingest.warm import warm_bar_kernels
+
+            await asyncio.to_thread(warm_bar_kernels)
         self._queue = asyncio.Queue(maxsize=max(16, self.settings.queue_size // 100))
         self._wq = asyncio.Queue()
         self._flush_lock = asyncio.Lock()

@@ -44,23 +44,30 @@ _BAR_DTYPE = np.dtype(
 
 #: megabytes of SQLite page cache per connection unless the URL says ``?cache_mb=N``
 DEFAULT_CACHE_MB = 128
+#: megabytes of the file SQLite maps into memory unless the URL says ``?mmap_mb=N`` (0: none)
+DEFAULT_MMAP_MB = 256
+_OPTIONS = {"cache_mb": (DEFAULT_CACHE_MB, 1), "mmap_mb": (DEFAULT_MMAP_MB, 0)}
 
 
 def sqlite_options(url: str) -> dict[str, int]:
-    """The options of a ``sqlite:///path.db?cache_mb=64`` URL (only ``cache_mb`` is known).
+    """The options of a ``sqlite:///path.db?cache_mb=64&mmap_mb=0`` URL.
 
-    ``cache_mb`` bounds the page cache of the connection (default :data:`DEFAULT_CACHE_MB`);
-    a long-running process on a small machine may want less, a big import more.
+    ``cache_mb`` bounds the page cache of each connection (default :data:`DEFAULT_CACHE_MB`);
+    ``mmap_mb`` is how much of the file is memory-mapped (default :data:`DEFAULT_MMAP_MB`,
+    ``0`` turns mapping off). Mapped pages count in the resident size as they are read; a
+    long-running process on a small machine may want less of both, a big import more cache.
     """
     from urllib.parse import parse_qsl
 
     query = url.split("?", 1)[1] if "?" in url else ""
-    out = {"cache_mb": DEFAULT_CACHE_MB}
+    out = {k: default for k, (default, _lo) in _OPTIONS.items()}
     for key, value in parse_qsl(query, keep_blank_values=True):
-        if key != "cache_mb":
-            raise StoreError(f"SQLite URL {url!r}: unknown option {key!r}; known: cache_mb")
-        if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
-            raise StoreError(f"SQLite URL {url!r}: cache_mb must be a whole number of MB >= 1")
+        if key not in _OPTIONS:
+            known = ", ".join(_OPTIONS)
+            raise StoreError(f"SQLite URL {url!r}: unknown option {key!r}; known: {known}")
+        lo = _OPTIONS[key][1]
+        if not value.isdigit() or not lo <= int(value) <= 1_000_000:
+            raise StoreError(f"SQLite URL {url!r}: {key} must be a whole number of MB >= {lo}")
         out[key] = int(value)
     return out
 
@@ -106,7 +113,8 @@ class SQLiteStore(AlertPersistence):
         self.read_only = read_only
         self.busy_timeout = busy_timeout
         self._path = sqlite_path(url)
-        self._cache_mb = sqlite_options(url)["cache_mb"]
+        opts = sqlite_options(url)
+        self._cache_mb, self._mmap_mb = opts["cache_mb"], opts["mmap_mb"]
         self._lock = threading.RLock()
         self._depth = 0
         self._ids: dict[str, int] = {}
@@ -148,7 +156,7 @@ class SQLiteStore(AlertPersistence):
                 con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")
             con.execute(f"PRAGMA cache_size = -{self._cache_mb * 1024}")  # KiB
-            con.execute("PRAGMA mmap_size = 268435456")
+            con.execute(f"PRAGMA mmap_size = {self._mmap_mb * 1024 * 1024}")
             con.execute("PRAGMA temp_store = MEMORY")
             con.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL after big imports
         except sqlite3.Error as exc:
