@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -26,6 +27,44 @@ def measure(
         res = fn()
         times.append(time.perf_counter() - t)
     return {"median": statistics.median(times), "min": min(times), "max": max(times)}, res
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) used so far by finished child processes."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def paired(
+    ours: Callable[[], Any],
+    base: Callable[[], Any],
+    repeat: int = 3,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[dict[str, float], dict[str, float], Any]:
+    """Time ``ours`` and ``base`` alternately (one untimed round first), so that load from other
+    processes on a shared machine falls on both alike; median/min/max seconds of each.
+
+    ``clock`` is wall time by default; :func:`children_cpu` measures the CPU time of child
+    processes (whole-process benchmarks on a loaded machine), ``time.process_time`` this one's.
+    """
+    ours()
+    base()
+    t_ours: list[float] = []
+    t_base: list[float] = []
+    res = None
+    for _ in range(repeat):
+        t = clock()
+        res = ours()
+        t_ours.append(clock() - t)
+        t = clock()
+        base()
+        t_base.append(clock() - t)
+
+    def stats(ts: list[float]) -> dict[str, float]:
+        return {"median": statistics.median(ts), "min": min(ts), "max": max(ts)}
+
+    return stats(t_ours), stats(t_base), res
 
 
 def report(

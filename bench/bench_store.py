@@ -24,17 +24,14 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from bench._common import measure, report
+from bench._common import measure, paired, report
 from statarb.model import TickBatch
 
 N = 1_000_000
@@ -51,30 +48,6 @@ def make_ticks(n: int, symbol: str = "BTCUSDT", seed: int = 20240601) -> TickBat
     size = np.round(rng.exponential(0.05, n), 3) + 0.001
     side = (rng.random(n) < 0.5).astype(np.int8)
     return TickBatch(symbol, ts, price, size, side, np.arange(1_989_156_011, 1_989_156_011 + n))
-
-
-def paired(
-    ours: Callable[[], Any], base: Callable[[], Any], repeat: int = 3
-) -> tuple[dict[str, float], dict[str, float], Any]:
-    """Time ``ours`` and ``base`` alternately (one untimed round first), so that load from other
-    processes on a shared machine falls on both alike; median/min/max seconds of each."""
-    ours()
-    base()
-    t_ours: list[float] = []
-    t_base: list[float] = []
-    res = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        res = ours()
-        t_ours.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        base()
-        t_base.append(time.perf_counter() - t)
-
-    def stats(ts: list[float]) -> dict[str, float]:
-        return {"median": statistics.median(ts), "min": min(ts), "max": max(ts)}
-
-    return stats(t_ours), stats(t_base), res
 
 
 def _fresh(folder: Path, name: str) -> Path:

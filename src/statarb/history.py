@@ -1,6 +1,8 @@
 """Read history from a store: bars at any timeframe (stored or resampled) and aligned legs.
 
-``load_bars`` prefers, in order: stored bars of exactly the timeframe; stored bars of the
+``load_bars`` prefers, in order: stored bars of exactly the timeframe (completed from the
+ticks before the first and after the last stored bar: the live writer stores closed bars only,
+and a store may hold ticks from before bars were kept); stored bars of the
 coarsest finer timeframe that divides it (resampled with :func:`statarb.bars.resample_bars`);
 the stored ticks, streamed in chunks through a :class:`statarb.bars.BarBuilder` so memory stays
 constant and a bar spanning two chunks is built once.
@@ -92,7 +94,7 @@ def load_bars(
     if lo is not None and hi is not None and lo >= hi:
         bars = BarBatch.empty(symbol, tf.name)
     elif tf.name in info.bars:
-        bars = store.read_bars(symbol, tf.name, lo, hi)
+        bars = _stored_with_ticks(store, info, tf, lo, hi)
     else:
         finer = [s for s in info.bars if tf.us % Timeframe.parse(s).us == 0]
         if finer:
@@ -109,12 +111,46 @@ def load_bars(
     return bars
 
 
+def _stored_with_ticks(
+    store: TickStore, info: SymbolInfo, tf: Timeframe, lo: int | None, hi: int | None
+) -> BarBatch:
+    """Stored bars of ``[lo, hi)``, completed from the ticks before the first and after the last.
+
+    The live writer stores only closed bars, and a store may hold ticks from before bars were
+    kept; those ends are built from the ticks, so the result equals resampling every tick.
+    """
+    stored = store.read_bars(info.symbol, tf.name, lo, hi)
+    if not info.ticks or info.first_ts is None or info.last_ts is None:
+        return stored
+    parts = []
+    if len(stored) == 0:
+        return _bars_from_ticks(store, info.symbol, tf, lo, hi)
+    first, after = int(stored.open_time[0]), int(stored.open_time[-1]) + tf.us
+    if info.first_ts < first and (lo is None or lo < first):
+        parts.append(_bars_from_ticks(store, info.symbol, tf, lo, first))
+    parts.append(stored)
+    if info.last_ts >= after and (hi is None or hi > after):
+        parts.append(_bars_from_ticks(store, info.symbol, tf, after, hi))
+    return _concat(info.symbol, tf.name, parts)
+
+
+def _concat(symbol: str, tf: str, parts: Sequence[BarBatch]) -> BarBatch:
+    import numpy as np
+
+    parts = [p for p in parts if len(p)]
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return BarBatch.empty(symbol, tf)
+    names = ("open_time", *BAR_COLUMNS)
+    cols = {n: np.concatenate([getattr(p, n) for p in parts]) for n in names}
+    return BarBatch(symbol, tf, **cols)
+
+
 def _bars_from_ticks(
     store: TickStore, symbol: str, tf: Timeframe, lo: int | None, hi: int | None
 ) -> BarBatch:
     """Stream the stored ticks of ``[lo, hi)`` through a builder, chunk by chunk."""
-    import numpy as np
-
     from statarb.bars import BarBuilder
 
     builder = BarBuilder(symbol, tf)
@@ -122,12 +158,7 @@ def _bars_from_ticks(
     partial = builder.partial
     if partial is not None:
         parts.append(builder.close_until(partial.open_time + tf.us))
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return BarBatch.empty(symbol, tf.name)
-    names = ("open_time", *BAR_COLUMNS)
-    cols = {n: np.concatenate([getattr(p, n) for p in parts]) for n in names}
-    return BarBatch(symbol, tf.name, **cols)
+    return _concat(symbol, tf.name, parts)
 
 
 def load_aligned(

@@ -35,8 +35,9 @@ def test_import_ok_then_info(sqlite_url: str) -> None:
             "first": "2024-01-01T00:00:00.005Z",
             "last": "2024-01-01T00:00:00.102Z",
             "quotes": 0,
-            "timeframes": [],
-            "bars": {},
+            # the closed bars of the live timeframes are kept beside imported ticks
+            "timeframes": ["15m", "1h", "1m", "1s", "5m"],
+            "bars": {"15m": 1, "1h": 1, "1m": 1, "1s": 1, "5m": 1},
         }
     ]
     table = cli("info", "--store", sqlite_url)

@@ -54,6 +54,17 @@ def test_cache_size_option(sqlite_url: str) -> None:
             SQLiteStore(f"{sqlite_url}{bad}")
 
 
+def test_mmap_option(sqlite_url: str) -> None:
+    with SQLiteStore(sqlite_url) as store:
+        assert store._con.execute("PRAGMA mmap_size").fetchone()[0] == 256 * 1024 * 1024
+    with SQLiteStore(f"{sqlite_url}?cache_mb=16&mmap_mb=0") as store:
+        assert store._con.execute("PRAGMA mmap_size").fetchone()[0] == 0
+        assert store._con.execute("PRAGMA cache_size").fetchone()[0] == -16 * 1024
+        assert store.write_ticks(batch(3)) == 3
+    with pytest.raises(StoreError, match="mmap_mb must be a whole number of MB >= 0"):
+        SQLiteStore(f"{sqlite_url}?mmap_mb=-1")
+
+
 def test_relative_path_creates_parent_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,3 +186,52 @@ def test_large_batch_round_trip_is_exact(sqlite_url: str) -> None:
         got = store.read_ticks("ETHUSDT")
     for col in ("ts", "price", "size", "side", "trade_id", "recv_ts"):
         assert np.array_equal(getattr(got, col), getattr(b, col)), col
+
+
+def _version_1_file(path: str) -> None:
+    """A store as statarb wrote it at schema version 1 (two B-trees per tick), with ticks."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("BEGIN")
+    for stmt in SQLITE_MIGRATIONS[0]:
+        con.execute(stmt)
+    con.execute("INSERT INTO symbols VALUES (1, 'BTCUSDT'), (2, 'ETHUSDT')")
+    con.execute(
+        "INSERT INTO symbol_stats (symbol_id, ticks, first_ts, last_ts) VALUES "
+        "(1, 3, 1000, 3000), (2, 1, 5000, 5000)"
+    )
+    con.executemany(
+        "INSERT INTO ticks VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(1, 1000, 7, 10.0, 1.0, 0, 0), (1, 2000, 9, 11.0, 2.0, 1, 0),
+         (1, 3000, -1, 12.0, 3.0, -1, 0), (2, 5000, -1, 50.0, 1.0, -1, 0)],
+    )  # fmt: skip
+    con.execute("PRAGMA user_version = 1")
+    con.execute("COMMIT")
+    con.close()
+
+
+def test_version_1_file_migrates_to_one_key_per_tick(sqlite_url: str) -> None:
+    path = sqlite_path(sqlite_url)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _version_1_file(path)
+    with pytest.raises(StoreError, match="open it once read-write"):
+        SQLiteStore(sqlite_url, read_only=True)
+    store = SQLiteStore(sqlite_url)
+    assert store.schema_version == len(SQLITE_MIGRATIONS) == 2
+    names = {r[0] for r in store._con.execute("SELECT name FROM sqlite_master")}
+    assert "ticks_trade_id" not in names
+    stats = store._con.execute(
+        "SELECT symbol_id, min_trade_id, max_trade_id FROM symbol_stats ORDER BY symbol_id"
+    ).fetchall()
+    assert stats == [(1, 7, 9), (2, None, None)]
+    assert store.last_trade_id("BTCUSDT") == 9 and store.last_trade_id("ETHUSDT") is None
+    before = store.read_ticks("BTCUSDT")
+    assert before.trade_id.tolist() == [7, 9, -1]
+    # the trade-id rule still holds: id 9 at another time and price is a duplicate, 8 is new
+    clash = TickBatch("BTCUSDT", np.array([2500, 2600]), np.array([99.0, 11.5]),
+                      np.array([1.0, 1.0]), np.array([0, 0]), np.array([9, 8]))  # fmt: skip
+    assert store.write_ticks(clash) == 1
+    assert store.read_ticks("BTCUSDT").trade_id.tolist() == [7, 9, 8, -1]
+    assert store.symbols()[0].ticks == 4
+    store.close()
+    # reopening (read-only too) needs no further migration
+    SQLiteStore(sqlite_url, read_only=True).close()

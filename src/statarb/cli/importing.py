@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -48,6 +49,7 @@ def run_import(
     symbol: str | None = None,
     strict: bool = False,
     show_progress: bool = False,
+    bar_timeframes: Sequence[str] = (),
 ) -> int:
     """Import ``paths``, print the report, return the exit code (0 all stored, 1 rows rejected)."""
     from statarb.errors import FormatError, InputError, StoreError
@@ -56,11 +58,16 @@ def run_import(
     total = sum(p.stat().st_size for p in paths if p.is_file())
     try:
         if sys.stderr.isatty():
-            report = _with_progress(paths, store, symbol=symbol, strict=strict)
+            report = _with_progress(
+                paths, store, symbol=symbol, strict=strict, bar_timeframes=bar_timeframes
+            )
         else:
             lines = show_progress or total >= BIG_IMPORT_BYTES
             progress = _ProgressLines() if lines else None
-            report = import_files(paths, store, symbol=symbol, strict=strict, progress=progress)
+            report = import_files(
+                paths, store, symbol=symbol, strict=strict, progress=progress,
+                bar_timeframes=bar_timeframes,
+            )  # fmt: skip
     except FormatError as exc:
         if exc.line is not None:  # a bad row in --strict mode: that file was rolled back
             fail(f"{exc} (nothing stored from {exc.source})", EXIT_PARTIAL)
@@ -90,7 +97,12 @@ class _ProgressLines:
 
 
 def _with_progress(
-    paths: list[Path], store: TickStore, *, symbol: str | None, strict: bool
+    paths: list[Path],
+    store: TickStore,
+    *,
+    symbol: str | None,
+    strict: bool,
+    bar_timeframes: Sequence[str],
 ) -> ImportReport:
     from rich.console import Console
     from rich.progress import (
@@ -110,7 +122,10 @@ def _with_progress(
         def update(done: int, total: int) -> None:
             prog.update(task, completed=done, total=total)
 
-        return import_files(paths, store, symbol=symbol, strict=strict, progress=update)
+        return import_files(
+            paths, store, symbol=symbol, strict=strict, progress=update,
+            bar_timeframes=bar_timeframes,
+        )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -142,7 +157,10 @@ def register(app: typer.Typer) -> None:
             fail(f"file not found: {', '.join(missing)}")
         cfg = settings(store_url=store)
         with store_from(cfg) as st:
-            code = run_import(paths, st, symbol=symbol, strict=strict, show_progress=progress)
+            code = run_import(
+                paths, st, symbol=symbol, strict=strict, show_progress=progress,
+                bar_timeframes=cfg.timeframes,
+            )  # fmt: skip
         raise typer.Exit(code)
 
     @app.command()

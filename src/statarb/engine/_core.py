@@ -181,6 +181,10 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             last = await asyncio.to_thread(self.store.list_alert_events, rule_id=rule.id, limit=1)
             if last:  # a cooldown running at shutdown keeps running after a restart
                 self.evaluator.prime(rule.id, last_fired=int(last[0]["ts"]))
+        if self.timeframes:  # the bar kernels load now, not in the first flush of the writer
+            from statarb.ingest.warm import warm_bar_kernels
+
+            await asyncio.to_thread(warm_bar_kernels)
         self._queue = asyncio.Queue(maxsize=max(16, self.settings.queue_size // 100))
         self._wq = asyncio.Queue()
         self._flush_lock = asyncio.Lock()
@@ -294,12 +298,20 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             return 0
         now = self.clock()
         ticks = [t if t.recv_ts else with_recv(t, now) for t in ticks]
+        return await self.ingest_batch(feed_batch(ticks), wait=wait)
+
+    async def ingest_batch(self, batch: FeedBatch, *, wait: bool = False) -> int:
+        """:meth:`ingest` of trade rows already in a :class:`FeedBatch` (receipt times set)."""
+        if self._queue is None or not self.running:
+            raise StatarbError("the engine is not running")
+        if not len(batch):
+            return 0
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Ingest(feed_batch(ticks), done))
+        await self._queue.put(_Ingest(batch, done))
         await done
         if wait:
             await self.flush()
-        return len(ticks)
+        return len(batch)
 
     async def _consume(self) -> None:
         assert self._queue is not None

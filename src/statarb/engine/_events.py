@@ -66,8 +66,12 @@ def bar_obj(bar: Any) -> dict[str, Any]:
 
 def group_rows(rows: Sequence[Any]) -> dict[str, TickBatch]:
     """Trade rows (``Tick`` field order) as one :class:`TickBatch` per symbol, in arrival order."""
+    from operator import itemgetter
+
     from statarb.ingest.writer import rows_to_tick_batch
 
+    if rows and all(map(rows[0][0].__eq__, map(itemgetter(0), rows))):  # one symbol: no loop
+        return {rows[0][0]: rows_to_tick_batch(rows[0][0], rows)}
     by_sym: dict[str, list[Any]] = {}
     for r in rows:
         lst = by_sym.get(r[0])

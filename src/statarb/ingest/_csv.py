@@ -252,10 +252,10 @@ class CsvReader:
     def _symbols(
         self, arr: pa.Array | None, keep: np.ndarray, chunk: FileChunk, cols: dict[str, Any]
     ) -> dict[str, np.ndarray]:
-        import pyarrow.compute as pc
-
         if arr is None:
             return {self.symbol: keep} if self.symbol and keep.any() else {}
+        import pyarrow.compute as pc  # slow to import: only for files with a symbol column
+
         enc = pc.dictionary_encode(pc.utf8_upper(pc.utf8_trim_whitespace(arr)))
         idx = column_numpy(enc.indices, -1)
         out: dict[str, np.ndarray] = {}

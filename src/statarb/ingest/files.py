@@ -29,6 +29,7 @@ from statarb.ingest._formats import (
     symbol_from_name,
     timeframe_from_name,
 )
+from statarb.ingest._import_bars import ImportBars
 from statarb.ingest._lines import read_lines
 from statarb.ingest.report import MAX_ERRORS, FileReport, ImportReport
 
@@ -114,9 +115,11 @@ class _FileTally:
         self.skipped: dict[str, int] = {}
         self.symbols: set[str] = set()
 
-    def add(self, chunk: FileChunk, store: TickStore) -> None:
+    def add(self, chunk: FileChunk, store: TickStore, bars: ImportBars) -> None:
         for batch in chunk.ticks.values():
-            self.ticks += store.write_ticks(batch)
+            new = store.write_ticks(batch)
+            bars.add(batch, new)
+            self.ticks += new
             self.parsed += len(batch)
             self.symbols.add(batch.symbol)
         for qb in chunk.quotes.values():
@@ -205,6 +208,7 @@ def import_files(
     symbol: str | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    bar_timeframes: Sequence[str] = (),
 ) -> ImportReport:
     """Import files into a store, one transaction per file.
 
@@ -222,6 +226,10 @@ def import_files(
         Otherwise bad rows are skipped, counted and reported, good rows stored.
     progress
         Called as ``progress(bytes_done, bytes_total)`` over all files (sizes on disk).
+    bar_timeframes
+        Timeframes whose closed bars are stored beside the imported ticks (in the same
+        transaction), so that history reads them instead of resampling the ticks; e.g. the
+        live timeframes of the settings (``statarb import`` passes those).
 
     Returns
     -------
@@ -247,14 +255,16 @@ def import_files(
     for path, info in zip(files, infos, strict=True):
         tally = _FileTally(path, info)
         with store.transaction():
+            bars = ImportBars(store, bar_timeframes)
             for chunk in _prefetch(read_file(path, symbol=symbol)):
                 if strict and chunk.errors:
                     e = chunk.errors[0]
                     raise FormatError(f"{e.reason} (row: {e.text!r})", source=e.source, line=e.line)
-                tally.add(chunk, store)
+                tally.add(chunk, store, bars)
                 done += chunk.bytes_read
                 if progress is not None:
                     progress(min(done, total), total)
+            bars.finish()
         reports.append(tally.report())
     return ImportReport(reports, time.perf_counter() - t0)
 

@@ -70,6 +70,10 @@ async def run_stream(
     if seconds is not None and seconds <= 0:
         raise InputError(f"seconds must be positive, got {seconds}")
     store = await asyncio.to_thread(open_store, settings.store_url)
+    if bar_timeframe:  # load the bar kernels now, not in the writer's first flush
+        from statarb.ingest.warm import warm_bar_kernels
+
+        await asyncio.to_thread(warm_bar_kernels)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):

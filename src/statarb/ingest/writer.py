@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -85,6 +86,26 @@ class WriterStats:
         """One line."""
         p99 = "-" if self.store_latency_p99_ms is None else f"{self.store_latency_p99_ms:.0f}ms"
         return f"written={self.written} flushes={self.batches} hw={self.queue_high_water} p99={p99}"
+
+
+def _group_into(by_symbol: dict[str, list[Any]], rows: Sequence[Any]) -> None:
+    """Append rows (symbol first) to their symbol's list, in order; one C-level pass when the
+    rows are all of one symbol (a REST batch, a single-stream feed)."""
+    if not rows:
+        return
+    first = rows[0][0]
+    if all(map(first.__eq__, map(itemgetter(0), rows))):
+        lst = by_symbol.get(first)
+        if lst is None:
+            by_symbol[first] = list(rows)
+        else:
+            lst.extend(rows)
+        return
+    for r in rows:
+        lst = by_symbol.get(r[0])
+        if lst is None:
+            lst = by_symbol[r[0]] = []
+        lst.append(r)
 
 
 def rows_to_tick_batch(symbol: str, rows: Sequence[TradeRow]) -> TickBatch:
@@ -325,14 +346,8 @@ class TickWriter:
                 return
 
     def _add(self, batch: FeedBatch) -> None:
-        ticks, quotes = self._ticks, self._quotes
-        for t in batch.trade_rows:
-            rows = ticks.get(t[0])
-            if rows is None:
-                rows = ticks[t[0]] = []
-            rows.append(t)
-        for q in batch.quote_rows:
-            quotes.setdefault(q[0], []).append(q)
+        _group_into(self._ticks, batch.trade_rows)
+        _group_into(self._quotes, batch.quote_rows)
         n = len(batch.trade_rows) + len(batch.quote_rows)
         self._rows += n
         self._c["received"] += n

@@ -10,8 +10,10 @@ not repeat text; ``symbol_stats`` and ``bar_stats`` keep per-symbol counts and f
 to date in the same transaction as the writes, so listing symbols never counts millions of rows.
 Ticks are unique on (symbol, trade_id) when the trade id is known and on (symbol, ts, price, size)
 otherwise (``trade_id = -1``). SQLite: the primary key (symbol_id, ts, trade_id, price, size) is
-also the read order, and a partial unique index enforces the trade-id rule. PostgreSQL: see the
-comment on its ticks table.
+also the read order and the only B-tree of the table (version 2 dropped the partial unique index
+on (symbol_id, trade_id), which doubled the cost of every insert); the writer enforces the
+trade-id rule, looking stored ids up only where a batch's ids overlap the symbol's stored id range
+(kept in ``symbol_stats``). PostgreSQL: see the comment on its ticks table.
 """
 
 from __future__ import annotations
@@ -88,6 +90,19 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX alert_events_ts ON alert_events (ts, id)",
         "CREATE INDEX alert_events_rule ON alert_events (rule_id, ts, id)",
     ),
+    # 2: one B-tree per tick: the stored trade-id range moves into symbol_stats (read through the
+    # old index, before it is dropped) and the writer enforces the trade-id rule
+    (
+        "ALTER TABLE symbol_stats ADD COLUMN min_trade_id INTEGER",
+        "ALTER TABLE symbol_stats ADD COLUMN max_trade_id INTEGER",
+        """UPDATE symbol_stats SET
+            min_trade_id = (SELECT min(trade_id) FROM ticks
+                            WHERE ticks.symbol_id = symbol_stats.symbol_id AND trade_id >= 0),
+            max_trade_id = (SELECT max(trade_id) FROM ticks
+                            WHERE ticks.symbol_id = symbol_stats.symbol_id AND trade_id >= 0)""",
+        "DROP INDEX ticks_trade_id",
+    ),
+    # 3: the watched pairs of the book
     (
         """CREATE TABLE book_pairs (
             id INTEGER PRIMARY KEY,

@@ -32,6 +32,7 @@ _TICK_DTYPE = np.dtype([("ts", "i8"), ("tid", "i8"), ("price", "f8"), ("size", "
 _TICK_DTYPE_RECV = np.dtype([*_TICK_DTYPE.descr, ("recv_ts", "i8")])
 #: trade ids from here on do not survive ``trade_id << 2`` in 64 bits: read unpacked
 _PACKED_ID_LIMIT = 2**61
+_ID_DTYPE = np.dtype([("trade_id", "i8")])
 _QUOTE_DTYPE = np.dtype(
     [("ts", "i8"), ("update_id", "i8"), ("bid", "f8"), ("bid_size", "f8"), ("ask", "f8"),
      ("ask_size", "f8")]
@@ -44,23 +45,30 @@ _BAR_DTYPE = np.dtype(
 
 #: megabytes of SQLite page cache per connection unless the URL says ``?cache_mb=N``
 DEFAULT_CACHE_MB = 128
+#: megabytes of the file SQLite maps into memory unless the URL says ``?mmap_mb=N`` (0: none)
+DEFAULT_MMAP_MB = 256
+_OPTIONS = {"cache_mb": (DEFAULT_CACHE_MB, 1), "mmap_mb": (DEFAULT_MMAP_MB, 0)}
 
 
 def sqlite_options(url: str) -> dict[str, int]:
-    """The options of a ``sqlite:///path.db?cache_mb=64`` URL (only ``cache_mb`` is known).
+    """The options of a ``sqlite:///path.db?cache_mb=64&mmap_mb=0`` URL.
 
-    ``cache_mb`` bounds the page cache of the connection (default :data:`DEFAULT_CACHE_MB`);
-    a long-running process on a small machine may want less, a big import more.
+    ``cache_mb`` bounds the page cache of each connection (default :data:`DEFAULT_CACHE_MB`);
+    ``mmap_mb`` is how much of the file is memory-mapped (default :data:`DEFAULT_MMAP_MB`,
+    ``0`` turns mapping off). Mapped pages count in the resident size as they are read; a
+    long-running process on a small machine may want less of both, a big import more cache.
     """
     from urllib.parse import parse_qsl
 
     query = url.split("?", 1)[1] if "?" in url else ""
-    out = {"cache_mb": DEFAULT_CACHE_MB}
+    out = {k: default for k, (default, _lo) in _OPTIONS.items()}
     for key, value in parse_qsl(query, keep_blank_values=True):
-        if key != "cache_mb":
-            raise StoreError(f"SQLite URL {url!r}: unknown option {key!r}; known: cache_mb")
-        if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
-            raise StoreError(f"SQLite URL {url!r}: cache_mb must be a whole number of MB >= 1")
+        if key not in _OPTIONS:
+            known = ", ".join(_OPTIONS)
+            raise StoreError(f"SQLite URL {url!r}: unknown option {key!r}; known: {known}")
+        lo = _OPTIONS[key][1]
+        if not value.isdigit() or not lo <= int(value) <= 1_000_000:
+            raise StoreError(f"SQLite URL {url!r}: {key} must be a whole number of MB >= {lo}")
         out[key] = int(value)
     return out
 
@@ -106,7 +114,8 @@ class SQLiteStore(AlertPersistence, BookPersistence):
         self.read_only = read_only
         self.busy_timeout = busy_timeout
         self._path = sqlite_path(url)
-        self._cache_mb = sqlite_options(url)["cache_mb"]
+        opts = sqlite_options(url)
+        self._cache_mb, self._mmap_mb = opts["cache_mb"], opts["mmap_mb"]
         self._lock = threading.RLock()
         self._depth = 0
         self._ids: dict[str, int] = {}
@@ -148,7 +157,7 @@ class SQLiteStore(AlertPersistence, BookPersistence):
                 con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")
             con.execute(f"PRAGMA cache_size = -{self._cache_mb * 1024}")  # KiB
-            con.execute("PRAGMA mmap_size = 268435456")
+            con.execute(f"PRAGMA mmap_size = {self._mmap_mb * 1024 * 1024}")
             con.execute("PRAGMA temp_store = MEMORY")
             con.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL after big imports
         except sqlite3.Error as exc:
@@ -244,8 +253,16 @@ class SQLiteStore(AlertPersistence, BookPersistence):
         self._ids[symbol] = sid
         return sid
 
-    def _insert_many(self, table: str, sid: int, columns: list[list[Any]], n: int) -> int:
-        """INSERT OR IGNORE ``n`` rows of (sid, *columns); return the number of new rows."""
+    def _insert_many(
+        self,
+        table: str,
+        sid: int,
+        columns: list[list[Any]],
+        n: int,
+        *,
+        verb: str = "INSERT OR IGNORE",
+    ) -> int:
+        """``verb`` ``n`` rows of (sid, *columns); return the number of rows changed."""
         width = len(columns) + 1
         flat = c.interleave(n, sid, columns)
         one = "(" + ",".join("?" * width) + ")"
@@ -253,39 +270,73 @@ class SQLiteStore(AlertPersistence, BookPersistence):
         full = n // k * k * width
         before = self._con.total_changes
         if full:
-            sql = f"INSERT OR IGNORE INTO {table} VALUES " + ",".join([one] * k)
+            sql = f"{verb} INTO {table} VALUES " + ",".join([one] * k)
             step = k * width
             self._con.executemany(sql, (flat[i : i + step] for i in range(0, full, step)))
         if full < len(flat):
             rest = flat[full:]
-            sql = f"INSERT OR IGNORE INTO {table} VALUES " + ",".join([one] * (len(rest) // width))
+            sql = f"{verb} INTO {table} VALUES " + ",".join([one] * (len(rest) // width))
             self._con.execute(sql, rest)
         return self._con.total_changes - before
 
     # -- writes -------------------------------------------------------------------------------
     def write_ticks(self, batch: TickBatch) -> int:
-        """Store ticks, skipping ones already stored; return how many were new."""
-        b = c.sorted_ticks(batch)
+        """Store ticks, skipping ones already stored; return how many were new.
+
+        The primary key skips rows stored before; a stored tick with the same trade id (but other
+        content) is looked up only when the batch's ids overlap the symbol's stored id range.
+        """
+        b = c.unique_ticks(c.sorted_ticks(batch))
         if not len(b):
             return 0
         if b.trade_id.min() < -_PACKED_ID_LIMIT:
             raise InputError(f"ticks of {b.symbol}: trade ids below -2**61 cannot be stored")
-        cols = [getattr(b, name).tolist() for name in c.TICK_COLUMNS]
         with self.transaction():
             sid = self._symbol_id(b.symbol, create=True)
             assert sid is not None
+            b = self._drop_stored_ids(sid, b)
+            if not len(b):
+                return 0
+            cols = [getattr(b, name).tolist() for name in c.TICK_COLUMNS]
             new = self._insert_many("ticks", sid, cols, len(b))
             if new:
-                # first/last from the table (index ends, O(log n)): a batch row that lost to a
-                # stored tick with the same trade id must not widen the range
+                ids = b.trade_id[b.trade_id >= 0]
+                lo, hi = (int(ids.min()), int(ids.max())) if len(ids) else (None, None)
+                # first/last from the table (index ends, O(log n))
                 self._con.execute(
                     "UPDATE symbol_stats SET ticks = ticks + ?, "
                     "first_ts = (SELECT min(ts) FROM ticks WHERE symbol_id = ?), "
                     "last_ts = (SELECT max(ts) FROM ticks WHERE symbol_id = ?), "
-                    "has_recv_ts = max(has_recv_ts, ?) WHERE symbol_id = ?",
-                    (new, sid, sid, int(b.recv_ts.any()), sid),
+                    "has_recv_ts = max(has_recv_ts, ?), "
+                    "min_trade_id = min(coalesce(min_trade_id, ?), ?), "
+                    "max_trade_id = max(coalesce(max_trade_id, ?), ?) WHERE symbol_id = ?",
+                    (new, sid, sid, int(b.recv_ts.any()), lo, lo, hi, hi, sid),
                 )
         return new
+
+    def _drop_stored_ids(self, sid: int, b: TickBatch) -> TickBatch:
+        """The rows of ``b`` whose trade id (when known) is not stored yet."""
+        has_id = b.trade_id >= 0
+        if not has_id.any():
+            return b
+        row = self._con.execute(
+            "SELECT min_trade_id, max_trade_id FROM symbol_stats WHERE symbol_id = ?", (sid,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return b
+        ids = b.trade_id[has_id]
+        lo, hi = max(int(ids.min()), row[0]), min(int(ids.max()), row[1])
+        if lo > hi:  # the usual case: a feed or a file goes on after what is stored
+            return b
+        stored = self._fetch(
+            "SELECT trade_id FROM ticks WHERE symbol_id = ? AND trade_id BETWEEN ? AND ?",
+            (sid, lo, hi),
+            _ID_DTYPE,
+        )["trade_id"]
+        if not len(stored):
+            return b
+        keep = ~(has_id & np.isin(b.trade_id, stored))
+        return b if keep.all() else b.take(keep)
 
     def write_quotes(self, batch: QuoteBatch) -> int:
         """Store quotes, skipping ones already stored; return how many were new."""
@@ -306,11 +357,12 @@ class SQLiteStore(AlertPersistence, BookPersistence):
     def write_bars(self, bars: BarBatch) -> int:
         """Insert or replace bars on (symbol, timeframe, open_time); return rows written."""
         c.check_bars(bars)
-        if not len(bars):
+        n = len(bars)
+        if not n:
             return 0
         tf = Timeframe.parse(bars.timeframe).name
-        cols = [bars.open_time.tolist()] + [getattr(bars, n).tolist() for n in c.BAR_VALUE_COLUMNS]
-        rows = list(zip(*cols, strict=True))
+        cols = [[tf] * n, bars.open_time.tolist()]
+        cols += [getattr(bars, name).tolist() for name in c.BAR_VALUE_COLUMNS]
         lo, hi = int(bars.open_time.min()), int(bars.open_time.max())
         count = (
             "SELECT count(*) FROM bars WHERE symbol_id = ? AND timeframe = ? "
@@ -318,11 +370,9 @@ class SQLiteStore(AlertPersistence, BookPersistence):
         )
         with self.transaction():
             sid = self._symbol_id(bars.symbol, create=True)
+            assert sid is not None
             before = self._con.execute(count, (sid, tf, lo, hi)).fetchone()[0]
-            self._con.executemany(
-                "INSERT OR REPLACE INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((sid, tf, *r) for r in rows),
-            )
+            self._insert_many("bars", sid, cols, n, verb="INSERT OR REPLACE")
             added = self._con.execute(count, (sid, tf, lo, hi)).fetchone()[0] - before
             if added:
                 self._con.execute(
@@ -330,7 +380,7 @@ class SQLiteStore(AlertPersistence, BookPersistence):
                     "ON CONFLICT (symbol_id, timeframe) DO UPDATE SET bars = bars + excluded.bars",
                     (sid, tf, added),
                 )
-        return len(rows)
+        return n
 
     # -- reads -------------------------------------------------------------------------------
     def _fetch(self, sql: str, params: tuple[Any, ...], dtype: np.dtype[Any]) -> np.ndarray:
@@ -373,9 +423,7 @@ class SQLiteStore(AlertPersistence, BookPersistence):
         where, params = self._where(start, end, "ts")
         with self._reading():
             row = self._con.execute(
-                "SELECT has_recv_ts, (SELECT max(trade_id) FROM ticks WHERE symbol_id = ? "
-                "AND trade_id >= 0) FROM symbol_stats WHERE symbol_id = ?",
-                (sid, sid),
+                "SELECT has_recv_ts, max_trade_id FROM symbol_stats WHERE symbol_id = ?", (sid,)
             ).fetchone()
         # fewer Python objects per row is what makes reading fast: the side code rides in the
         # two low bits of the trade id (unless an id is too big for that), and recv_ts is read
@@ -470,9 +518,9 @@ class SQLiteStore(AlertPersistence, BookPersistence):
             return None
         with self._reading():
             row = self._con.execute(
-                "SELECT max(trade_id) FROM ticks WHERE symbol_id = ? AND trade_id >= 0", (sid,)
+                "SELECT max_trade_id FROM symbol_stats WHERE symbol_id = ?", (sid,)
             ).fetchone()
-        return None if row[0] is None else int(row[0])
+        return None if row is None or row[0] is None else int(row[0])
 
     # -- plumbing for the alert persistence ----------------------------------------------------
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:

@@ -26,13 +26,7 @@ from statarb.api.routers._common import (
     tick_columns,
     ticks_json,
 )
-from statarb.api.schemas import (
-    ImportReportOut,
-    IngestResult,
-    TickIn,
-    TickOut,
-    parse_tick_rows,
-)
+from statarb.api.schemas import ImportReportOut, IngestResult, TickIn, TickOut
 
 router = APIRouter(prefix="/api/v1/ticks", tags=["ticks"])
 
@@ -105,9 +99,12 @@ async def post_batch(
     if len(rows) > MAX_BATCH_ROWS:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                             f"{len(rows)} rows; at most {MAX_BATCH_ROWS} per batch")  # fmt: skip
+    from statarb.api.routers._tick_batch import validate_rows
+    from statarb.ingest.binance import FeedBatch
+
     bad_idx = {e["index"] for e in decode_errors}
-    ticks, errors = parse_tick_rows(
-        [r for i, r in enumerate(rows) if i not in bad_idx], recv_ts=recv
+    good, _, errors = validate_rows(
+        [r for i, r in enumerate(rows) if i not in bad_idx] if bad_idx else rows, recv_ts=recv
     )
     if decode_errors:  # map indices of the parsed rows back to the body's rows
         keep = [i for i in range(len(rows)) if i not in bad_idx]
@@ -120,7 +117,7 @@ async def post_batch(
                        f"index {errors[0]['index']} ({errors[0]['field']}: "
                        f"{errors[0]['message']})", errors=fields, instance=request.url.path,
                        accepted=0, rejected=len(errors), rows=errors)  # fmt: skip
-    n = await engine.ingest(ticks, wait=wait) if ticks else 0
+    n = await engine.ingest_batch(FeedBatch(trade_rows=good), wait=wait) if good else 0
     return json_response({"accepted": n, "rejected": len(errors), "errors": errors})
 
 
