@@ -24,10 +24,10 @@ import pytest
 from _ports import free_port
 from statarb.bars import resample
 from statarb.ingest.files import read_file
-from statarb.ingest.replay import ReplayServer
 from statarb.model import TickBatch
 from statarb.sample import files as sample_files
 from statarb.store import open_store
+from statarb.venue.server import ReplayServer
 
 pytestmark = pytest.mark.slow
 

@@ -49,7 +49,7 @@ def _drain(client: Any) -> list[dict[str, Any]]:
 
 
 async def test_replayed_session_stores_builds_bars_and_fires_alerts(sqlite_url: str) -> None:
-    from statarb.ingest.replay import ReplayServer
+    from statarb.venue.server import ReplayServer
 
     source = _sample()
     btc = source["BTCUSDT"]

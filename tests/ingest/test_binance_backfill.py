@@ -6,12 +6,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _live_helpers import write_recording
 from websockets.asyncio.client import connect
 
+from _live_helpers import write_recording
 from statarb.errors import FeedError
 from statarb.ingest.backfill import PAGE_LIMIT, AggTradeClient
-from statarb.ingest.replay import ReplayServer
+from statarb.venue.server import ReplayServer
 
 
 def _exchange(trades: int, script: list[tuple[int, dict[str, str]]]) -> httpx.MockTransport:

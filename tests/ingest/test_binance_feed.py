@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _live_helpers import Collected, feed_for, run_until, write_recording
 
+from _live_helpers import Collected, feed_for, run_until, write_recording
 from statarb.ingest.binance import FeedBatch
 from statarb.ingest.files import read_file
-from statarb.ingest.replay import ReplayServer
 from statarb.model import TickBatch
+from statarb.venue.server import ReplayServer
 
 SYMS = ("AAAUSDT", "BBBUSDT")
 

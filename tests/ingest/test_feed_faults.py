@@ -17,16 +17,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _live_helpers import write_recording
 
+from _live_helpers import write_recording
 from statarb.ingest._feed_stats import FeedStats
 from statarb.ingest.binance import BinanceFeed, FeedBatch
 from statarb.ingest.files import read_file
-from statarb.ingest.replay import MALFORMED_KINDS, ReplayServer
 from statarb.ingest.writer import TickWriter, WriterStats
 from statarb.model import TickBatch
 from statarb.store import open_store
 from statarb.store.base import TickStore
+from statarb.venue.server import MALFORMED_KINDS, ReplayServer
 
 SYMS = ("AAAUSDT", "BBBUSDT")
 

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _live_helpers import write_recording
 
+from _live_helpers import write_recording
 from statarb.bars import resample
 from statarb.config import Settings
 from statarb.errors import InputError
 from statarb.ingest.binance import FeedBatch
-from statarb.ingest.replay import ReplayServer
 from statarb.ingest.stream import run_stream
 from statarb.ingest.writer import TickWriter, quotes_to_batch, ticks_to_batch
 from statarb.model import Quote, Tick, TickBatch
 from statarb.store import open_store
+from statarb.venue.server import ReplayServer
 
 T0 = 1_700_000_040_000_000  # epoch µs, 40 s into a minute
 

@@ -72,7 +72,7 @@ def _replay(
     import asyncio
 
     from statarb.errors import StatarbError
-    from statarb.ingest.replay import ReplayServer
+    from statarb.venue.server import ReplayServer
 
     async def serve() -> None:
         server = ReplayServer(files, port=port, speed=speed, disconnect_every=disconnect_every,

@@ -60,8 +60,8 @@ async def _run(
     replay = None
     feed_urls = None
     if demo:
-        from statarb.ingest.replay import ReplayServer
         from statarb.sample import files
+        from statarb.venue.server import ReplayServer
 
         replay = ReplayServer(files(), speed=speed, loop=True)
         await replay.start()

@@ -8,7 +8,7 @@ serves only trades whose time has come).
 
 Served: ``/market/stream?streams=``, ``/market/ws/<s1>/<s2>``, ``/public/stream``, ``/public/ws``;
 legacy ``/ws`` and ``/stream`` carry public streams only (market streams ACK and stay silent);
-control requests with Binance's replies and errors (:mod:`._replay_protocol`); server pings;
+control requests with Binance's replies and errors (:mod:`._control`); server pings;
 limits on incoming messages per second, streams per connection and connection age. REST:
 ``/fapi/v1/aggTrades``, ``/fapi/v1/exchangeInfo``, ``/fapi/v1/ping``, ``/fapi/v1/time`` with
 ``X-MBX-USED-WEIGHT-1M``, HTTP 429 + ``Retry-After`` over the weight limit, ``-1121`` for unknown
@@ -35,7 +35,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from statarb.errors import InputError
-from statarb.ingest._replay_data import (
+from statarb.venue._control import ConnState, handle_control, parse_path
+from statarb.venue._data import (
     KIND_TRADE,
     MALFORMED_KINDS,
     Recording,
@@ -44,8 +45,7 @@ from statarb.ingest._replay_data import (
     load_recording,
     spoilt,
 )
-from statarb.ingest._replay_protocol import ConnState, handle_control, parse_path
-from statarb.ingest._replay_rest import RestApi
+from statarb.venue._rest import RestApi
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ class ReplayServer:
         if parsed is None:
             return
         route, combined, names = parsed
-        from statarb.ingest._replay_protocol import stream_route
+        from statarb.venue._control import stream_route
 
         client = _Client(ws, ConnState(route, combined, [n for n in names if stream_route(n)]))
         if len(client.state.subs) > self.max_streams:

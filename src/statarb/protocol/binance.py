@@ -1,7 +1,7 @@
 """Binance USD-M futures stream protocol: stream names, routes, URLs, frame parsing, backoff.
 
 Pure functions and small value types, no I/O: the client (:mod:`statarb.ingest.binance`) and the
-replay server (:mod:`statarb.ingest.replay`) share them, and tests feed them recorded frames.
+replay server (:mod:`statarb.venue.server`) share them, and tests feed them recorded frames.
 
 Routes (since April 2026): ``aggTrade`` and ``markPrice`` streams live on ``/market``,
 ``bookTicker`` on ``/public``; stream names are lower-case ``<symbol>@<kind>``.

@@ -11,12 +11,12 @@ import httpx
 import orjson
 import pytest
 import websockets
-from _live_helpers import write_recording
 from websockets.asyncio.client import ClientConnection, connect
 
+from _live_helpers import write_recording
 from statarb.errors import InputError
 from statarb.ingest.files import read_file
-from statarb.ingest.replay import ReplayServer
+from statarb.venue.server import ReplayServer
 
 
 def _ws(url: str) -> connect:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from statarb.ingest._replay_data import Recording, exchange_info, rest_rows
+from statarb.venue._data import Recording, exchange_info, rest_rows
 
 _WEIGHTS = {"/fapi/v1/aggTrades": 20, "/fapi/v1/exchangeInfo": 1, "/fapi/v1/ping": 1,
             "/fapi/v1/time": 1}  # fmt: skip

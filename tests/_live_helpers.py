@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 
 from statarb.ingest.binance import BinanceFeed, FeedBatch
-from statarb.ingest.replay import ReplayServer
 from statarb.model import Quote, Tick
+from statarb.venue.server import ReplayServer
 
 T0_MS = 1_700_000_000_000
 
