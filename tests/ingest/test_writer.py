@@ -140,7 +140,7 @@ async def test_run_stream_stores_everything_and_stops_cleanly(tmp_path: Path) ->
     path = write_recording(tmp_path / "r.jsonl", ("AAAUSDT", "BBBUSDT"), n=300, step_ms=400)
     db = tmp_path / "live.db"
     seen = []
-    async with ReplayServer([path], speed=100.0, disconnect_every=250) as srv:
+    async with ReplayServer([path], clock="original", speed=100.0, disconnect_every=250) as srv:
         cfg = Settings(store_url=f"sqlite:///{db}", binance_ws_url=srv.ws_url,
                        binance_rest_url=srv.rest_url, flush_interval=0.05)  # fmt: skip
         result = await run_stream(cfg, ["aaausdt", "BBBUSDT"], seconds=2.5, status_every=0.5,

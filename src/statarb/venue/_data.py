@@ -1,35 +1,69 @@
-"""Recorded market data prepared for replay: one time-ordered event list, frames, REST answers.
+"""Recorded market data prepared for replay: one time-ordered event list and its precision.
 
 Recordings are read with :func:`statarb.ingest.files.read_file` (aggTrade or trade frames, dumps,
-CSV ... anything it understands). Trades are served as ``aggTrade`` (one trade per aggregate:
-``a = f = l = t``) and as ``trade`` (or spoilt, for the ``malformed`` fault); quotes as
-``bookTicker``. With ``loop`` the recording repeats with ids and times shifted forward each
-round, so ids stay consecutive and time moves on.
+CSV ... anything it understands); depth frames and REST depth snapshots are read by
+:mod:`._depth`. Raw ``trade`` recordings are aggregated the way Binance does (consecutive fills of
+one taker at one price and time make one aggregate trade). The decimals of prices and quantities
+come from the recording's own text (``"61800.30"`` -> ``pricePrecision`` 2), the tick and step
+sizes from its values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gzip
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import orjson
 
 from statarb.errors import InputError
 from statarb.model import QuoteBatch, TickBatch
+from statarb.venue._depth import DepthTape, read_depth, synthetic_depth
 
 KIND_TRADE = 0
 KIND_QUOTE = 1
+KIND_DEPTH = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """How a symbol's numbers are written: decimals (``pricePrecision``) and grid (``tickSize``)."""
+
+    price_decimals: int
+    tick: float
+    qty_decimals: int
+    step: float
+
+    def price(self, x: float) -> str:
+        """``61800.3`` -> ``"61800.30"`` (on the tick grid, at the symbol's decimals)."""
+        return f"{round(x / self.tick) * self.tick:.{self.price_decimals}f}"
+
+    def qty(self, x: float) -> str:
+        """``1.0`` -> ``"1.000"``."""
+        return f"{x:.{self.qty_decimals}f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregates:
+    """Binance aggregation of a symbol's trades: aggregate ``k`` is rows ``first[k]..last[k]``."""
+
+    first: np.ndarray
+    last: np.ndarray
+    of_row: np.ndarray  #: aggregate number of every trade row
+    id0: int  #: ``a`` of the first aggregate
+
+    def __len__(self) -> int:
+        return len(self.first)
 
 
 @dataclass
 class Recording:
     """Every event of the replayed files, merged in exchange-time order.
 
-    ``kind[i]``, ``sym[i]`` (index into ``symbols``) and ``row[i]`` (row in that symbol's trade or
-    quote batch) describe event ``i``; ``ts`` is its exchange time (µs, non-decreasing).
+    ``kind[i]``, ``sym[i]`` (index into ``symbols``) and ``row[i]`` (row in that symbol's trade,
+    quote or depth tape) describe event ``i``; ``ts`` is its exchange time (µs, non-decreasing).
     """
 
     symbols: list[str]
@@ -39,19 +73,100 @@ class Recording:
     sym: np.ndarray
     row: np.ndarray
     ts: np.ndarray
+    prec: dict[str, Precision]
+    aggs: dict[str, Aggregates]
+    depth: dict[str, DepthTape]
 
     def __len__(self) -> int:
         return len(self.ts)
 
     @property
     def duration_us(self) -> int:
-        """Span of one round (first to last event, plus 1 ms)."""
+        """Span of one pass (first to last event, plus 1 ms)."""
         return int(self.ts[-1] - self.ts[0]) + 1000 if len(self.ts) else 0
 
     def id_span(self, symbol: str) -> int:
-        """How far trade ids move per loop round."""
+        """How far trade ids move per loop pass."""
         ids = self.trades[symbol].trade_id
         return int(ids[-1] - ids[0] + 1) if len(ids) else 0
+
+    def growth(self, symbol: str) -> float:
+        """Last over first trade price: each loop pass is rebased by it (1 without trades)."""
+        b = self.trades.get(symbol)
+        if b is None or not len(b):
+            return 1.0
+        return float(b.price[-1] / b.price[0])
+
+
+_SYM_RE = re.compile(rb'"s":"([A-Z0-9]+)"')
+_NUM_RE = re.compile(rb'"(p|q|b|B|a|A)":"(-?\d+(?:\.(\d*))?)"')
+_SNIFF_LINES = 5000
+
+
+def _sniff(path: Path) -> tuple[dict[str, tuple[int, int]], set[str]]:
+    """Decimals written for prices and quantities per symbol, and symbols sent as raw trades."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    dec: dict[str, list[int]] = {}
+    raw: set[str] = set()
+    try:
+        with opener(path, "rb") as fh:
+            for n, line in enumerate(fh):
+                if n >= _SNIFF_LINES:
+                    break
+                m = _SYM_RE.search(line)
+                if m is None:
+                    continue
+                s = m.group(1).decode()
+                d = dec.setdefault(s, [0, 0])
+                for key, _num, frac in _NUM_RE.findall(line):
+                    slot = 0 if key in (b"p", b"b", b"a") else 1
+                    d[slot] = max(d[slot], len(frac))
+                if b'"e":"trade"' in line:
+                    raw.add(s)
+    except (OSError, EOFError, UnicodeDecodeError):
+        return {}, set()
+    return {s: (v[0], v[1]) for s, v in dec.items()}, raw
+
+
+def _grid_decimals(values: np.ndarray) -> int:
+    for d in range(9):
+        if np.allclose(np.round(values, d), values, rtol=0, atol=1e-9):
+            return d
+    return 8
+
+
+def _precision(
+    b: TickBatch | None, q: QuoteBatch | None, text: tuple[int, int] | None
+) -> Precision:
+    prices = b.price[:5000] if b is not None and len(b) else None
+    if prices is None and q is not None and len(q):
+        prices = q.bid[:5000]
+    sizes = b.size[:5000] if b is not None and len(b) else None
+    pd = _grid_decimals(prices) if prices is not None else 2
+    qd = _grid_decimals(sizes) if sizes is not None else 3
+    tpd, tqd = text if text is not None else (pd, qd)
+    return Precision(max(pd, tpd), 10.0**-pd, max(qd, tqd), 10.0**-qd)
+
+
+def aggregate(b: TickBatch, *, raw: bool) -> Aggregates:
+    """Binance's aggregation of raw trades (same time, price and taker side in a row -> one).
+
+    Recordings of aggregate trades are kept one row per aggregate (``a`` = their id).
+    """
+    n = len(b)
+    if not raw or n == 0:
+        idx = np.arange(n, dtype=np.int64)
+        return Aggregates(idx, idx, idx, int(b.trade_id[0]) if n else 0)
+    new = np.ones(n, dtype=bool)
+    new[1:] = (
+        (b.ts[1:] != b.ts[:-1]) | (b.price[1:] != b.price[:-1]) | (b.side[1:] != b.side[:-1])
+        | (b.trade_id[1:] != b.trade_id[:-1] + 1)
+    )  # fmt: skip
+    first = np.flatnonzero(new).astype(np.int64)
+    last = np.append(first[1:] - 1, n - 1).astype(np.int64)
+    of_row = np.cumsum(new).astype(np.int64) - 1
+    # aggregate ids live in their own sequence, far below the trade ids (as on Binance)
+    return Aggregates(first, last, of_row, max(1, int(b.trade_id[0]) // 2))
 
 
 def load_recording(files: Sequence[Path]) -> Recording:
@@ -60,17 +175,30 @@ def load_recording(files: Sequence[Path]) -> Recording:
 
     ticks: dict[str, list[TickBatch]] = {}
     quotes: dict[str, list[QuoteBatch]] = {}
+    text: dict[str, tuple[int, int]] = {}
+    raw: set[str] = set()
     for f in files:
         for chunk in read_file(f):
             for s, b in chunk.ticks.items():
                 ticks.setdefault(s, []).append(b)
             for s, q in chunk.quotes.items():
                 quotes.setdefault(s, []).append(q)
+        dec, r = _sniff(Path(f))
+        raw |= r
+        for s, v in dec.items():
+            old = text.get(s, (0, 0))
+            text[s] = (max(old[0], v[0]), max(old[1], v[1]))
     trades = {s: _clean_trades(TickBatch.concat(bs)) for s, bs in ticks.items()}
     qts = {s: _concat_quotes(qs) for s, qs in quotes.items()}
+    depth = read_depth(files)
     symbols = sorted(set(trades) | set(qts))
     if not symbols:
         raise InputError(f"no trades or quotes found in {[str(f) for f in files]}")
+    prec = {s: _precision(trades.get(s), qts.get(s), text.get(s)) for s in symbols}
+    for s in symbols:
+        if s not in depth and s in qts and len(qts[s]):
+            depth[s] = synthetic_depth(qts[s], prec[s])
+    aggs = {s: aggregate(b, raw=s in raw) for s, b in trades.items()}
     parts = []
     for i, s in enumerate(symbols):
         if s in trades and len(trades[s]):
@@ -78,12 +206,15 @@ def load_recording(files: Sequence[Path]) -> Recording:
             parts.append((t, KIND_TRADE, i))
         if s in qts and len(qts[s]):
             parts.append((qts[s].ts, KIND_QUOTE, i))
+        if s in depth and len(depth[s]):
+            parts.append((depth[s].ts, KIND_DEPTH, i))
     ts = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([np.full(len(p[0]), p[1], np.int8) for p in parts])
     sym = np.concatenate([np.full(len(p[0]), p[2], np.int32) for p in parts])
     row = np.concatenate([np.arange(len(p[0]), dtype=np.int64) for p in parts])
     order = np.argsort(ts, kind="stable")
-    return Recording(symbols, trades, qts, kind[order], sym[order], row[order], ts[order])
+    return Recording(symbols, trades, qts, kind[order], sym[order], row[order], ts[order], prec,
+                     aggs, depth)  # fmt: skip
 
 
 def _clean_trades(b: TickBatch) -> TickBatch:
@@ -102,148 +233,13 @@ def _concat_quotes(qs: list[QuoteBatch]) -> QuoteBatch:
                       a["update_id"])  # fmt: skip
 
 
-def _num(x: float) -> str:
-    return repr(float(x))
-
-
-def agg_trade(b: TickBatch, j: int, rnd: int, span: int, dur: int) -> dict[str, Any]:
-    """The ``aggTrade`` payload of trade ``j`` in round ``rnd`` (REST rows drop e, E, s)."""
-    tid = int(b.trade_id[j]) + rnd * span
-    t_ms = (int(b.ts[j]) + rnd * dur) // 1000
-    return {
-        "e": "aggTrade", "E": t_ms, "s": b.symbol, "a": tid, "p": _num(b.price[j]),
-        "q": _num(b.size[j]), "f": tid, "l": tid, "T": t_ms, "m": bool(b.side[j] == 1),
-    }  # fmt: skip
-
-
-#: what the ``malformed`` switch can do to a trade payload
-MALFORMED_KINDS = ("json", "id", "time", "side", "price", "nan", "size")
-_SPOIL: dict[str, Callable[[dict[str, Any]], None]] = {
-    "id": lambda p: p.update({k: str(p[k]) for k in ("a", "t") if k in p}),
-    "time": lambda p: p.update(T=str(p["T"])),
-    "side": lambda p: p.update(m=str(p["m"]).lower()),
-    "price": lambda p: p.update(p="0"),
-    "nan": lambda p: p.update(p="NaN"),
-    "size": lambda p: p.update(q="-" + p["q"]),
-}
-
-
-def spoilt(payload: dict[str, Any], kind: str) -> str:
-    """The JSON text of a trade payload spoilt as ``kind`` (see :data:`MALFORMED_KINDS`)."""
-    if kind == "json":
-        return orjson.dumps(payload).decode()[:-9]
-    bad = dict(payload)
-    _SPOIL[kind](bad)
-    return orjson.dumps(bad).decode()
-
-
-def book_ticker(q: QuoteBatch, j: int, rnd: int, dur: int) -> dict[str, Any]:
-    """The ``bookTicker`` payload of quote ``j`` in round ``rnd``."""
-    t_ms = (int(q.ts[j]) + rnd * dur) // 1000
-    u = int(q.update_id[j])
-    u = j if u < 0 else u
-    if rnd:  # update ids keep increasing from round to round
-        u += rnd * (int(q.update_id.max()) + len(q) + 1)
-    return {"e": "bookTicker", "u": u, "s": q.symbol, "b": _num(q.bid[j]),
-            "B": _num(q.bid_size[j]), "a": _num(q.ask[j]), "A": _num(q.ask_size[j]),
-            "T": t_ms, "E": t_ms}  # fmt: skip
-
-
-def rest_rows(
-    rec: Recording, symbol: str, released: int, *, from_id: int | None, limit: int,
-    start_ms: int | None = None, end_ms: int | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """``/fapi/v1/aggTrades`` rows among the first ``released`` trades (counted over rounds)."""
-    b = rec.trades.get(symbol)
-    if b is None or not len(b) or released <= 0:
-        return []
-    n, span, dur = len(b), rec.id_span(symbol), rec.duration_us
-    if from_id is not None:
-        rnd = max(0, (from_id - int(b.trade_id[0])) // span)
-        g = rnd * n + int(np.searchsorted(b.trade_id, from_id - rnd * span))
-    elif start_ms is not None:
-        g = _first_at(b, start_ms * 1000, dur, released)
-    else:
-        g = max(0, released - limit)
-    out: list[dict[str, Any]] = []
-    while g < released and len(out) < limit:
-        row = agg_trade(b, g % n, g // n, span, dur)
-        if end_ms is not None and row["T"] > end_ms:
-            break
-        del row["e"], row["E"], row["s"]
-        out.append(row)
-        g += 1
-    return out
-
-
-def _first_at(b: TickBatch, t_us: int, dur: int, released: int) -> int:
-    n = len(b)
-    rnd = max(0, (t_us - int(b.ts[0])) // dur) if dur else 0
-    g = rnd * n + int(np.searchsorted(b.ts, t_us - rnd * dur))
-    return min(g, released)
-
-
-def exchange_info(rec: Recording, server_ms: int) -> dict[str, Any]:
-    """A ``/fapi/v1/exchangeInfo`` answer (real schema) for the replayed symbols."""
-    return {
-        "timezone": "UTC", "serverTime": server_ms, "futuresType": "U_MARGINED",
-        "rateLimits": [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-             "limit": 2400},
-            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
-        ],
-        "exchangeFilters": [],
-        "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
-        "symbols": [_symbol_info(rec, s) for s in rec.symbols],
-    }  # fmt: skip
-
-
-def _decimals(values: np.ndarray) -> int:
-    for d in range(9):
-        if np.allclose(np.round(values, d), values, rtol=0, atol=1e-9):
-            return d
-    return 8
-
-
-def _symbol_info(rec: Recording, s: str) -> dict[str, Any]:
-    b = rec.trades.get(s)
-    pd = _decimals(b.price[:5000]) if b is not None and len(b) else 2
-    qd = _decimals(b.size[:5000]) if b is not None and len(b) else 3
-    base = s[:-4] if s.endswith(("USDT", "USDC")) else s[:-3]
-    tick, step = f"{10.0**-pd:.{pd}f}", f"{10.0**-qd:.{qd}f}"
-    return {
-        "symbol": s, "pair": s, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
-        "onboardDate": 1569398400000, "status": "TRADING", "maintMarginPercent": "2.5000",
-        "requiredMarginPercent": "5.0000", "baseAsset": base, "quoteAsset": s[len(base):],
-        "marginAsset": s[len(base):], "pricePrecision": pd, "quantityPrecision": qd,
-        "baseAssetPrecision": 8, "quotePrecision": 8, "underlyingType": "COIN",
-        "underlyingSubType": [], "settlePlan": 0, "triggerProtect": "0.0500",
-        "liquidationFee": "0.012500", "marketTakeBound": "0.05",
-        "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "4529764",
-             "tickSize": tick},
-            {"filterType": "LOT_SIZE", "stepSize": step, "maxQty": "1000", "minQty": step},
-            {"filterType": "MARKET_LOT_SIZE", "stepSize": step, "maxQty": "120", "minQty": step},
-            {"filterType": "MAX_NUM_ORDERS", "limit": 200},
-            {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
-            {"filterType": "MIN_NOTIONAL", "notional": "100"},
-            {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500",
-             "multiplierDecimal": "4"},
-        ],
-        "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT",
-                       "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
-        "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
-    }  # fmt: skip
-
-
 __all__ = [
-    "MALFORMED_KINDS",
+    "KIND_DEPTH",
+    "KIND_QUOTE",
+    "KIND_TRADE",
+    "Aggregates",
+    "Precision",
     "Recording",
-    "agg_trade",
-    "book_ticker",
-    "exchange_info",
+    "aggregate",
     "load_recording",
-    "rest_rows",
-    "spoilt",
 ]

@@ -22,30 +22,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from statarb.errors import InputError
-from statarb.venue._control import ConnState, handle_control, parse_path
-from statarb.venue._data import (
-    KIND_TRADE,
-    MALFORMED_KINDS,
-    Recording,
-    agg_trade,
-    book_ticker,
-    load_recording,
-    spoilt,
-)
+from statarb.venue._clock import Clock, ClockMode
+from statarb.venue._control import ConnState, handle_control, parse_path, stream_route
+from statarb.venue._data import KIND_DEPTH, KIND_TRADE, Recording, load_recording
+from statarb.venue._depth import Book
+from statarb.venue._faults import MALFORMED_KINDS, spoilt
+from statarb.venue._market import KLINE_MS, Market, kline_payload
 from statarb.venue._rest import RestApi
+from statarb.venue._tls import server_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,10 @@ class ReplayServer:
         max_incoming_per_second: int = 10,
         max_connection_age: float = 24 * 3600.0,
         rest_weight_limit: int = 2400,
+        clock: ClockMode = "now",
+        tls: bool = False,
+        certfile: Path | str | None = None,
+        keyfile: Path | str | None = None,
     ) -> None:
         if speed is not None and not speed > 0:
             raise InputError(f"speed must be positive or None (as fast as possible), got {speed}")
@@ -155,6 +159,26 @@ class ReplayServer:
         self._last_price: dict[str, float] = {}
         self._stalled = False
         self._held: dict[str, int] = {}
+        if clock not in ("now", "original"):
+            raise InputError(f"clock must be 'now' or 'original', got {clock!r}")
+        if (certfile is None) != (keyfile is None):
+            raise InputError("give both certfile and keyfile, or neither")
+        self.clock_mode: ClockMode = clock
+        self.tls = tls or certfile is not None
+        self._certfile, self._keyfile = certfile, keyfile
+        self.clock: Clock | None = None
+        self.market: Market | None = None
+        self.books: dict[str, Book] = {}
+        self._depth_pass: dict[str, int] = {}
+        self._depth_next: dict[str, tuple[int, int]] = {}
+        self._depth_pending: dict[tuple[str, int], list[Any]] = {}
+        self._partial_due: dict[tuple[str, int, int], int] = {}
+        self._kline_due: dict[tuple[str, str], int] = {}
+        self._mid: dict[str, float] = {}
+        self._mark_avg: dict[str, tuple[float, int, int]] = {}
+        self._mark_ma: dict[str, float] = {}
+        self._targets_cache: dict[str, list[_Client]] = {}
+        self._kline_open: dict[tuple[str, str], int] = {}
 
     @property
     def port(self) -> int:
@@ -165,23 +189,37 @@ class ReplayServer:
 
     @property
     def ws_url(self) -> str:
-        """``ws://host:port`` (the ``binance_ws_url`` setting for clients)."""
-        return f"ws://{self.host}:{self.port}"
+        """``ws://host:port`` (``wss://`` with TLS; the ``binance_ws_url`` setting)."""
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}"
 
     @property
     def rest_url(self) -> str:
-        """``http://host:port`` (the ``binance_rest_url`` setting for clients)."""
-        return f"http://{self.host}:{self.port}"
+        """``http://host:port`` (``https://`` with TLS; the ``binance_rest_url`` setting)."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     async def start(self) -> None:
         """Load the recordings and listen."""
-        self.rec = await asyncio.to_thread(load_recording, self.files)
-        self.released = dict.fromkeys(self.rec.symbols, 0)
-        self.rest = RestApi(self.rec, self.released, weight_limit=self._weight_limit)
+        self.rec = rec = await asyncio.to_thread(load_recording, self.files)
+        self.released = dict.fromkeys(rec.symbols, 0)
+        self.clock = Clock(self.clock_mode, int(rec.ts[0]) if len(rec) else 0, self.speed)
+        self.market = Market(rec, self.clock)
+        for sym, tape in rec.depth.items():
+            pr = rec.prec[sym]
+            book = self.books[sym] = Book()
+            book.reset({pr.price(p): q for p, q in tape.snap_bids},
+                       {pr.price(p): q for p, q in tape.snap_asks}, tape.snap_id)  # fmt: skip
+            self._depth_pass[sym] = 0
+            self._depth_next[sym] = (0, 0)
+        self.rest = RestApi(self, weight_limit=self._weight_limit)
+        ssl = None
+        if self.tls:
+            ssl = await asyncio.to_thread(
+                server_ssl_context, self.host, self._certfile, self._keyfile
+            )
         self._server = await serve(
             self._handle, self.host, self._port, process_request=self._process_request,
             ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
-            compression=None, max_size=2**20,
+            compression=None, max_size=2**20, ssl=ssl,
         )  # fmt: skip
 
     async def stop(self) -> None:
@@ -206,15 +244,13 @@ class ReplayServer:
         path = request.path
         if path.startswith("/fapi/"):
             assert self.rest is not None
-            status, body, headers = self.rest.handle(path)
-            resp = conn.respond(status, "")
-            resp.headers["Content-Type"] = "application/json"
-            for k, v in headers.items():
-                resp.headers[k] = v
-            del resp.headers["Content-Length"]
-            resp.headers["Content-Length"] = str(len(body))
-            resp.body = body
-            return resp
+            status, body, extra = self.rest.handle(path)
+            headers = Headers()
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(body))
+            for k, v in extra.items():
+                headers[k] = v
+            return Response(status, http.HTTPStatus(status).phrase, headers, body)
         if parse_path(path) is None:
             return conn.respond(404, "not found\n")
         return None
@@ -226,14 +262,13 @@ class ReplayServer:
         if parsed is None:
             return
         route, combined, names = parsed
-        from statarb.venue._control import stream_route
-
         client = _Client(ws, ConnState(route, combined, [n for n in names if stream_route(n)]))
         if len(client.state.subs) > self.max_streams:
             await ws.close(1008, "too many streams")
             return
         self.connections += 1
         self.clients.add(client)
+        self._subs_changed()
         if self._player is None:
             self._player = asyncio.create_task(self._play())
         sender = asyncio.create_task(self._send_loop(client))
@@ -244,6 +279,7 @@ class ReplayServer:
             await ws.close(1001, "connection age limit")
         finally:
             self.clients.discard(client)
+            self._subs_changed()
             sender.cancel()
 
     async def _read_loop(self, client: _Client) -> None:
@@ -257,6 +293,7 @@ class ReplayServer:
                     await client.ws.close(1008, "too many requests")
                     return
                 reply = handle_control(client.state, msg, max_streams=self.max_streams)
+                self._subs_changed()
                 client.out.put_nowait((orjson.dumps(reply).decode(), False))
                 if len(client.state.subs) > self.max_streams:
                     await client.ws.close(1008, "too many streams")
@@ -264,25 +301,31 @@ class ReplayServer:
 
     async def _send_loop(self, client: _Client) -> None:
         ws = client.ws
+        out = client.out
         try:
             while True:
-                frame, is_data = await client.out.get()
-                await ws.send(frame)
-                if is_data:
-                    client.sent += 1
-                    if self.disconnect_every and client.sent >= self.disconnect_every:
-                        ws.transport.abort()
-                        return
+                batch = [await out.get()]
+                while not out.empty() and len(batch) < 512:
+                    batch.append(out.get_nowait())
+                for frame, is_data in batch:
+                    await ws.send(frame)
+                    if is_data:
+                        client.sent += 1
+                        if self.disconnect_every and client.sent >= self.disconnect_every:
+                            ws.transport.abort()
+                            return
         except websockets.ConnectionClosed:
             return
 
     # -- playback -----------------------------------------------------------------------------
     async def _play(self) -> None:
-        rec = self.rec
-        assert rec is not None
+        rec, clock, market = self.rec, self.clock, self.market
+        assert rec is not None and clock is not None and market is not None
         if not len(rec):
             self.done.set()
             return
+        clock.start()
+        market.reset()
         t0 = time.monotonic()
         rnd = 0
         while True:
@@ -293,85 +336,273 @@ class ReplayServer:
         self.done.set()
 
     async def _play_round(self, rec: Recording, rnd: int, t0: float) -> None:
+        market = self.market
+        assert market is not None
         base, dur = int(rec.ts[0]), rec.duration_us
         lower = [s.lower() for s in rec.symbols]
+        passes = {s: market.trades(s, rnd) for s in rec.trades}
+        kinds, syms, rows, tss = rec.kind.tolist(), rec.sym.tolist(), rec.row.tolist(), rec.ts
         for i in range(len(rec)):
             if self.speed is not None:
-                due = t0 + (int(rec.ts[i]) - base + rnd * dur) / 1e6 / self.speed
+                due = t0 + (int(tss[i]) - base + rnd * dur) / 1e6 / self.speed
                 wait = due - time.monotonic()
                 if wait > 0.001:
                     await asyncio.sleep(wait)
             elif i % 64 == 0:
                 await self._yield_to_clients()
-            now_us = int(rec.ts[i]) + rnd * dur
-            if now_us >= self._next_mark:
-                self._deliver_marks(now_us)
-            si, j = int(rec.sym[i]), int(rec.row[i])
+            si, j = syms[i], rows[i]
             sym = rec.symbols[si]
-            if rec.kind[i] == KIND_TRADE:
-                self.released[sym] = rnd * len(rec.trades[sym]) + j + 1
-                self._last_price[sym] = float(rec.trades[sym].price[j])
-                self._deliver_trade(rec, sym, lower[si], j, rnd)
+            kind = kinds[i]
+            if kind == KIND_TRADE:
+                n = len(rec.trades[sym])
+                self.released[sym] = rnd * n + j + 1
+                tp = passes[sym]
+                self._last_price[sym] = float(tp.price[j])
+                now_ms = int(tp.T[j])
+                self._deliver_trade(sym, lower[si], j, rnd, tp)
+                if self._kline_due:
+                    self._deliver_klines(sym, lower[si], now_ms)
+            elif kind == KIND_DEPTH:
+                now_ms = self._deliver_depth(sym, lower[si], j, rnd)
             else:
-                qb = rec.quotes[sym]
-                self._deliver(f"{lower[si]}@bookTicker", book_ticker, qb, j, rnd, dur)
+                q = rec.quotes[sym]
+                self._mid[sym] = float(q.bid[j] + q.ask[j]) / 2 * market.factor(sym, rnd)
+                data = market.book_ticker_json(sym, j, rnd)
+                now_ms = int(market.present_ms(np.asarray([q.ts[j]]), rnd)[0])
+                if targets := self._targets(f"{lower[si]}@bookTicker"):
+                    self._push(f"{lower[si]}@bookTicker", targets, data)
+            if now_ms >= self._next_mark:
+                self._deliver_marks(now_ms)
 
-    def _deliver_marks(self, now_us: int) -> None:
-        """Mark prices (synthesised from the last trade) every second of recording time."""
-        sec = now_us // 1_000_000
-        self._next_mark = (sec + 1) * 1_000_000
-        for sym, price in self._last_price.items():
-            payload = mark_price(sym, price, sec * 1000)
-            self._deliver(f"{sym.lower()}@markPrice@1s", _same, payload)
-            if sec % 3 == 0:
-                self._deliver(f"{sym.lower()}@markPrice", _same, payload)
+    # -- mark price ---------------------------------------------------------------------------
+    def _deliver_marks(self, now_ms: int) -> None:
+        """Mark prices every second of presented time (synthesised: see :func:`mark_price`)."""
+        sec = now_ms // 1000
+        self._next_mark = (sec + 1) * 1000
+        for sym in list(self._last_price):
+            payload = self.mark_state(sym, sec * 1000, update=True)
+            if payload is None:
+                continue
+            data = orjson.dumps(payload).decode()
+            low = sym.lower()
+            if targets := self._targets(f"{low}@markPrice@1s"):
+                self._push(f"{low}@markPrice@1s", targets, data)
+            if sec % 3 == 0 and (targets := self._targets(f"{low}@markPrice")):
+                self._push(f"{low}@markPrice", targets, data)
+
+    def mark_state(self, sym: str, t_ms: int, *, update: bool = False) -> dict[str, Any] | None:
+        """A ``markPriceUpdate`` payload of ``sym`` now (``None`` before its first trade).
+
+        The recordings hold no mark or index price, so they are synthesised: mark = the last
+        trade price, index = the mid of the best bid and ask (the last trade without quotes),
+        ``ap`` = a 30-second moving average of the mark, ``P`` = the average mark since the
+        last funding time, funding rate = the 0.01 % interest-rate component alone.
+        """
+        price = self._last_price.get(sym)
+        if price is None or self.rec is None:
+            return None
+        pr = self.rec.prec[sym]
+        index = self._mid.get(sym, price)
+        funding = (t_ms // 28_800_000 + 1) * 28_800_000
+        if update:
+            total, count, period = self._mark_avg.get(sym, (0.0, 0, funding))
+            if period != funding:
+                total, count = 0.0, 0
+            self._mark_avg[sym] = (total + price, count + 1, funding)
+            ma = self._mark_ma.get(sym, price)
+            self._mark_ma[sym] = ma + (price - ma) / 30.0
+        total, count, _ = self._mark_avg.get(sym, (price, 1, funding))
+        settle = total / count if count else price
+        return {"e": "markPriceUpdate", "E": t_ms, "s": sym, "p": pr.price(price),
+                "ap": pr.price(self._mark_ma.get(sym, price)), "i": f"{index:.8f}",
+                "P": f"{settle:.8f}", "r": "0.00010000", "T": funding}  # fmt: skip
 
     async def _yield_to_clients(self) -> None:
         await asyncio.sleep(0)
         while any(c.out.qsize() > 2000 for c in self.clients):
             await asyncio.sleep(0.001)
 
-    def _deliver_trade(self, rec: Recording, sym: str, low: str, j: int, rnd: int) -> None:
-        n = len(rec.trades[sym])
-        nth = rnd * n + j + 1  # position of this trade in the replay (1-based)
-        if self.reorder_every and nth % self.reorder_every == 0 and j + 1 < n:
-            self._held[sym] = j  # sent after the next trade
+    # -- trades -------------------------------------------------------------------------------
+    def _deliver_trade(self, sym: str, low: str, j: int, rnd: int, tp: Any) -> None:
+        rec = self.rec
+        assert rec is not None
+        if (targets := self._targets(f"{low}@trade")) and not self._is_stalled():
+            self._push(f"{low}@trade", targets, tp.trade_json[j])
+        ag = rec.aggs[sym]
+        k = int(ag.of_row[j])
+        if int(ag.last[k]) != j:
+            return  # the aggregate is not complete yet
+        m = len(ag)
+        nth = rnd * m + k + 1  # position of this aggregate in the replay (1-based)
+        if self.reorder_every and nth % self.reorder_every == 0 and k + 1 < m:
+            self._held[sym] = k  # sent after the next aggregate
             return
-        self._send_trade(rec, sym, low, j, rnd)
+        self._send_agg(sym, low, k, rnd, tp)
         held = self._held.pop(sym, None)
         if held is not None:
-            self._send_trade(rec, sym, low, held, rnd)
+            self._send_agg(sym, low, held, rnd, tp)
         if self.duplicate_every and nth % self.duplicate_every == 0:
-            self._send_trade(rec, sym, low, j, rnd)
+            self._send_agg(sym, low, k, rnd, tp)
 
-    def _send_trade(self, rec: Recording, sym: str, low: str, j: int, rnd: int) -> None:
-        b = rec.trades[sym]
-        span = rec.id_span(sym)
-        tid = int(b.trade_id[j]) + rnd * span
+    def _send_agg(self, sym: str, low: str, k: int, rnd: int, tp: Any) -> None:
+        rec = self.rec
+        assert rec is not None
+        ag = rec.aggs[sym]
+        a = ag.id0 + rnd * len(ag) + k
         skip = self.skip_ids.get(sym)
-        if skip is not None and skip[0] <= tid <= skip[1]:
+        if skip is not None and skip[0] <= a <= skip[1]:
             return
-        spoil = self.malformed.get(sym, {}).get(tid)
-        dur = rec.duration_us
-        for name, payload in ((f"{low}@aggTrade", agg_trade), (f"{low}@trade", _trade)):
-            if spoil is None:
-                self._deliver(name, payload, b, j, rnd, span, dur)
-            elif targets := self._targets(name):
-                self._push(name, targets, spoilt(payload(b, j, rnd, span, dur), spoil))
+        name = f"{low}@aggTrade"
+        if not (targets := self._targets(name)):
+            return
+        spoil = self.malformed.get(sym, {}).get(a)
+        data = tp.agg_json[k]
+        self._push(name, targets, data if spoil is None else spoilt(orjson.loads(data), spoil))
 
-    def _deliver(self, name: str, payload: Callable[..., dict[str, Any]], *args: Any) -> None:
-        if targets := self._targets(name):
-            self._push(name, targets, orjson.dumps(payload(*args)).decode())
+    # -- klines -------------------------------------------------------------------------------
+    def _deliver_klines(self, sym: str, low: str, now_ms: int) -> None:
+        """``<sym>@kline_<tf>`` updates at most every 250 ms, and the final one of each kline."""
+        market = self.market
+        assert market is not None
+        for (s, tf), due in list(self._kline_due.items()):
+            if s != sym or now_ms < due:
+                continue
+            name = f"{low}@kline_{tf}"
+            targets = self._targets(name)
+            if not targets:
+                del self._kline_due[(s, tf)]
+                continue
+            iv = KLINE_MS[tf]
+            start = now_ms // iv * iv
+            released = self.released[sym]
+            last = self._kline_open.get((sym, tf))
+            if last is not None and last < start:
+                rows = market.klines(sym, released, iv, start_ms=last, end_ms=last + iv - 1,
+                                     limit=1)  # fmt: skip
+                if rows:
+                    self._push(name, targets, kline_payload(sym, tf, rows[0], now_ms, True))
+            self._kline_open[(sym, tf)] = start
+            rows = market.klines(sym, released, iv, start_ms=start, end_ms=now_ms, limit=1)
+            if rows:
+                self._push(name, targets, kline_payload(sym, tf, rows[0], now_ms, False))
+            self._kline_due[(s, tf)] = now_ms + 250
 
+    # -- depth --------------------------------------------------------------------------------
+    def _depth_levels(
+        self, sym: str, levels: list[tuple[float, str]], rnd: int
+    ) -> list[tuple[str, str]]:
+        assert self.rec is not None and self.market is not None
+        pr = self.rec.prec[sym]
+        f = self.market.factor(sym, rnd)
+        return [(pr.price(p * f), q) for p, q in levels]
+
+    def depth_frame(self, sym: str, j: int, rnd: int) -> dict[str, Any]:
+        """Diff frame ``j`` of pass ``rnd`` (prices rebased, ids shifted, times presented)."""
+        assert self.rec is not None and self.market is not None
+        tape = self.rec.depth[sym]
+        fr = tape.frames[j]
+        shift = rnd * tape.id_span
+        t = int(self.market.present_ms(np.asarray([fr.T * 1000]), rnd)[0])
+        return {"e": "depthUpdate", "E": t, "T": t, "s": sym, "U": fr.U + shift,
+                "u": fr.u + shift, "pu": fr.pu + shift,
+                "b": self._depth_levels(sym, fr.bids, rnd),
+                "a": self._depth_levels(sym, fr.asks, rnd)}  # fmt: skip
+
+    def _seam_frame(self, sym: str, rnd: int, t_ms: int) -> dict[str, Any]:
+        """The diff that turns the book at the end of a pass into the rebased start of ``rnd``."""
+        assert self.rec is not None
+        tape, book = self.rec.depth[sym], self.books[sym]
+        bids = dict(self._depth_levels(sym, tape.snap_bids, rnd))
+        asks = dict(self._depth_levels(sym, tape.snap_asks, rnd))
+        zero = self.rec.prec[sym].qty(0.0)
+        b = [(p, zero) for p in book.bids if p not in bids] + list(bids.items())
+        a = [(p, zero) for p in book.asks if p not in asks] + list(asks.items())
+        last = book.last_id
+        return {"e": "depthUpdate", "E": t_ms, "T": t_ms, "s": sym, "U": last + 1,
+                "u": tape.snap_id + rnd * tape.id_span, "pu": last, "b": b, "a": a}  # fmt: skip
+
+    def _deliver_depth(self, sym: str, low: str, j: int, rnd: int) -> int:
+        frame = self.depth_frame(sym, j, rnd)
+        if rnd != self._depth_pass[sym]:
+            seam = self._seam_frame(sym, rnd, frame["E"])
+            self._apply_and_send(sym, low, seam)
+            self._depth_pass[sym] = rnd
+        self._apply_and_send(sym, low, frame)
+        n = len(self.rec.depth[sym]) if self.rec is not None else 0
+        self._depth_next[sym] = (rnd, j + 1) if j + 1 < n else (rnd + 1, -1)
+        return int(frame["E"])
+
+    def _apply_and_send(self, sym: str, low: str, frame: dict[str, Any]) -> None:
+        self.books[sym].apply(frame["b"], frame["a"], frame["u"])
+        now = frame["E"]
+        if targets := self._targets(f"{low}@depth@0ms"):
+            self._push(f"{low}@depth@0ms", targets, orjson.dumps(frame).decode())
+        for suffix, iv in (("@100ms", 100), ("", 250), ("@500ms", 500)):
+            name = f"{low}@depth{suffix}"
+            pend = self._depth_pending.get((sym, iv))
+            if pend is not None and now >= pend[0]:
+                if targets := self._targets(name):
+                    self._push(name, targets, orjson.dumps(pend[1]).decode())
+                pend = None
+            if pend is None:
+                if not self._targets(name):
+                    self._depth_pending.pop((sym, iv), None)
+                    continue
+                merged = dict(frame, b=dict(frame["b"]), a=dict(frame["a"]))
+                self._depth_pending[(sym, iv)] = [(now // iv + 1) * iv, merged]
+            else:
+                m = pend[1]
+                m["b"].update(frame["b"])
+                m["a"].update(frame["a"])
+                m.update(E=frame["E"], T=frame["T"], u=frame["u"])
+            for limit in (5, 10, 20):
+                pname = f"{low}@depth{limit}{suffix}"
+                due = self._partial_due.get((sym, limit, iv), 0)
+                if now >= due and (targets := self._targets(pname)):
+                    bids, asks = self.books[sym].top(limit)
+                    self._push(pname, targets, orjson.dumps(
+                        dict(frame, b=bids, a=asks)).decode())  # fmt: skip
+                    self._partial_due[(sym, limit, iv)] = (now // iv + 1) * iv
+
+    def depth_snapshot(self, sym: str, limit: int) -> dict[str, Any]:
+        """``/fapi/v1/depth``: the current book, one diff ahead (so its id falls in ``[U, u]``)."""
+        book = self.books[sym]
+        rnd, j = self._depth_next.get(sym, (0, -1))
+        view = Book()
+        view.reset(dict(book.bids), dict(book.asks), book.last_id)
+        t = self.clock.server_ms() if self.clock is not None else 0
+        if j >= 0 and rnd == self._depth_pass.get(sym) and (rnd or j or book.last_id):
+            nxt = self.depth_frame(sym, j, rnd)
+            view.apply(nxt["b"], nxt["a"], nxt["u"])
+            t = nxt["E"]
+        bids, asks = view.top(limit)
+        return {"lastUpdateId": view.last_id, "E": t, "T": t, "bids": bids, "asks": asks}
+
+    # -- sending ------------------------------------------------------------------------------
     def _targets(self, name: str) -> list[_Client]:
         """Connections that get a frame of stream ``name`` now (none while stalled)."""
-        targets = [c for c in self.clients if c.state.delivers(name)]
-        return [] if not targets or self._is_stalled() else targets
+        hit = self._targets_cache.get(name)
+        if hit is None:
+            hit = self._targets_cache[name] = [c for c in self.clients if c.state.delivers(name)]
+        return [] if not hit or self._is_stalled() else hit
+
+    def _subs_changed(self) -> None:
+        self._targets_cache.clear()
+        for c in self.clients:
+            for name in c.state.subs:
+                sym, sep, tf = name.partition("@kline_")
+                if sep and tf in KLINE_MS:
+                    self._kline_due.setdefault((sym.upper(), tf), 0)
 
     def _push(self, name: str, targets: list[_Client], data: str) -> None:
+        wrapped = None
         for c in targets:
-            frame = f'{{"stream":"{name}","data":{data}}}' if c.state.combined else data
-            c.out.put_nowait((frame, True))
+            if c.state.combined:
+                if wrapped is None:
+                    wrapped = f'{{"stream":"{name}","data":{data}}}'
+                c.out.put_nowait((wrapped, True))
+            else:
+                c.out.put_nowait((data, True))
         self.frames_sent += 1
 
     def _is_stalled(self) -> bool:
@@ -383,24 +614,6 @@ class ReplayServer:
             self._stall_until = now + self.stall[1]
             log.info("replay: stalling for %.1f s", self.stall[1])
         return self._stalled and now < self._stall_until
-
-
-def _same(payload: dict[str, Any]) -> dict[str, Any]:
-    return payload
-
-
-def mark_price(symbol: str, price: float, t_ms: int) -> dict[str, Any]:
-    """A ``markPriceUpdate`` payload: mark = index = settle = the last trade price."""
-    p = repr(price)
-    funding = (t_ms // 28_800_000 + 1) * 28_800_000  # next 00:00 / 08:00 / 16:00 UTC
-    return {"e": "markPriceUpdate", "E": t_ms, "s": symbol, "p": p, "ap": p, "i": p, "P": p,
-            "r": "0.00010000", "T": funding}  # fmt: skip
-
-
-def _trade(*args: Any) -> dict[str, Any]:
-    agg = agg_trade(*args)
-    return {"e": "trade", "E": agg["E"], "T": agg["T"], "s": agg["s"], "t": agg["a"],
-            "p": agg["p"], "q": agg["q"], "X": "MARKET", "m": agg["m"]}  # fmt: skip
 
 
 __all__ = ["MALFORMED_KINDS", "ReplayServer"]
