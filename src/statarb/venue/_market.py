@@ -303,13 +303,25 @@ class Market:
         return out
 
 
-def kline_payload(sym: str, interval: str, row: list[Any], event_ms: int, closed: bool) -> str:
-    """A ``<sym>@kline_<interval>`` payload from a :meth:`Market.klines` row."""
+def kline_payload(
+    sym: str,
+    interval: str,
+    row: list[Any],
+    event_ms: int,
+    closed: bool,
+    *,
+    continuous: bool = False,
+) -> str:
+    """A ``<sym>@kline_<tf>`` (or ``<pair>_perpetual@continuousKline_<tf>``) payload."""
     import orjson
 
     k = {"t": row[0], "T": row[6], "s": sym, "i": interval, "f": row[12], "L": row[13],
          "o": row[1], "c": row[4], "h": row[2], "l": row[3], "v": row[5], "n": row[8],
          "x": closed, "q": row[7], "V": row[9], "Q": row[10], "B": "0"}  # fmt: skip
+    if continuous:
+        del k["s"]
+        msg = {"e": "continuous_kline", "E": event_ms, "ps": sym, "ct": "PERPETUAL", "k": k}
+        return orjson.dumps(msg).decode()
     return orjson.dumps({"e": "kline", "E": event_ms, "s": sym, "k": k}).decode()
 
 

@@ -467,24 +467,28 @@ class ReplayServer:
         for (s, tf), due in list(self._kline_due.items()):
             if s != sym or now_ms < due:
                 continue
-            name = f"{low}@kline_{tf}"
-            targets = self._targets(name)
-            if not targets:
+            names = (f"{low}@kline_{tf}", f"{low}_perpetual@continuousKline_{tf}")
+            targets = [(n, self._targets(n)) for n in names]
+            if not any(t for _, t in targets):
                 del self._kline_due[(s, tf)]
                 continue
             iv = KLINE_MS[tf]
             start = now_ms // iv * iv
             released = self.released[sym]
             last = self._kline_open.get((sym, tf))
+            rows: list[tuple[list[Any], bool]] = []
             if last is not None and last < start:
-                rows = market.klines(sym, released, iv, start_ms=last, end_ms=last + iv - 1,
+                done = market.klines(sym, released, iv, start_ms=last, end_ms=last + iv - 1,
                                      limit=1)  # fmt: skip
-                if rows:
-                    self._push(name, targets, kline_payload(sym, tf, rows[0], now_ms, True))
+                rows += [(r, True) for r in done]
             self._kline_open[(sym, tf)] = start
-            rows = market.klines(sym, released, iv, start_ms=start, end_ms=now_ms, limit=1)
-            if rows:
-                self._push(name, targets, kline_payload(sym, tf, rows[0], now_ms, False))
+            rows += [(r, False) for r in market.klines(sym, released, iv, start_ms=start,
+                                                      end_ms=now_ms, limit=1)]  # fmt: skip
+            for row, closed in rows:
+                for (name, tg), cont in zip(targets, (False, True), strict=True):
+                    if tg:
+                        self._push(name, tg, kline_payload(sym, tf, row, now_ms, closed,
+                                                           continuous=cont))  # fmt: skip
             self._kline_due[(s, tf)] = now_ms + 250
 
     # -- depth --------------------------------------------------------------------------------
@@ -591,6 +595,9 @@ class ReplayServer:
         for c in self.clients:
             for name in c.state.subs:
                 sym, sep, tf = name.partition("@kline_")
+                if not sep:
+                    pair, sep, tf = name.partition("_perpetual@continuousKline_")
+                    sym = pair
                 if sep and tf in KLINE_MS:
                     self._kline_due.setdefault((sym.upper(), tf), 0)
 
