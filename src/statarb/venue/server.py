@@ -219,7 +219,7 @@ class ReplayServer:
         self._server = await serve(
             self._handle, self.host, self._port, process_request=self._process_request,
             ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
-            compression=None, max_size=2**20, ssl=ssl,
+            compression=None, max_size=2**20, ssl=ssl, close_timeout=2.0,
         )  # fmt: skip
 
     async def stop(self) -> None:
@@ -230,7 +230,13 @@ class ReplayServer:
                 await self._player
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            try:
+                async with asyncio.timeout(5.0):
+                    await self._server.wait_closed()
+            except TimeoutError:  # a client that never completes the closing handshake
+                for c in list(self.clients):
+                    c.ws.transport.abort()
+                log.warning("replay: %d connection(s) aborted at stop", len(self.clients))
 
     async def __aenter__(self) -> ReplayServer:
         await self.start()
@@ -248,6 +254,7 @@ class ReplayServer:
             headers = Headers()
             headers["Content-Type"] = "application/json"
             headers["Content-Length"] = str(len(body))
+            headers["Connection"] = "close"  # one request per connection: no stale keep-alive
             for k, v in extra.items():
                 headers[k] = v
             return Response(status, http.HTTPStatus(status).phrase, headers, body)
@@ -546,14 +553,16 @@ class ReplayServer:
             pend = self._depth_pending.get((sym, iv))
             if pend is not None and now >= pend[0]:
                 if targets := self._targets(name):
-                    self._push(name, targets, orjson.dumps(pend[1]).decode())
+                    m = pend[1]
+                    out = dict(m, b=list(m["b"].items()), a=list(m["a"].items()))
+                    self._push(name, targets, orjson.dumps(out).decode())
                 pend = None
             if pend is None:
-                if not self._targets(name):
+                if self._targets(name):
+                    merged = dict(frame, b=dict(frame["b"]), a=dict(frame["a"]))
+                    self._depth_pending[(sym, iv)] = [(now // iv + 1) * iv, merged]
+                else:
                     self._depth_pending.pop((sym, iv), None)
-                    continue
-                merged = dict(frame, b=dict(frame["b"]), a=dict(frame["a"]))
-                self._depth_pending[(sym, iv)] = [(now // iv + 1) * iv, merged]
             else:
                 m = pend[1]
                 m["b"].update(frame["b"])
