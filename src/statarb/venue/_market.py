@@ -59,10 +59,12 @@ class Market:
         self.rec = rec
         self.clock = clock
         self._cache: OrderedDict[tuple[str, int], TradePass] = OrderedDict()
+        self._quotes: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
 
     def reset(self) -> None:
         """Forget encoded passes (after the clock was restarted)."""
         self._cache.clear()
+        self._quotes.clear()
 
     # -- per pass -----------------------------------------------------------------------------
     def factor(self, sym: str, rnd: int) -> float:
@@ -77,6 +79,15 @@ class Market:
             return u // 1000
         k = 1.0 if c.speed is None else 1.0 / c.speed
         return (c.anchor + ((u - c.rec0) * k).astype(np.int64)) // 1000
+
+    def present_ms_one(self, rec_us: int, rnd: int) -> int:
+        """Presented ms of one recording time (scalar :meth:`present_ms`)."""
+        c = self.clock
+        u = rec_us + rnd * self.rec.duration_us
+        if c.mode == "original":
+            return u // 1000
+        k = 1.0 if c.speed is None else 1.0 / c.speed
+        return (c.anchor + int((u - c.rec0) * k)) // 1000
 
     def rebased(self, sym: str, prices: np.ndarray, rnd: int) -> np.ndarray:
         """Prices of pass ``rnd`` on the tick grid."""
@@ -125,17 +136,29 @@ class Market:
         return TradePass(T, price, b.size, ids, maker, p_txt, q_txt, trade_json, agg_json, agg_t)
 
     def book_ticker_json(self, sym: str, j: int, rnd: int) -> str:
-        """``bookTicker`` payload of quote ``j`` in pass ``rnd``."""
+        """``bookTicker`` payload of quote ``j`` in pass ``rnd`` (encoded once per pass)."""
+        key = (sym + "@q", rnd)
+        hit = self._quotes.get(key)
+        if hit is None:
+            hit = self._quotes[key] = self._encode_quotes(sym, rnd)
+            while len(self._quotes) > 2 * max(1, len(self.rec.symbols)):
+                self._quotes.popitem(last=False)
+        return hit[j]
+
+    def _encode_quotes(self, sym: str, rnd: int) -> list[str]:
         q, pr = self.rec.quotes[sym], self.rec.prec[sym]
-        t = int(self.present_ms(np.asarray([q.ts[j]]), rnd)[0])
-        u = int(q.update_id[j])
-        u = j if u < 0 else u
+        t = self.present_ms(q.ts, rnd).tolist()
+        u = np.where(q.update_id < 0, np.arange(len(q)), q.update_id)
         if rnd:  # update ids keep increasing from pass to pass
-            u += rnd * (int(q.update_id.max()) + len(q) + 1)
-        f = self.factor(sym, rnd)
-        return (f'{{"e":"bookTicker","u":{u},"s":"{sym}","b":"{pr.price(q.bid[j] * f)}",'
-                f'"B":"{pr.qty(q.bid_size[j])}","a":"{pr.price(q.ask[j] * f)}",'
-                f'"A":"{pr.qty(q.ask_size[j])}","T":{t},"E":{t}}}')  # fmt: skip
+            u = u + rnd * (int(q.update_id.max()) + len(q) + 1)
+        b = _fmt_all(self.rebased(sym, q.bid, rnd), pr.price_decimals)
+        a = _fmt_all(self.rebased(sym, q.ask, rnd), pr.price_decimals)
+        bq, aq = _fmt_all(q.bid_size, pr.qty_decimals), _fmt_all(q.ask_size, pr.qty_decimals)
+        return [
+            f'{{"e":"bookTicker","u":{ui},"s":"{sym}","b":"{bi}","B":"{bqi}","a":"{ai}",'
+            f'"A":"{aqi}","T":{ti},"E":{ti}}}'
+            for ui, bi, bqi, ai, aqi, ti in zip(u.tolist(), b, bq, a, aq, t, strict=True)
+        ]
 
     # -- released data ------------------------------------------------------------------------
     def passes(self, sym: str, released: int) -> range:

@@ -30,7 +30,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -179,6 +178,7 @@ class ReplayServer:
         self._mark_ma: dict[str, float] = {}
         self._targets_cache: dict[str, list[_Client]] = {}
         self._kline_open: dict[tuple[str, str], int] = {}
+        self._depth_watched: set[str] = set()
 
     @property
     def port(self) -> int:
@@ -307,20 +307,30 @@ class ReplayServer:
                     return
 
     async def _send_loop(self, client: _Client) -> None:
-        ws = client.ws
-        out = client.out
+        """Send queued frames in batches: one write and one drain per batch, not per frame."""
+        ws, out = client.ws, client.out
+        proto = ws.protocol
         try:
             while True:
                 batch = [await out.get()]
-                while not out.empty() and len(batch) < 512:
+                while not out.empty() and len(batch) < 1024:
                     batch.append(out.get_nowait())
-                for frame, is_data in batch:
-                    await ws.send(frame)
-                    if is_data:
-                        client.sent += 1
-                        if self.disconnect_every and client.sent >= self.disconnect_every:
-                            ws.transport.abort()
-                            return
+                cut = False
+                if self.disconnect_every:
+                    room, keep = self.disconnect_every - client.sent, 0
+                    for keep, (_, is_data) in enumerate(batch, 1):  # noqa: B007
+                        room -= is_data
+                        if room == 0:
+                            cut = True
+                            break
+                    batch = batch[:keep]
+                async with ws.send_context():
+                    for frame, _ in batch:
+                        proto.send_text(frame.encode())
+                client.sent += sum(d for _, d in batch)
+                if cut:
+                    ws.transport.abort()
+                    return
         except websockets.ConnectionClosed:
             return
 
@@ -375,7 +385,7 @@ class ReplayServer:
                 q = rec.quotes[sym]
                 self._mid[sym] = float(q.bid[j] + q.ask[j]) / 2 * market.factor(sym, rnd)
                 data = market.book_ticker_json(sym, j, rnd)
-                now_ms = int(market.present_ms(np.asarray([q.ts[j]]), rnd)[0])
+                now_ms = market.present_ms_one(int(q.ts[j]), rnd)
                 if targets := self._targets(f"{lower[si]}@bookTicker"):
                     self._push(f"{lower[si]}@bookTicker", targets, data)
             if now_ms >= self._next_mark:
@@ -513,7 +523,7 @@ class ReplayServer:
         tape = self.rec.depth[sym]
         fr = tape.frames[j]
         shift = rnd * tape.id_span
-        t = int(self.market.present_ms(np.asarray([fr.T * 1000]), rnd)[0])
+        t = self.market.present_ms_one(fr.T * 1000, rnd)
         return {"e": "depthUpdate", "E": t, "T": t, "s": sym, "U": fr.U + shift,
                 "u": fr.u + shift, "pu": fr.pu + shift,
                 "b": self._depth_levels(sym, fr.bids, rnd),
@@ -545,6 +555,8 @@ class ReplayServer:
 
     def _apply_and_send(self, sym: str, low: str, frame: dict[str, Any]) -> None:
         self.books[sym].apply(frame["b"], frame["a"], frame["u"])
+        if low not in self._depth_watched:
+            return
         now = frame["E"]
         if targets := self._targets(f"{low}@depth@0ms"):
             self._push(f"{low}@depth@0ms", targets, orjson.dumps(frame).decode())
@@ -601,6 +613,9 @@ class ReplayServer:
 
     def _subs_changed(self) -> None:
         self._targets_cache.clear()
+        self._depth_watched = {
+            n.partition("@")[0] for c in self.clients for n in c.state.subs if "@depth" in n
+        }
         for c in self.clients:
             for name in c.state.subs:
                 sym, sep, tf = name.partition("@kline_")
