@@ -21,7 +21,7 @@ def self_signed(host: str, directory: Path) -> tuple[Path, Path]:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise InputError(
             "--tls without --certfile/--keyfile needs the 'cryptography' package "
-            "(pip install 'statarb[server]')"
+            "(pip install cryptography, or the 'clients' extra)"
         ) from exc
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "statarb replay")])
