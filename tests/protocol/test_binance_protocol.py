@@ -22,7 +22,7 @@ from statarb.protocol.binance import (
     route_of,
     stream_url,
 )
-from statarb.venue._data import MALFORMED_KINDS, spoilt
+from statarb.venue._faults import MALFORMED_KINDS, spoilt
 
 
 def _cryptofeed_lines(shared_data: Path) -> list[str]:
