@@ -12,8 +12,8 @@ import pytest
 from api_helpers import AUTH
 from fastapi.testclient import TestClient
 
-from statarb.ingest.replay import ReplayServer
 from statarb.sample import files
+from statarb.venue.server import ReplayServer
 
 
 @pytest.fixture

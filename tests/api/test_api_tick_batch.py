@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from statarb.api.routers._tick_batch import validate_rows
 from statarb.api.schemas import parse_tick_rows
-from statarb.ingest._binance_protocol import tick_row
+from statarb.protocol.binance import tick_row
 
 RECV = 1_723_118_400_123_456
 GOOD = {"symbol": "btcusdt", "ts": 1723118400000, "price": 61234.5, "size": 0.01,

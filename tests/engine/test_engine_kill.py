@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _live_helpers import served_trades
 from _ports import free_port
 from statarb.bars import resample
-from statarb.ingest.files import read_file
-from statarb.ingest.replay import ReplayServer
 from statarb.model import TickBatch
 from statarb.sample import files as sample_files
 from statarb.store import open_store
+from statarb.venue.server import ReplayServer
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +37,7 @@ SPEED = 80.0
 
 
 def _source() -> dict[str, TickBatch]:
-    out: dict[str, list[TickBatch]] = {}
-    for f in sample_files():
-        for chunk in read_file(f):
-            for sym, tb in chunk.ticks.items():
-                out.setdefault(sym, []).append(tb)
-    return {s: TickBatch.concat(v) for s, v in out.items()}
+    return served_trades(sample_files())  # the venue serves raw trades aggregated, like Binance
 
 
 class _Child:
@@ -161,7 +156,7 @@ async def test_kill_9_during_ingest_then_restart(tmp_path: Path, kind: str) -> N
     total = sum(len(b) for b in source.values())
     db = tmp_path / "kill.db"
     log = tmp_path / "statarb.log"
-    async with ReplayServer(sample_files(), speed=SPEED) as srv:
+    async with ReplayServer(sample_files(), clock="original", speed=SPEED) as srv:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STATARB_")}
         env.update(STATARB_BINANCE_WS_URL=srv.ws_url, STATARB_BINANCE_REST_URL=srv.rest_url,
                    STATARB_STORE_URL=f"sqlite:///{db}", STATARB_TIMEFRAMES="1m",

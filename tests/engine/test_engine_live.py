@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from _live_helpers import served_trades
 from statarb.api.ws import BroadcastHub
 from statarb.bars import resample
 from statarb.config import Settings
 from statarb.engine import Engine
-from statarb.ingest.files import read_file
 from statarb.model import Tick, TickBatch
 from statarb.sample import files as sample_files
 from statarb.store import open_store
@@ -33,12 +33,7 @@ def _settings(url: str, **kw: Any) -> Settings:
 
 
 def _sample() -> dict[str, TickBatch]:
-    out: dict[str, list[TickBatch]] = {}
-    for f in sample_files():
-        for chunk in read_file(f):
-            for sym, tb in chunk.ticks.items():
-                out.setdefault(sym, []).append(tb)
-    return {s: TickBatch.concat(v) for s, v in out.items()}
+    return served_trades(sample_files())  # the venue serves raw trades aggregated, like Binance
 
 
 def _drain(client: Any) -> list[dict[str, Any]]:
@@ -49,7 +44,7 @@ def _drain(client: Any) -> list[dict[str, Any]]:
 
 
 async def test_replayed_session_stores_builds_bars_and_fires_alerts(sqlite_url: str) -> None:
-    from statarb.ingest.replay import ReplayServer
+    from statarb.venue.server import ReplayServer
 
     source = _sample()
     btc = source["BTCUSDT"]
@@ -70,7 +65,7 @@ async def test_replayed_session_stores_builds_bars_and_fires_alerts(sqlite_url: 
         rule = engine.add_rule({"name": "median", "condition": {
             "metric": "price", "target": "BTCUSDT", "timeframe": "1s",
             "operator": "crosses_above", "threshold": thr}})  # fmt: skip
-        async with ReplayServer(sample_files(), speed=None) as server:
+        async with ReplayServer(sample_files(), clock="original", speed=None) as server:
             await engine.start_feed(["BTCUSDT", "ETHUSDT"], ws_url=server.ws_url,
                                     rest_url=server.rest_url)  # fmt: skip
             await asyncio.wait_for(server.done.wait(), 60)

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _live_helpers import write_recording
 from websockets.asyncio.client import connect
 
+from _live_helpers import write_recording
 from statarb.errors import FeedError
 from statarb.ingest.backfill import PAGE_LIMIT, AggTradeClient
-from statarb.ingest.replay import ReplayServer
+from statarb.venue.server import ReplayServer
 
 
 def _exchange(trades: int, script: list[tuple[int, dict[str, str]]]) -> httpx.MockTransport:
@@ -67,7 +67,7 @@ async def test_gives_up_after_max_retries() -> None:
 
 async def test_against_the_replay_server(tmp_path: Path) -> None:
     path = write_recording(tmp_path / "r.jsonl", ("AAAUSDT",), n=1200, quotes=False)
-    async with ReplayServer([path], speed=None) as srv:
+    async with ReplayServer([path], clock="original", speed=None) as srv:
         async with connect(
             f"{srv.ws_url}/market/stream?streams=aaausdt@aggTrade", close_timeout=0.2
         ) as ws:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _live_helpers import Collected, feed_for, run_until, write_recording
 
+from _live_helpers import Collected, feed_for, run_until, served_trades, write_recording
 from statarb.ingest.binance import FeedBatch
 from statarb.ingest.files import read_file
-from statarb.ingest.replay import ReplayServer
 from statarb.model import TickBatch
+from statarb.venue.server import ReplayServer
 
 SYMS = ("AAAUSDT", "BBBUSDT")
 
@@ -46,7 +46,7 @@ async def _session(path: Path, *, expect_from: dict[str, int] | None = None, ser
                    **feed_kw) -> tuple[Collected, object, ReplayServer]:  # fmt: skip
     source = _source(path)
     expect = {s: len(b) - (expect_from or {}).get(s, 0) for s, b in source.items()}
-    async with ReplayServer([path], **(server_kw or {"speed": None})) as server:
+    async with ReplayServer([path], clock="original", **(server_kw or {"speed": None})) as server:
         queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
         feed = feed_for(server, list(source), queue, **feed_kw)
         got = await run_until(feed, queue, expect)
@@ -115,8 +115,8 @@ async def test_rotation_is_make_before_break(tmp_path: Path) -> None:
 async def test_real_recordings_with_disconnects(shared_data: Path) -> None:
     d = shared_data / "binance-usdm-recorded"
     files = [d / "btcusdt_20240718.gz", d / "ethusdt_20240718.gz"]
-    source = {s: b for f in files for s, b in _source(f).items()}
-    async with ReplayServer(files, speed=None, disconnect_every=400) as server:
+    source = served_trades(files)  # raw trades are served aggregated, like Binance
+    async with ReplayServer(files, clock="original", speed=None, disconnect_every=400) as server:
         queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
         first = {s: int(b.trade_id[0]) - 1 for s, b in source.items()}
         feed = feed_for(server, ["BTCUSDT", "ETHUSDT"], queue, streams=("aggTrade", "bookTicker"),
@@ -128,7 +128,7 @@ async def test_real_recordings_with_disconnects(shared_data: Path) -> None:
 
 async def test_subscribe_and_unsubscribe_on_a_live_connection(tmp_path: Path) -> None:
     path = write_recording(tmp_path / "r.jsonl", SYMS, n=500, step_ms=10, quotes=False)
-    async with ReplayServer([path], speed=2.0) as server:
+    async with ReplayServer([path], clock="original", speed=2.0) as server:
         queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
         feed = feed_for(server, ["AAAUSDT"], queue)
         task = asyncio.create_task(feed.run())
@@ -160,7 +160,7 @@ async def test_subscribe_and_unsubscribe_on_a_live_connection(tmp_path: Path) ->
 
 
 async def test_unknown_symbol_is_silent_and_the_watchdog_reconnects(recording: Path) -> None:
-    async with ReplayServer([recording], speed=None) as server:
+    async with ReplayServer([recording], clock="original", speed=None) as server:
         queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=10)
         feed = feed_for(server, ["ZZZUSDT"], queue, silence_timeout=0.2)
         task = asyncio.create_task(feed.run())
@@ -176,7 +176,7 @@ async def test_unknown_symbol_is_silent_and_the_watchdog_reconnects(recording: P
 async def test_mark_prices_arrive_once_in_order(tmp_path: Path) -> None:
     path = write_recording(tmp_path / "r.jsonl", SYMS, n=400, step_ms=30, quotes=False)
     src = _source(path)
-    async with ReplayServer([path], speed=15.0) as server:
+    async with ReplayServer([path], clock="original", speed=15.0) as server:
         queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
         feed = feed_for(server, list(SYMS), queue, streams=("aggTrade", "markPrice"))
         marks = []
@@ -206,7 +206,7 @@ async def test_streams_split_over_connections(recording: Path) -> None:
 
 
 async def test_full_queue_applies_backpressure_and_loses_nothing(recording: Path) -> None:
-    async with ReplayServer([recording], speed=10.0) as server:
+    async with ReplayServer([recording], clock="original", speed=10.0) as server:
         queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1)
         feed = feed_for(server, list(SYMS), queue, batch_max=10)
         task = asyncio.create_task(feed.run())

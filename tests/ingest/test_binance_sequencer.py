@@ -12,9 +12,9 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statarb.ingest._binance_protocol import TradeRow
 from statarb.ingest._sequencer import TradeSequencer
 from statarb.ingest.backfill import AggTradeClient
+from statarb.protocol.binance import TradeRow
 
 N = 120
 

@@ -17,16 +17,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _live_helpers import write_recording
 
+from _live_helpers import served_trades, write_recording
 from statarb.ingest._feed_stats import FeedStats
 from statarb.ingest.binance import BinanceFeed, FeedBatch
-from statarb.ingest.files import read_file
-from statarb.ingest.replay import MALFORMED_KINDS, ReplayServer
 from statarb.ingest.writer import TickWriter, WriterStats
 from statarb.model import TickBatch
 from statarb.store import open_store
 from statarb.store.base import TickStore
+from statarb.venue.server import MALFORMED_KINDS, ReplayServer
 
 SYMS = ("AAAUSDT", "BBBUSDT")
 
@@ -43,12 +42,7 @@ class Outcome:
 
 
 def _source(files: Sequence[Path]) -> dict[str, TickBatch]:
-    parts: dict[str, list[TickBatch]] = {}
-    for f in files:
-        for chunk in read_file(f):
-            for s, b in chunk.ticks.items():
-                parts.setdefault(s, []).append(b)
-    return {s: TickBatch.concat(bs) for s, bs in parts.items()}
+    return served_trades(files)  # raw trade recordings are served aggregated, like Binance
 
 
 def _by_id(b: TickBatch) -> TickBatch:
@@ -83,7 +77,7 @@ async def _session(
     first = {s: int(b.trade_id[0]) - 1 for s, b in source.items()}  # "stored up to here"
     opts: dict[str, Any] = {"backoff_base": 0.01, "backoff_cap": 0.05, "silence_timeout": 5.0}
     opts.update(feed_kw)
-    async with ReplayServer(files, **(server or {"speed": None})) as srv:
+    async with ReplayServer(files, clock="original", **(server or {"speed": None})) as srv:
         queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=1000)
         feed = BinanceFeed(symbols or list(source), out=queue, ws_url=srv.ws_url,
                            rest_url=srv.rest_url, last_ids={**first, **(last_ids or {})},

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _live_helpers import write_recording
 
+from _live_helpers import write_recording
 from statarb.bars import resample
 from statarb.config import Settings
 from statarb.errors import InputError
 from statarb.ingest.binance import FeedBatch
-from statarb.ingest.replay import ReplayServer
 from statarb.ingest.stream import run_stream
 from statarb.ingest.writer import TickWriter, quotes_to_batch, ticks_to_batch
 from statarb.model import Quote, Tick, TickBatch
 from statarb.store import open_store
+from statarb.venue.server import ReplayServer
 
 T0 = 1_700_000_040_000_000  # epoch µs, 40 s into a minute
 
@@ -140,7 +140,7 @@ async def test_run_stream_stores_everything_and_stops_cleanly(tmp_path: Path) ->
     path = write_recording(tmp_path / "r.jsonl", ("AAAUSDT", "BBBUSDT"), n=300, step_ms=400)
     db = tmp_path / "live.db"
     seen = []
-    async with ReplayServer([path], speed=100.0, disconnect_every=250) as srv:
+    async with ReplayServer([path], clock="original", speed=100.0, disconnect_every=250) as srv:
         cfg = Settings(store_url=f"sqlite:///{db}", binance_ws_url=srv.ws_url,
                        binance_rest_url=srv.rest_url, flush_interval=0.05)  # fmt: skip
         result = await run_stream(cfg, ["aaausdt", "BBBUSDT"], seconds=2.5, status_every=0.5,

@@ -75,16 +75,19 @@ def _stream(symbols: list[str], seconds: float | None, book: bool, mark: bool) -
 
 
 def _replay(
-    files: list[Path], port: int, speed: float | None, disconnect_every: int | None, loop: bool
-) -> int:
+    files: list[Path], port: int, speed: float | None, disconnect_every: int | None, loop: bool,
+    *, clock: str = "now", tls: bool = False, certfile: Path | None = None,
+    keyfile: Path | None = None,
+) -> int:  # fmt: skip
     import asyncio
 
     from statarb.errors import StatarbError
-    from statarb.ingest.replay import ReplayServer
+    from statarb.venue.server import ReplayServer
 
     async def serve() -> None:
         server = ReplayServer(files, port=port, speed=speed, disconnect_every=disconnect_every,
-                              loop=loop)  # fmt: skip
+                              loop=loop, clock="original" if clock == "original" else "now",
+                              tls=tls, certfile=certfile, keyfile=keyfile)  # fmt: skip
         await server.start()
         assert server.rec is not None
         typer.echo(f"replaying {len(server.rec):,} events of {', '.join(server.rec.symbols)} "
@@ -131,10 +134,27 @@ def register(app: typer.Typer) -> None:
         disconnect_every: Annotated[
             int | None, typer.Option(help="drop each connection after N data frames")
         ] = None,
-        loop: Annotated[bool, typer.Option("--loop", help="start over at the end")] = False,
+        loop: Annotated[
+            bool,
+            typer.Option("--loop", help="start over at the end, rebased on the last price"),
+        ] = False,
+        clock: Annotated[
+            str,
+            typer.Option(help="'now': times shifted to the wall clock; 'original': as recorded"),
+        ] = "now",
+        tls: Annotated[
+            bool, typer.Option("--tls", help="serve wss:// and https:// (self-signed certificate)")
+        ] = False,
+        certfile: Annotated[
+            Path | None, typer.Option(help="PEM certificate for --tls (default: self-signed)")
+        ] = None,
+        keyfile: Annotated[Path | None, typer.Option(help="PEM private key for --certfile")] = None,
     ) -> None:
         """Serve recordings as a local Binance USD-M WebSocket + REST endpoint."""
         if speed <= 0:
             fail(f"--speed must be positive, got {speed}")
-        code = _replay(files, port, None if max_speed else speed, disconnect_every, loop)
+        if clock not in ("now", "original"):
+            fail(f"--clock must be 'now' or 'original', got {clock!r}")
+        code = _replay(files, port, None if max_speed else speed, disconnect_every, loop,
+                       clock=clock, tls=tls, certfile=certfile, keyfile=keyfile)  # fmt: skip
         raise typer.Exit(code)

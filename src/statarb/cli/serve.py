@@ -118,8 +118,8 @@ async def _run(
     if demo:
         import socket
 
-        from statarb.ingest.replay import ReplayServer
         from statarb.sample import files
+        from statarb.venue.server import ReplayServer
 
         with socket.socket() as sock:  # the venue's port is known before it starts, so the
             sock.bind(("127.0.0.1", 0))  # dashboard (started first) already knows the URLs

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from statarb.errors import FeedError
-from statarb.ingest._binance_protocol import TradeRow, tick_row
 from statarb.ingest.backfill import AggTradeClient
+from statarb.protocol.binance import TradeRow, tick_row
 
 log = logging.getLogger(__name__)
 

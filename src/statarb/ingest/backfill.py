@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from statarb.errors import FeedError, InputError
-from statarb.ingest._binance_protocol import backoff_delay, rest_trade_to_tick
 from statarb.model import Tick
+from statarb.protocol.binance import backoff_delay, rest_trade_to_tick
 
 log = logging.getLogger(__name__)
 

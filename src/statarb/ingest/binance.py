@@ -37,7 +37,12 @@ from typing import Any, Literal
 
 from statarb.config import BINANCE_REST_URL, BINANCE_WS_URL
 from statarb.errors import FeedError, InputError
-from statarb.ingest._binance_protocol import (
+from statarb.ingest._feed_stats import FeedStats, percentile_ms
+from statarb.ingest._sequencer import TradeSequencer
+from statarb.ingest.backfill import AggTradeClient
+from statarb.ingest.connection import ManagedConnection, OpenKind
+from statarb.model import Quote, Tick
+from statarb.protocol.binance import (
     EV_MARK,
     EV_QUOTE,
     EV_REPLY,
@@ -56,11 +61,6 @@ from statarb.ingest._binance_protocol import (
     stream_url,
     tick_row,
 )
-from statarb.ingest._feed_stats import FeedStats, percentile_ms
-from statarb.ingest._sequencer import TradeSequencer
-from statarb.ingest.backfill import AggTradeClient
-from statarb.ingest.connection import ManagedConnection, OpenKind
-from statarb.model import Quote, Tick
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class BinanceFeed:
     silence_timeout
         Seconds without any frame after which a connection is considered dead.
     backoff_base, backoff_cap, healthy_after
-        Reconnect backoff (see :func:`~statarb.ingest._binance_protocol.backoff_delay`).
+        Reconnect backoff (see :func:`~statarb.protocol.binance.backoff_delay`).
     batch_max, flush_every
         A batch is put on ``out`` when it holds ``batch_max`` events or is ``flush_every`` s old.
     """

@@ -29,7 +29,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from statarb.errors import InputError
-from statarb.ingest._binance_protocol import backoff_delay
+from statarb.protocol.binance import backoff_delay
 
 log = logging.getLogger(__name__)
 

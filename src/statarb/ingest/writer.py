@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from statarb.errors import InputError, StoreError
-from statarb.ingest._binance_protocol import QuoteRow, TradeRow, quote_row, tick_row
 from statarb.ingest._feed_stats import percentile_ms
 from statarb.model import (
     NO_ID,
@@ -45,6 +44,7 @@ from statarb.model import (
     TickBatch,
     Timeframe,
 )
+from statarb.protocol.binance import QuoteRow, TradeRow, quote_row, tick_row
 
 if TYPE_CHECKING:
     from statarb.bars import BarBuilder

@@ -144,7 +144,7 @@ def _with_model(
     """Validate the rows the columns did not vouch for with :class:`TickIn`, one by one."""
     from pydantic import ValidationError
 
-    from statarb.ingest._binance_protocol import tick_row
+    from statarb.protocol.binance import tick_row
 
     rows_by_index = dict(zip(good, out, strict=True))
     errors: list[dict[str, Any]] = []

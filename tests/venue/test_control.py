@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from statarb.ingest._replay_protocol import ConnState, handle_control, parse_path, stream_route
+from statarb.venue._control import ConnState, handle_control, parse_path, stream_route
 
 
 def _req(state: ConnState, obj: object) -> dict:

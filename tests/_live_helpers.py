@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from statarb.ingest.binance import BinanceFeed, FeedBatch
-from statarb.ingest.replay import ReplayServer
-from statarb.model import Quote, Tick
+from statarb.model import Quote, Tick, TickBatch
+from statarb.venue._data import load_recording
+from statarb.venue.server import ReplayServer
 
 T0_MS = 1_700_000_000_000
 
@@ -89,3 +91,20 @@ async def run_until(
         while not queue.empty():
             got.add(queue.get_nowait())
     return got
+
+
+def served_trades(files: Sequence[Path]) -> dict[str, TickBatch]:
+    """The aggregate trades the venue serves for recordings, in id order (``a`` as trade id).
+
+    Raw ``trade`` recordings are aggregated like Binance (same time, price and taker side in a
+    row); aggregate-trade recordings are served one row per aggregate.
+    """
+    rec = load_recording(list(files))
+    out: dict[str, TickBatch] = {}
+    for s, b in rec.trades.items():
+        ag = rec.aggs[s]
+        size = np.add.reduceat(b.size, ag.first) if len(ag) else b.size[:0]
+        size = np.round(size, rec.prec[s].qty_decimals)  # written at the step size
+        ids = ag.id0 + np.arange(len(ag), dtype=np.int64)
+        out[s] = TickBatch(s, b.ts[ag.last], b.price[ag.first], size, b.side[ag.first], ids)
+    return out

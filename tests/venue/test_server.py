@@ -11,12 +11,12 @@ import httpx
 import orjson
 import pytest
 import websockets
-from _live_helpers import write_recording
 from websockets.asyncio.client import ClientConnection, connect
 
+from _live_helpers import write_recording
 from statarb.errors import InputError
 from statarb.ingest.files import read_file
-from statarb.ingest.replay import ReplayServer
+from statarb.venue.server import ReplayServer
 
 
 def _ws(url: str) -> connect:
@@ -189,18 +189,23 @@ async def test_disconnect_every_and_incoming_rate_limit(recording: Path) -> None
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
-async def test_trade_recordings_are_served_as_aggregate_trades(shared_data: Path) -> None:
+async def test_trade_recordings_are_aggregated_like_binance(shared_data: Path) -> None:
     path = shared_data / "binance-usdm-recorded" / "btcusdt_20240718.gz"
     src = next(iter(read_file(path))).ticks["BTCUSDT"]
-    srv = ReplayServer([path], speed=None)
+    srv = ReplayServer([path], speed=None, clock="original")
     async with srv, _ws(f"{srv.ws_url}/market/stream?streams=btcusdt@aggTrade") as ws:
-        frames = [f["data"] for f in await _frames(ws, 50)]
+        frames = [f["data"] for f in await _frames(ws, 300)]
     ids = src.trade_id.tolist()
+    assert [f["a"] for f in frames] == list(range(frames[0]["a"], frames[0]["a"] + 300))
+    assert any(f["l"] > f["f"] for f in frames)  # several fills of one taker make one aggregate
+    for prev, f in itertools.pairwise(frames):
+        assert f["f"] == prev["l"] + 1  # every trade in exactly one aggregate
     for f in frames:
-        j = ids.index(f["a"])
-        assert f["a"] == f["f"] == f["l"]
-        assert float(f["p"]) == src.price[j] and float(f["q"]) == src.size[j]
-        assert f["T"] * 1000 == src.ts[j] and f["m"] == bool(src.side[j] == 1)
+        rows = slice(ids.index(f["f"]), ids.index(f["l"]) + 1)
+        assert len(set(src.price[rows])) == 1 and len(set(src.side[rows])) == 1
+        assert len(set(src.ts[rows])) == 1 and f["T"] * 1000 == src.ts[rows][-1] == f["E"] * 1000
+        assert f["p"] == f"{src.price[rows][0]:.2f}" and f["m"] == bool(src.side[rows][0] == 1)
+        assert f["q"] == f"{src.size[rows].sum():.3f}"
 
 
 def test_invalid_options(recording: Path) -> None:

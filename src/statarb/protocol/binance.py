@@ -1,7 +1,7 @@
 """Binance USD-M futures stream protocol: stream names, routes, URLs, frame parsing, backoff.
 
 Pure functions and small value types, no I/O: the client (:mod:`statarb.ingest.binance`) and the
-replay server (:mod:`statarb.ingest.replay`) share them, and tests feed them recorded frames.
+replay server (:mod:`statarb.venue.server`) share them, and tests feed them recorded frames.
 
 Routes (since April 2026): ``aggTrade`` and ``markPrice`` streams live on ``/market``,
 ``bookTicker`` on ``/public``; stream names are lower-case ``<symbol>@<kind>``.
@@ -10,6 +10,7 @@ Routes (since April 2026): ``aggTrade`` and ``markPrice`` streams live on ``/mar
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,6 +31,49 @@ STREAM_ROUTES: dict[str, Route] = {
     "bookTicker": "public",
 }
 SOURCE = "binance"
+
+#: kline intervals of USD-M streams and REST
+KLINE_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d",
+                   "3d", "1w", "1M")  # fmt: skip
+_KLINE = "|".join(KLINE_INTERVALS)
+#: stream names carried on ``/public`` (high-frequency book data and raw trades)
+PUBLIC_STREAM_RE = re.compile(
+    r"^[a-z0-9]+@(bookTicker|trade|depth(5|10|20)?(@(0|100|250|500)ms)?|rpiDepth@500ms)$"
+    r"|^!bookTicker$"
+)
+#: stream names carried on ``/market``
+MARKET_STREAM_RE = re.compile(
+    rf"^[a-z0-9]+@(aggTrade|markPrice(@1s)?|kline_({_KLINE})|miniTicker|ticker|forceOrder"
+    r"|compositeIndex)$"
+    r"|^[a-z0-9]+_(perpetual|current_quarter|next_quarter)@continuousKline_(" + _KLINE + r")$"
+    r"|^!(markPrice@arr(@1s)?|miniTicker@arr|ticker@arr|forceOrder@arr|contractInfo|assetIndex@arr)$"
+)
+#: control methods of a stream connection
+CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
+
+# REST error codes (https://developers.binance.com/docs/derivatives/usds-margined-futures/error-code)
+ERR_UNKNOWN = -1000
+ERR_TOO_MANY_REQUESTS = -1003
+ERR_ILLEGAL_CHARS = -1100
+ERR_MANDATORY = -1102
+ERR_BAD_INTERVAL = -1120
+ERR_BAD_SYMBOL = -1121
+ERR_WINDOW_TOO_BIG = -1127
+ERR_BAD_LIMIT = -1130
+
+
+def error_body(code: int, msg: str) -> bytes:
+    """A REST error body ``{"code": <negative int>, "msg": ...}``."""
+    return orjson.dumps({"code": code, "msg": msg})
+
+
+def stream_route_of(name: str) -> Route | None:
+    """The route of any well-formed stream name (``None`` if the name is invalid)."""
+    if PUBLIC_STREAM_RE.match(name):
+        return "public"
+    if MARKET_STREAM_RE.match(name):
+        return "market"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,11 +334,23 @@ def backoff_delay(
 
 
 __all__ = [
+    "CONTROL_METHODS",
+    "ERR_BAD_INTERVAL",
+    "ERR_BAD_LIMIT",
+    "ERR_BAD_SYMBOL",
+    "ERR_ILLEGAL_CHARS",
+    "ERR_MANDATORY",
+    "ERR_TOO_MANY_REQUESTS",
+    "ERR_UNKNOWN",
+    "ERR_WINDOW_TOO_BIG",
     "EV_MARK",
     "EV_NONE",
     "EV_QUOTE",
     "EV_REPLY",
     "EV_TRADE",
+    "KLINE_INTERVALS",
+    "MARKET_STREAM_RE",
+    "PUBLIC_STREAM_RE",
     "STREAM_ROUTES",
     "MarkPrice",
     "QuoteRow",
@@ -306,6 +362,7 @@ __all__ = [
     "check_symbols",
     "control_message",
     "decode_frame",
+    "error_body",
     "event_time_ms",
     "parse_frame",
     "plan_connections",
@@ -313,6 +370,7 @@ __all__ = [
     "rest_trade_to_tick",
     "route_of",
     "stream_name",
+    "stream_route_of",
     "stream_url",
     "tick_row",
 ]

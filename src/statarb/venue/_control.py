@@ -8,36 +8,21 @@ documented replies; errors are nested ``{"error": {"code", "msg"}, "id"}``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-ConnRoute = Literal["market", "public", "legacy"]
+from statarb.protocol.binance import CONTROL_METHODS, stream_route_of
 
-_KLINE = "1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M"
-_PUBLIC_RE = re.compile(
-    r"^[a-z0-9]+@(bookTicker|trade|depth(5|10|20)?(@(0|100|250|500)ms)?|rpiDepth@500ms)$"
-    r"|^!bookTicker$"
-)
-_MARKET_RE = re.compile(
-    rf"^[a-z0-9]+@(aggTrade|markPrice(@1s)?|kline_({_KLINE})|miniTicker|ticker|forceOrder"
-    r"|compositeIndex)$"
-    r"|^[a-z0-9]+_(perpetual|current_quarter|next_quarter)@continuousKline_(" + _KLINE + r")$"
-    r"|^!(markPrice@arr(@1s)?|miniTicker@arr|ticker@arr|forceOrder@arr|contractInfo|assetIndex@arr)$"
-)
-METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
+ConnRoute = Literal["market", "public", "legacy"]
+METHODS = CONTROL_METHODS
 
 
 def stream_route(name: str) -> Literal["market", "public"] | None:
     """The route of a well-formed stream name, ``None`` if the name is invalid."""
-    if _PUBLIC_RE.match(name):
-        return "public"
-    if _MARKET_RE.match(name):
-        return "market"
-    return None
+    return stream_route_of(name)
 
 
 def parse_path(path: str) -> tuple[ConnRoute, bool, list[str]] | None:

@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from statarb.errors import InputError
-from statarb.ingest._binance_protocol import (
+from statarb.model import Quote, Tick
+from statarb.protocol.binance import (
     MarkPrice,
     Reply,
     backoff_delay,
@@ -21,8 +22,7 @@ from statarb.ingest._binance_protocol import (
     route_of,
     stream_url,
 )
-from statarb.ingest._replay_data import MALFORMED_KINDS, spoilt
-from statarb.model import Quote, Tick
+from statarb.venue._faults import MALFORMED_KINDS, spoilt
 
 
 def _cryptofeed_lines(shared_data: Path) -> list[str]:
