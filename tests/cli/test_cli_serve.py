@@ -102,10 +102,15 @@ def test_up_makes_a_session_token_when_none_is_set(tmp_path: Path) -> None:
     )
     try:
         _wait(base + "/health", lambda b: b.get("status") == "ok")
+        path = tmp_path / "data" / "api-token"
+        token = path.read_text().strip()
+        assert len(token) >= 24
+        assert path.stat().st_mode & 0o777 == 0o600
+        r = httpx.post(base + "/api/v1/ticks", json={}, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 422  # the token from the file is the one in force
     finally:
         err = _stop(proc)
-    token = err.split("generated an API token for this session: ", 1)[1].split()[0]
-    assert len(token) >= 24
+    assert str(path) in err and token not in err  # says where, never prints it
 
 
 def test_run_plans_the_demo_when_binance_is_out_of_reach():

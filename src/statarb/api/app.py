@@ -18,6 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from statarb.api._hosts import TrustedHosts, trusted_hosts
 from statarb.api.routers import alerts, bars, feeds, health, pairs, ticks
 from statarb.api.ws import BroadcastHub
 from statarb.api.ws import router as ws_router
@@ -131,7 +132,9 @@ def create_app(
     analytics_timeframes
         Timeframes of live pair analytics (default: the engine's, those of at least 1m).
     """
-    hub = BroadcastHub()
+    hub = BroadcastHub(
+        max_connections=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -186,6 +189,7 @@ def create_app(
         app.include_router(r)
     _errors(app)
     app.add_middleware(BodyLimit, max_body=max_body_bytes, max_upload=max_upload_bytes)
+    app.add_middleware(TrustedHosts, hosts=trusted_hosts(settings.trusted_hosts, settings.api_host))
     return app
 
 

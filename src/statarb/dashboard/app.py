@@ -7,12 +7,15 @@ from pathlib import Path
 import streamlit as st
 
 from statarb.dashboard import data, ui
+from statarb.dashboard.auth import require_login
+from statarb.masking import mask_url
 
 # not "pages": a folder of that name next to the entry script switches Streamlit to its
 # directory-based navigation, which never runs this script
 PAGES = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="statarb", page_icon=":material/monitoring:", layout="wide")
+require_login(data.settings())  # before any view runs or any API call is made
 #: (file, title, icon, url path)
 VIEWS = [
     ("data_source.py", "Data source", ":material/cable:", "data-source"),
@@ -27,7 +30,8 @@ nav = st.navigation(
     [st.Page(PAGES / f, title=t, icon=i, url_path=u, default=u == "market") for f, t, i, u in VIEWS]
 )
 with st.sidebar:
-    st.caption(f"store `{data.settings().store_url}` · engine `{data.settings().api_url}`")
+    cfg = data.settings()
+    st.caption(f"store `{mask_url(cfg.store_url)}` · engine `{mask_url(cfg.api_url)}`")
     ui.feed_status_panel()
     ui.alert_toasts()
 nav.run()

@@ -121,7 +121,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self.bus: RedisBus | None = None
         self._pending_fires: set[asyncio.Task[None]] = set()
         self._preload: asyncio.Task[None] | None = None
-        self.notifier = notifier or Notifier()
+        self.notifier = notifier or Notifier(allow=settings.webhook_allow)
         self.window_bars, self.z_window, self.method = window_bars, z_window, method
         self.clock = clock
         self.timeframes = timeframe_names(list(settings.timeframes))
