@@ -76,6 +76,7 @@ class WriterStats:
     store_latency_p50_ms: float | None
     store_latency_p99_ms: float | None
     store_errors: int = 0
+    failing: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
@@ -189,7 +190,8 @@ class TickWriter:
         self._synced: list[asyncio.Future[None]] = []
         self._running = False
         self._c = {"received": 0, "written": 0, "bars": 0, "marks": 0, "batches": 0,
-                   "dropped": 0, "hw": 0, "store_errors": 0}  # fmt: skip
+                   "dropped": 0, "hw": 0, "store_errors": 0,
+                   "failing": 0}  # fmt: skip
         self._stop = threading.Event()  # set on close: a failing flush gives up
         self._flush_ms: deque[float] = deque(maxlen=1024)
         self._lat: deque[np.ndarray] = deque(maxlen=1024)
@@ -207,6 +209,7 @@ class TickWriter:
             store_latency_p50_ms=percentile_ms(lat.tolist(), 0.5) if len(lat) else None,
             store_latency_p99_ms=percentile_ms(lat.tolist(), 0.99) if len(lat) else None,
             store_errors=c["store_errors"],
+            failing=bool(c["failing"]),
         )  # fmt: skip
 
     async def run(self, queue: asyncio.Queue[FeedBatch]) -> None:
@@ -366,6 +369,7 @@ class TickWriter:
             except StoreError as exc:
                 attempt += 1
                 self._c["store_errors"] += 1
+                self._c["failing"] = 1
                 log.error("store write of %d rows failed (attempt %d): %s", rows, attempt, exc)
                 if self._stop.is_set():
                     if attempt >= self.max_retries:
@@ -376,6 +380,7 @@ class TickWriter:
                 else:
                     self._stop.wait(min(0.1 * 2**attempt, _MAX_PAUSE))
         done_us = time.time_ns() // 1000
+        self._c["failing"] = 0
         self._c["written"] += written
         self._c["bars"] += n_bars
         self._c["batches"] += 1

@@ -48,7 +48,7 @@ async def add_rule(rule: AlertRuleIn, engine: EngineDep) -> Response:
     from statarb.errors import AlertRuleError
 
     try:
-        saved = engine.add_rule(rule.model_dump())
+        saved = await engine.save_rule(rule.model_dump())
     except AlertRuleError as exc:
         raise _rule_error(exc) from None
     await _warm_pairs(engine, saved)
@@ -72,7 +72,7 @@ async def replace_rule(rule_id: RuleId, rule: AlertRuleIn, engine: EngineDep) ->
     if all(r.id != rule_id for r in engine.rules()):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")
     try:
-        saved = engine.add_rule({**rule.model_dump(), "id": rule_id})
+        saved = await engine.save_rule({**rule.model_dump(), "id": rule_id})
     except AlertRuleError as exc:
         raise _rule_error(exc) from None
     await _warm_pairs(engine, saved)
@@ -82,7 +82,7 @@ async def replace_rule(rule_id: RuleId, rule: AlertRuleIn, engine: EngineDep) ->
 @router.delete("/rules/{rule_id}", status_code=204, dependencies=[WriteAuth])
 async def delete_rule(rule_id: RuleId, engine: EngineDep) -> Response:
     """Delete a rule (its history stays)."""
-    if not engine.remove_rule(rule_id):
+    if not await engine.delete_rule(rule_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

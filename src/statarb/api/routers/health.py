@@ -17,14 +17,16 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 async def health(engine: EngineDep, store: StoreDep) -> Response:
-    """``ok`` while the engine runs."""
+    """``ok`` while the engine runs and the store takes its writes; else ``degraded`` (503)."""
     from statarb import __version__
 
-    ok = engine.running
+    running = engine.running
+    store_ok = not engine.store_failing
+    ok = running and store_ok
     bus = "off" if engine.bus is None else "redis" if engine.bus.connected else "disconnected"
-    return json_response({"status": "ok" if ok else "degraded", "engine": ok,
+    return json_response({"status": "ok" if ok else "degraded", "engine": running,
                           "store": store.url.split("://")[0], "version": __version__,
-                          "bus": bus}, 200 if ok else 503)  # fmt: skip
+                          "bus": bus, "store_ok": store_ok}, 200 if ok else 503)  # fmt: skip
 
 
 @router.get("/api/v1/symbols", response_model=list[SymbolOut], tags=["ticks"])
@@ -48,6 +50,10 @@ async def metrics(engine: EngineDep) -> PlainTextResponse:
     for key, value in st["counts"].items():
         lines += _prom(f"statarb_engine_{key}_total", value, f"engine {key} processed")
     lines += _prom("statarb_engine_queue", st["queue"] or 0, "ticks batches waiting", "gauge")
+    lines += _prom("statarb_store_errors_total", st["store"]["errors"],
+                   "store writes refused (ticks and alert events; each retried)")  # fmt: skip
+    lines += _prom("statarb_store_failing", int(st["store"]["failing"]),
+                   "1 while the store refuses writes", "gauge")  # fmt: skip
     lines += _prom("statarb_alert_rules", st["rules"], "alert rules in force", "gauge")
     for key, value in st["webhooks"].items():
         lines += _prom(f"statarb_webhooks_{key}", value, f"webhook deliveries {key}", "gauge")
