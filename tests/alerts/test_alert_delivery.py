@@ -112,7 +112,8 @@ def test_slack_text_is_escaped_and_discord_pings_nobody() -> None:
     trig = _trig("<!channel> & <@U1> spread > 2 <http://evil|click>")
     body, _ = build_request(Webhook("slack", "https://hooks.slack.com/x"), trig)
     assert json.loads(body) == {
-        "text": "&lt;!channel&gt; &amp; &lt;@U1&gt; spread &gt; 2 &lt;http://evil|click&gt;"}
+        "text": "&lt;!channel&gt; &amp; &lt;@U1&gt; spread &gt; 2 &lt;http://evil|click&gt;"
+    }
     body, _ = build_request(Webhook("discord", "https://discord.com/x"), _trig("@everyone up"))
     assert json.loads(body)["allowed_mentions"] == {"parse": []}
 

@@ -69,8 +69,10 @@ async def test_slack_and_discord_payload_shapes(receiver: Receiver) -> None:
     assert slack.ok and discord.ok and slack.attempts == 1
     (p1, h1, b1), (p2, _, b2) = receiver.requests
     assert p1 == "/slack" and json.loads(b1) == {"text": "wide: z=2.5"}
-    assert p2 == "/discord" and json.loads(b2) == {"content": "wide: z=2.5",
-                                          "allowed_mentions": {"parse": []}}
+    assert p2 == "/discord" and json.loads(b2) == {
+        "content": "wide: z=2.5",
+        "allowed_mentions": {"parse": []},
+    }
     assert SIGNATURE_HEADER not in h1 and h1["Content-Type"] == "application/json"
 
 

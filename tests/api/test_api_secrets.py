@@ -69,9 +69,11 @@ def test_untrusted_host_headers_are_refused(app_factory: Callable[..., TestClien
         assert r.status_code == 400 and "STATARB_TRUSTED_HOSTS" in r.text, host
     from starlette.websockets import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect):
-        with client.websocket_connect("/ws", headers={"Host": "attacker.example"}):
-            pass
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/ws", headers={"Host": "attacker.example"}),
+    ):
+        pass
 
 
 def test_serve_banner_masks_the_database_password(tmp_path: Path) -> None:

@@ -65,9 +65,8 @@ def test_connections_are_bounded_per_address_and_in_total(
 ) -> None:
     client = app_factory(ws_max_per_ip=2, ws_max_connections=3)
     with client.websocket_connect("/ws"), client.websocket_connect("/ws"):
-        with pytest.raises(WebSocketDisconnect):  # refused before the handshake completes
-            with client.websocket_connect("/ws"):
-                pass
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws"):
+            pass  # refused before the handshake completes
         assert client.app.state.hub.counts["refused_clients"] == 1  # type: ignore[attr-defined]
     with client.websocket_connect("/ws"):  # the slots came back when those two left
         pass

@@ -106,7 +106,9 @@ def test_up_makes_a_session_token_when_none_is_set(tmp_path: Path) -> None:
         token = path.read_text().strip()
         assert len(token) >= 24
         assert path.stat().st_mode & 0o777 == 0o600
-        r = httpx.post(base + "/api/v1/ticks", json={}, headers={"Authorization": f"Bearer {token}"})
+        r = httpx.post(
+            base + "/api/v1/ticks", json={}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert r.status_code == 422  # the token from the file is the one in force
     finally:
         err = _stop(proc)

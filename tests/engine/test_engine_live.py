@@ -139,7 +139,9 @@ async def test_trigger_recorded_first_then_delivered_with_retry(
     from statarb.alerts.notify import Notifier
 
     store = open_store(sqlite_url)
-    engine = Engine(_settings(sqlite_url), store, notifier=Notifier(backoff=0.01, allow=("127.0.0.1/32",)))
+    engine = Engine(
+        _settings(sqlite_url), store, notifier=Notifier(backoff=0.01, allow=("127.0.0.1/32",))
+    )
     await engine.start()
     try:
         rule = engine.add_rule({"name": "hi", "condition": {"metric": "price",

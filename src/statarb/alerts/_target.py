@@ -58,7 +58,9 @@ def parse_networks(items: Iterable[str]) -> tuple[IPNetwork, ...]:
         try:
             nets.append(ipaddress.ip_network(item.strip(), strict=False))
         except ValueError:
-            raise ValueError(f"webhook_allow: {item!r} is not a network such as 10.0.0.0/8") from None
+            raise ValueError(
+                f"webhook_allow: {item!r} is not a network such as 10.0.0.0/8"
+            ) from None
     return tuple(nets)
 
 
@@ -97,7 +99,7 @@ async def resolve_target(url: str, allow: Iterable[IPNetwork] = ()) -> Target:
         )
     except (OSError, UnicodeError):
         raise TargetRefusedError("the webhook host name does not resolve") from None
-    addrs = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    addrs = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     allow = tuple(allow)
     if not addrs or not all(address_allowed(a, allow) for a in addrs):
         raise TargetRefusedError(

@@ -180,7 +180,7 @@ def retry_after(value: str | None, now: float) -> float | None:
         return None
 
 
-class _Final(Exception):
+class _FinalError(Exception):
     """A delivery outcome that retrying cannot change."""
 
 
@@ -222,7 +222,14 @@ class Notifier:
         client: httpx.AsyncClient | None = None,
         allow: Sequence[str] = (),
     ) -> None:
-        if timeout <= 0 or deadline <= 0 or retries < 1 or backoff < 0 or concurrency < 1 or max_pending < 1:
+        if (
+            timeout <= 0
+            or deadline <= 0
+            or retries < 1
+            or backoff < 0
+            or concurrency < 1
+            or max_pending < 1
+        ):
             raise ValueError(
                 "timeout and concurrency/max_pending must be positive, retries >= 1, backoff >= 0"
             )
@@ -257,7 +264,7 @@ class Notifier:
                 await self._attempts(webhook, trigger, event_id, state)
         except TimeoutError:
             state["error"] = "deadline exceeded"
-        except _Final:
+        except _FinalError:
             pass
         ok = state["error"] is None
         self.counts["sent" if ok else "failed"] += 1
@@ -276,7 +283,7 @@ class Notifier:
             target = await resolve_target(webhook.url, self.allow)
         except TargetRefusedError as exc:
             state["error"] = f"refused: {exc}"
-            raise _Final from None
+            raise _FinalError from None
         for attempt in range(1, self.retries + 1):
             state["attempts"] = attempt
             body, headers = build_request(webhook, trigger, event_id=event_id)
@@ -300,10 +307,10 @@ class Notifier:
                     if asked is not None:
                         if asked > MAX_RETRY_AFTER_S:
                             state["error"] = f"HTTP 429: Retry-After {asked:.0f} s is too long"
-                            raise _Final
+                            raise _FinalError
                         wait = max(wait, asked)
                 elif code < 500:
-                    raise _Final
+                    raise _FinalError
             except (httpx.TimeoutException, TimeoutError):
                 state["status"], state["error"] = None, "timed out"
             except httpx.HTTPError:

@@ -227,8 +227,10 @@ class Rule:
             "condition": self.condition.to_dict(),
             "cooldown_seconds": self.cooldown_seconds,
             "enabled": self.enabled,
-            "webhooks": [w.public_dict(reveal_url=reveal_urls) if public else w.to_dict()
-                         for w in self.webhooks],  # fmt: skip
+            "webhooks": [
+                w.public_dict(reveal_url=reveal_urls) if public else w.to_dict()
+                for w in self.webhooks
+            ],
             "metadata": dict(self.metadata),
         }
         if self.id is not None:

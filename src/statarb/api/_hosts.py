@@ -36,7 +36,7 @@ def host_allowed(header: str, trusted: Iterable[str]) -> bool:
         return False
     for pattern in trusted:
         p = host_name(pattern) if not pattern.startswith("*.") else pattern.lower()
-        if p == WILDCARD or p == name or (p.startswith("*.") and name.endswith(p[1:])):
+        if p in (WILDCARD, name) or (p.startswith("*.") and name.endswith(p[1:])):
             return True
     return False
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from statarb.alerts.evaluator import AlertEvaluator, Trigger
-from statarb.engine._alert_journal import AlertJournal
 from statarb.alerts.notify import Delivery, Notifier
 from statarb.alerts.rules import Rule, parse_rule
+from statarb.engine._alert_journal import AlertJournal
 from statarb.errors import AlertRuleError
 from statarb.timeutil import us_to_iso
 

@@ -462,8 +462,11 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             "running": self.running,
             "started_at": None if self.started_at is None else us_to_iso(self.started_at),
             "counts": {**self.counts, "errors": self.counts["errors"] + store_errors},
-            "store": {"failing": self.store_failing, "errors": store_errors,
-                      "alert_journal": self.journal.pending},  # fmt: skip
+            "store": {
+                "failing": self.store_failing,
+                "errors": store_errors,
+                "alert_journal": self.journal.pending,
+            },
             "queue": None if self._queue is None else self._queue.qsize(),
             "writer_queue": None if self._wq is None else self._wq.qsize(),
             "writer": w,

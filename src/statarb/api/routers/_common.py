@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -74,3 +75,28 @@ class JSONBytes(Response):
 def json_response(content: Any, status_code: int = 200) -> JSONBytes:
     """Fast JSON (orjson) without response-model validation."""
     return JSONBytes(content, status_code=status_code)
+
+
+class _Rendered(Response):
+    media_type = "application/json"
+
+
+async def json_off_loop(build: Callable[[], Any]) -> Response:
+    """JSON of ``build()``, built and serialised in a worker thread (large responses).
+
+    Turning a million rows into JSON takes seconds of CPU; on the event loop it would stall
+    every other request, ``/health`` and the WebSocket fan-out for that long.
+    """
+    import asyncio
+
+    def render() -> bytes:
+        return orjson.dumps(build(), option=orjson.OPT_SERIALIZE_NUMPY)
+
+    return _Rendered(await asyncio.to_thread(render))
+
+
+async def csv_off_loop(build: Callable[[], Any], name: str) -> Response:
+    """:func:`csv_response` of the frame ``build()`` returns, made in a worker thread."""
+    import asyncio
+
+    return await asyncio.to_thread(lambda: csv_response(build(), name))

@@ -17,7 +17,8 @@ from statarb.api.deps import EngineDep, StoreDep, TimeRange, WriteAuth
 from statarb.api.routers._common import (
     OutFormat,
     check_symbol,
-    csv_response,
+    csv_off_loop,
+    json_off_loop,
     json_response,
     ticks_json,
 )
@@ -158,5 +159,5 @@ async def get_ticks(
     if format == "csv":
         from statarb.export import ticks_frame
 
-        return csv_response(ticks_frame(tb), f"{sym}_ticks")
-    return json_response(ticks_json(tb))
+        return await csv_off_loop(lambda: ticks_frame(tb), f"{sym}_ticks")
+    return await json_off_loop(lambda: ticks_json(tb))
