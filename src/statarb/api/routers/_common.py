@@ -89,10 +89,22 @@ async def json_off_loop(build: Callable[[], Any]) -> Response:
     """
     import asyncio
 
-    def render() -> bytes:
-        return orjson.dumps(build(), option=orjson.OPT_SERIALIZE_NUMPY)
+    return _Rendered(await asyncio.to_thread(lambda: dumps_chunked(build())))
 
-    return _Rendered(await asyncio.to_thread(render))
+
+#: rows serialised per ``orjson.dumps`` call: each call holds the GIL, so the event loop waits
+#: at most one chunk's time for its turn
+RENDER_CHUNK_ROWS = 5_000
+
+
+def dumps_chunked(content: Any) -> bytes:
+    """``orjson.dumps(content)``, a long list serialised a chunk of rows at a time."""
+    opt = orjson.OPT_SERIALIZE_NUMPY
+    if not isinstance(content, list) or len(content) <= RENDER_CHUNK_ROWS:
+        return orjson.dumps(content, option=opt)
+    parts = [orjson.dumps(content[i : i + RENDER_CHUNK_ROWS], option=opt)[1:-1]
+             for i in range(0, len(content), RENDER_CHUNK_ROWS)]  # fmt: skip
+    return b"[" + b",".join(parts) + b"]"
 
 
 async def csv_off_loop(build: Callable[[], Any], name: str) -> Response:
