@@ -1,5 +1,8 @@
 """Alert events on their way to the store: recorded in order, off the event loop, never lost.
 
+The same spill file also keeps the ticks and quotes the tick writer could not store at shutdown
+(:meth:`AlertJournal.spill_rows`); they are stored again at the next start.
+
 A trigger is appended to the journal at once (no I/O on the loop); one task writes the journal
 to the store in a worker thread, oldest first, retrying a failing store (locked, disk full,
 connection lost) with backoff until it takes the event, exactly as the tick writer does. Only
@@ -64,6 +67,7 @@ class AlertJournal:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.grace = CLOSE_GRACE_S
         self.failing = False
         self.counts = {"recorded": 0, "updated": 0, "store_errors": 0, "spilled": 0}
 
@@ -136,8 +140,9 @@ class AlertJournal:
             self.store.update_alert_event(entry.event["id"], entry.event["changes"])
             self.counts["updated"] += 1
 
-    async def close(self, grace: float = CLOSE_GRACE_S) -> None:
-        """Write what is queued within ``grace`` seconds; spill the rest to the spill file."""
+    async def close(self, grace: float | None = None) -> None:
+        """Write what is queued within ``grace`` seconds (default :attr:`grace`); spill the rest."""
+        grace = self.grace if grace is None else grace
         self._closing = True
         self._wake.set()
         if self._task is not None:
@@ -150,8 +155,12 @@ class AlertJournal:
                     await self._task
             self._task = None
         if self._q:
-            await asyncio.to_thread(self._spill, list(self._q))
+            left = list(self._q)
+            await asyncio.to_thread(self._spill, left)
             self._q.clear()
+            for e in left:  # kept in the file: whoever waits for them may go on
+                if e.done is not None and not e.done.done():
+                    e.done.set_result(None)
 
     def _spill(self, entries: list[_Entry]) -> None:
         self.spill_path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,6 +174,24 @@ class AlertJournal:
         log.error("the store refused %d alert event writes at shutdown: kept in %s and "
                   "recorded at the next start", len(entries), self.spill_path)  # fmt: skip
 
+    def spill_rows(self, ticks: list[Any], quotes: list[Any]) -> None:
+        """Append ticks and quotes the store refused at shutdown to the spill file (any thread)."""
+        from dataclasses import asdict
+
+        opt = orjson.OPT_SERIALIZE_NUMPY
+        lines = [orjson.dumps({"op": op, "batch": asdict(b)}, option=opt)
+                 for op, batches in (("ticks", ticks), ("quotes", quotes)) for b in batches]  # fmt: skip
+        self.spill_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.spill_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as fh:
+            fh.write(b"".join(line + b"\n" for line in lines))
+            fh.flush()
+            os.fsync(fh.fileno())
+        rows = sum(len(b.ts) for b in (*ticks, *quotes))
+        self.counts["spilled"] += rows
+        log.error("the store refused %d rows at shutdown: kept in %s and stored at the next start",
+                  rows, self.spill_path)  # fmt: skip
+
     def replay_spill(self) -> int:
         """Record what a previous run spilled (call in a thread before starting); return count.
 
@@ -177,6 +204,9 @@ class AlertJournal:
         pending = [orjson.loads(line) for line in lines if line.strip()]
         ids: dict[int, int] = {}
         for item in pending:
+            if item["op"] in ("ticks", "quotes"):
+                self._replay_rows(item["op"], item["batch"])
+                continue
             event = item["event"]
             if item["op"] == "add":
                 old = event.pop("id", None)
@@ -189,8 +219,20 @@ class AlertJournal:
                 eid = event["id"]
                 self.store.update_alert_event(ids.get(eid, eid), event["changes"])
         self.spill_path.unlink()
-        log.warning("recorded %d alert event writes kept in %s", len(pending), self.spill_path)
+        log.warning("stored %d writes kept in %s", len(pending), self.spill_path)
         return len(pending)
+
+    def _replay_rows(self, op: str, batch: dict[str, Any]) -> None:
+        import numpy as np
+
+        from statarb.model import QuoteBatch, TickBatch
+
+        cols: dict[str, Any] = {k: np.asarray(v) if isinstance(v, list) else v
+                                for k, v in batch.items()}  # fmt: skip
+        if op == "ticks":
+            self.store.write_ticks(TickBatch(**cols))
+        else:
+            self.store.write_quotes(QuoteBatch(**cols))
 
 
 def spill_path_for(store_url: str, configured: str | None) -> Path:

@@ -226,6 +226,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._writer = TickWriter(
             self.store, batch_size=self.settings.batch_size,
             flush_interval=self.settings.flush_interval, bar_timeframes=self.timeframes,
+            spill=self.journal.spill_rows,
         )  # fmt: skip
         self._writer_task = asyncio.create_task(self._writer.run(self._wq))
 

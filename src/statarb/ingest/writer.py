@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +151,9 @@ class TickWriter:
     max_retries
         Attempts of a failing flush once the writer is closing (while running, a failing flush
         is retried until the store recovers).
+    spill
+        Called (in the writer thread) with the ticks and quotes the store still refuses when
+        the writer closes, to keep them in a file instead of dropping them.
     eager
         Group commit: whenever no write is running, write what has arrived at once, so the
         batch size follows the load and receipt-to-stored latency stays near one write time.
@@ -167,6 +170,7 @@ class TickWriter:
         bar_timeframes: Sequence[str] = (),
         max_retries: int = 3,
         eager: bool = True,
+        spill: Callable[[list[TickBatch], list[QuoteBatch]], None] | None = None,
     ) -> None:
         if batch_size < 1 or flush_interval <= 0 or max_retries < 1:
             raise InputError(
@@ -178,6 +182,7 @@ class TickWriter:
         self.flush_interval = flush_interval
         self.bar_timeframes = list(bar_timeframes)
         self.max_retries = max_retries
+        self.spill = spill
         self.eager = eager
         self._builders: dict[tuple[str, str], BarBuilder] = {}
         self._ticks: dict[str, list[TradeRow]] = {}
@@ -358,6 +363,16 @@ class TickWriter:
         if wait:
             await self._flush(wait=True)
 
+    def _spilled(self, ticks: list[TickBatch], quotes: list[QuoteBatch]) -> bool:
+        """Hand what the store refused at close to the spill callback; whether it took them."""
+        assert self.spill is not None
+        try:
+            self.spill(ticks, quotes)
+        except OSError:
+            log.exception("closing: could not spill the rows the store refused")
+            return False
+        return True
+
     def _write(self, ticks: list[TickBatch], quotes: list[QuoteBatch], rows: int) -> None:
         t0 = time.perf_counter()
         bars = [closed for tb in ticks for closed in self._bars(tb)]
@@ -373,6 +388,8 @@ class TickWriter:
                 log.error("store write of %d rows failed (attempt %d): %s", rows, attempt, exc)
                 if self._stop.is_set():
                     if attempt >= self.max_retries:
+                        if self.spill is not None and self._spilled(ticks, quotes):
+                            return
                         self._c["dropped"] += rows
                         log.error("closing: gave up writing %d rows", rows)
                         return
