@@ -179,8 +179,8 @@ class AlertJournal:
         from dataclasses import asdict
 
         opt = orjson.OPT_SERIALIZE_NUMPY
-        lines = [orjson.dumps({"op": op, "batch": asdict(b)}, option=opt)
-                 for op, batches in (("ticks", ticks), ("quotes", quotes)) for b in batches]  # fmt: skip
+        pairs = [("ticks", b) for b in ticks] + [("quotes", b) for b in quotes]
+        lines = [orjson.dumps({"op": op, "batch": asdict(b)}, option=opt) for op, b in pairs]
         self.spill_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.spill_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as fh:
