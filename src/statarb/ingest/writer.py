@@ -183,6 +183,7 @@ class TickWriter:
         self.bar_timeframes = list(bar_timeframes)
         self.max_retries = max_retries
         self.spill = spill
+        self._gave_up = False  # closing, the store refused a flush: the rest is spilled at once
         self.eager = eager
         self._builders: dict[tuple[str, str], BarBuilder] = {}
         self._ticks: dict[str, list[TradeRow]] = {}
@@ -374,6 +375,8 @@ class TickWriter:
         return True
 
     def _write(self, ticks: list[TickBatch], quotes: list[QuoteBatch], rows: int) -> None:
+        if self._gave_up and self.spill is not None and self._spilled(ticks, quotes):
+            return  # shutdown stays bounded: one flush already spent its attempts
         t0 = time.perf_counter()
         bars = [closed for tb in ticks for closed in self._bars(tb)]
         attempt = 0
@@ -388,6 +391,7 @@ class TickWriter:
                 log.error("store write of %d rows failed (attempt %d): %s", rows, attempt, exc)
                 if self._stop.is_set():
                     if attempt >= self.max_retries:
+                        self._gave_up = True
                         if self.spill is not None and self._spilled(ticks, quotes):
                             return
                         self._c["dropped"] += rows
