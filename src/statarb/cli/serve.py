@@ -150,14 +150,6 @@ def _serve(
     from statarb.errors import StatarbError
 
     cfg = settings(**overrides)
-    if up and not cfg.api_token:
-        cfg = _session_token(cfg)
-    if demo and not cfg.symbols:
-        from statarb.sample import SYMBOLS
-
-        cfg = cfg.model_copy(update={"symbols": list(SYMBOLS)})
-    if cfg.sqlite_path is not None:
-        cfg.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     if dashboard_port is not None:
         from statarb.dashboard.launch import check_exposure
         from statarb.errors import ConfigError
@@ -166,6 +158,14 @@ def _serve(
             check_exposure(cfg)
         except ConfigError as exc:
             fail(str(exc))
+    if up and not cfg.api_token:
+        cfg = _session_token(cfg)
+    if demo and not cfg.symbols:
+        from statarb.sample import SYMBOLS
+
+        cfg = cfg.model_copy(update={"symbols": list(SYMBOLS)})
+    if cfg.sqlite_path is not None:
+        cfg.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     _token_hint(cfg)
     try:
         if dashboard_port == 0:  # `up` without --dashboard-port: the configured one
