@@ -8,7 +8,7 @@ credential themselves, such as Slack and Discord webhooks).
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 MASK = "***"
 _SECRET_KEYS = re.compile(r"pass|secret|token|key|sig|auth|credential", re.IGNORECASE)
@@ -38,7 +38,10 @@ def mask_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, MASK if _SECRET_KEYS.search(k) else v) for k, v in pairs])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    if netloc == parts.netloc and query == parts.query:
+        return url  # nothing secret (urlunsplit would also drop the // of sqlite:///path)
+    out = f"{parts.scheme}://{netloc}{parts.path}"
+    return out + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 def mask_webhook_url(url: str) -> str:
