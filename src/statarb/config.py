@@ -50,6 +50,30 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="where the dashboard finds the engine's API"
     )
     dashboard_port: int = 8501
+    dashboard_host: str = Field(
+        default="127.0.0.1",
+        description="dashboard bind address; any non-loopback address needs dashboard_password",
+    )
+    dashboard_password: str | None = Field(
+        default=None,
+        description="login secret of the dashboard (required when it binds beyond loopback)",
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1", "[::1]"],
+        description="Host header values the API answers (add the names it is reached by; '*' any)",
+    )
+    webhook_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="networks (CIDR) webhooks may reach although private/loopback, e.g. 10.0.0.0/8",
+    )
+    ws_max_frame: int = Field(default=64 * 1024, ge=1024, description="largest /ws frame, bytes")
+    ws_max_connections: int = Field(default=1000, ge=1, description="/ws connections in total")
+    ws_max_per_ip: int = Field(default=32, ge=1, description="/ws connections per client address")
+    spill_path: str | None = Field(
+        default=None,
+        description="file keeping ticks and alert events that could not be stored at shutdown "
+        "(default: next to the SQLite file, else ./data/statarb.spill)",
+    )
     symbols: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="symbols to stream at start"
     )
@@ -73,6 +97,13 @@ class Settings(BaseSettings):
     def _split_tfs(cls, v: Any) -> Any:
         if isinstance(v, str):
             return [s.strip() for s in v.replace(",", " ").split() if s.strip()]
+        return v
+
+    @field_validator("trusted_hosts", "webhook_allow", mode="before")
+    @classmethod
+    def _split_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [s.strip() for s in v.split(",") if s.strip()]
         return v
 
     @property

@@ -13,7 +13,8 @@ T0 = 1_723_118_400_000  # 2024-08-08T12:00:00Z in ms
 
 def make_settings(sqlite_url: str, **kw: Any) -> Settings:
     base: dict[str, Any] = {"store_url": sqlite_url, "api_token": TOKEN,
-                            "timeframes": ["1s", "1m"], "flush_interval": 0.02}  # fmt: skip
+                            "timeframes": ["1s", "1m"], "flush_interval": 0.02,
+                            "trusted_hosts": ["127.0.0.1", "localhost", "testserver"]}  # fmt: skip
     base.update(kw)
     return Settings(**base)
 

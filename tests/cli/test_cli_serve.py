@@ -102,10 +102,17 @@ def test_up_makes_a_session_token_when_none_is_set(tmp_path: Path) -> None:
     )
     try:
         _wait(base + "/health", lambda b: b.get("status") == "ok")
+        path = tmp_path / "data" / "api-token"
+        token = path.read_text().strip()
+        assert len(token) >= 24
+        assert path.stat().st_mode & 0o777 == 0o600
+        r = httpx.post(
+            base + "/api/v1/ticks", json={}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert r.status_code == 422  # the token from the file is the one in force
     finally:
         err = _stop(proc)
-    token = err.split("generated an API token for this session: ", 1)[1].split()[0]
-    assert len(token) >= 24
+    assert str(path) in err and token not in err  # says where, never prints it
 
 
 def test_run_plans_the_demo_when_binance_is_out_of_reach():
@@ -128,6 +135,32 @@ def test_run_plans_the_demo_when_binance_is_out_of_reach():
     assert configured["kwargs"]["store_url"] == "sqlite:///mine.db"
 
 
+def _listening(port: int) -> set[str]:
+    """Local addresses of the sockets listening on ``port`` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for name in ("tcp", "tcp6"):
+        path = Path(f"/proc/net/{name}")
+        for line in path.read_text().splitlines()[1:] if path.exists() else []:
+            local, state = line.split()[1], line.split()[3]
+            addr, hexport = local.split(":")
+            if state == "0A" and int(hexport, 16) == port:
+                raw = bytes.fromhex(addr)
+                if name == "tcp":
+                    found.add(socket.inet_ntop(socket.AF_INET, raw[::-1]))
+                else:
+                    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                    found.add(socket.inet_ntop(socket.AF_INET6, words))
+    return found
+
+
+def test_up_refuses_an_exposed_dashboard_without_a_password(tmp_path: Path) -> None:
+    proc = _start(["up", "--port", str(free_port()), "--dashboard-port", str(free_port())],
+                  tmp_path, STATARB_DASHBOARD_HOST="0.0.0.0")  # fmt: skip
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "STATARB_DASHBOARD_PASSWORD" in err
+    assert not (tmp_path / "data" / "api-token").exists()  # nothing started, nothing written
+
+
 def test_up_starts_the_dashboard_and_takes_it_down_even_when_killed(tmp_path: Path) -> None:
 
     port, dash = free_port(), free_port()
@@ -147,6 +180,7 @@ def test_up_starts_the_dashboard_and_takes_it_down_even_when_killed(tmp_path: Pa
             time.sleep(0.1)
         else:
             raise AssertionError("the dashboard never answered")
+        assert _listening(dash) == {"127.0.0.1"}  # loopback only, as the banner says
     finally:
         proc.kill()  # no chance to clean up: the dashboard must still go
         proc.communicate(timeout=30)

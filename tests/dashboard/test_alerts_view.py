@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 from streamlit.testing.v1 import AppTest
 
@@ -11,7 +13,9 @@ VIEW = APP.parent / "views" / "alerts.py"
 
 
 def _rules(api: str) -> list[dict]:
-    return httpx.get(f"{api}/api/v1/alerts/rules").json()
+    # with the token: webhook URLs are masked for callers without it
+    auth = {"Authorization": f"Bearer {os.environ['STATARB_API_TOKEN']}"}  # set by `engine`
+    return httpx.get(f"{api}/api/v1/alerts/rules", headers=auth).json()
 
 
 def _ok(at: AppTest) -> AppTest:

@@ -134,7 +134,9 @@ async def test_trigger_recorded_first_then_delivered_with_retry(
     from statarb.alerts.notify import Notifier
 
     store = open_store(sqlite_url)
-    engine = Engine(_settings(sqlite_url), store, notifier=Notifier(backoff=0.01))
+    engine = Engine(
+        _settings(sqlite_url), store, notifier=Notifier(backoff=0.01, allow=("127.0.0.1/32",))
+    )
     await engine.start()
     try:
         rule = engine.add_rule({"name": "hi", "condition": {"metric": "price",
@@ -151,7 +153,8 @@ async def test_trigger_recorded_first_then_delivered_with_retry(
         attempts = sorted(d["attempts"] for e in store.list_alert_events() for d in e["deliveries"])
         assert attempts == [1, 2]  # the first POST got a 500 and was retried
         headers, body = receiver.bodies[-1]
-        sig = "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+        signed = headers["X-Statarb-Timestamp"].encode() + b"." + body
+        sig = "sha256=" + hmac.new(b"k", signed, hashlib.sha256).hexdigest()
         assert headers["X-Statarb-Signature"] == sig and json.loads(body)["rule_id"] == rule.id
     finally:
         await engine.stop()
@@ -167,7 +170,8 @@ async def test_dead_webhook_leaves_the_engine_responsive(sqlite_url: str) -> Non
     url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
     store = open_store(sqlite_url)
     engine = Engine(_settings(sqlite_url), store,
-                    notifier=Notifier(timeout=1.0, retries=3, backoff=0.5))  # fmt: skip
+                    notifier=Notifier(timeout=1.0, retries=3, backoff=0.5,
+                                      allow=("127.0.0.1/32",)))  # fmt: skip
     await engine.start()
     try:
         engine.add_rule({"name": "x", "condition": {"metric": "price", "target": "BTCUSDT",

@@ -114,6 +114,7 @@ async def test_soak_memory_flat_latency_bounded_nothing_lost(tmp_path: Path) -> 
            "STATARB_SYMBOLS": "BTCUSDT,ETHUSDT", "STATARB_REDIS_URL": "",
            "STATARB_BINANCE_WS_URL": f"ws://127.0.0.1:{rport}",
            "STATARB_BINANCE_REST_URL": f"http://127.0.0.1:{rport}"}  # fmt: skip
+    env["STATARB_WS_MAX_PER_IP"] = str(FLOOD + 8)  # every client comes from loopback
     serve = _start(["serve", "--port", str(aport)], env, tmp_path)
     base, ws_url = f"http://127.0.0.1:{aport}", f"ws://127.0.0.1:{aport}/ws"
     topics = ["ticks:BTCUSDT", "ticks:ETHUSDT", "bars:BTCUSDT:1s", "bars:ETHUSDT:1s",

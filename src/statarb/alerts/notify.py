@@ -2,23 +2,35 @@
 
 Payloads
 --------
-- ``slack``: ``{"text": "<message>"}`` (Slack incoming webhook).
-- ``discord``: ``{"content": "<message>"}`` (Discord webhook; cut to 2000 characters).
-- ``custom``: the JSON document below, with header ``X-Statarb-Signature: sha256=<hex>`` holding
-  the HMAC-SHA256 of the exact request body keyed with the webhook's ``secret`` (no header when
-  the webhook has no secret)::
+- ``slack``: ``{"text": "<message>"}`` (Slack incoming webhook), with ``&``, ``<`` and ``>``
+  escaped as Slack requires, so a rule name cannot inject links or mentions.
+- ``discord``: ``{"content": "<message>", "allowed_mentions": {"parse": []}}`` (cut to 2000
+  characters; no ``@everyone``, role or user ping, whatever the rule is named).
+- ``custom``: the JSON document below. When the webhook has a ``secret``, the headers
+  ``X-Statarb-Timestamp: <unix seconds>`` and ``X-Statarb-Signature: sha256=<hex>`` are sent,
+  the signature being the HMAC-SHA256, keyed with the secret, of ``<timestamp>.<body>`` (the
+  timestamp text, a dot, the exact request body)::
 
       {"type": "alert", "rule_id": 3, "rule_name": "wide spread",
        "time": "2024-08-08T12:00:00.000Z", "ts": 1723118400000000,
        "message": "...", "values": {"zscore:BTCUSDT/ETHUSDT:1m": 2.31}, "event_id": 17}
 
-  A receiver verifies with ``hmac.compare_digest(sig, "sha256=" + hmac.new(secret, body,
-  sha256).hexdigest())``.
+  A receiver verifies it with :func:`verify` (or the same few lines, see docs/security.md):
+  recompute the HMAC over ``timestamp + "." + body``, compare in constant time, and refuse a
+  timestamp more than a few minutes from its own clock, so a captured request cannot be replayed.
 
-Each delivery is tried ``retries`` times with exponential backoff (``backoff * 2**attempt``
-seconds) on connection errors, timeouts, 429 and 5xx answers; other 4xx answers are final.
-:meth:`Notifier.submit` runs deliveries in background tasks with bounded concurrency, so a slow or
-dead endpoint never delays the caller.
+Delivery
+--------
+Targets are checked by :mod:`statarb.alerts._target` (public addresses only unless allowed;
+the connection goes to the address checked). Redirects are not followed. Each delivery is tried
+``retries`` times with exponential backoff (``backoff * 2**attempt`` seconds) on connection
+errors, timeouts, 429 and 5xx answers; a 429 with ``Retry-After`` waits that long instead (at
+most :data:`MAX_RETRY_AFTER_S`, and never past the deadline); other answers are final. Each
+attempt has ``timeout`` seconds in all and each delivery ``deadline`` seconds in all, however
+slowly the receiver drips its answer; the response body is never read. Errors shown in the alert
+history are generic (no addresses, ports or exception text), and webhook URLs are masked in
+results and logs. :meth:`Notifier.submit` runs deliveries in background tasks with bounded
+concurrency, so a slow or dead endpoint never delays the caller.
 """
 
 from __future__ import annotations
@@ -34,8 +46,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from statarb.alerts._target import (
+    IPNetwork,
+    TargetRefusedError,
+    parse_networks,
+    resolve_target,
+)
 from statarb.alerts.evaluator import Trigger
 from statarb.alerts.rules import Webhook
+from statarb.masking import mask_webhook_url
 from statarb.timeutil import us_to_iso
 
 if TYPE_CHECKING:
@@ -44,6 +63,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Statarb-Signature"
+TIMESTAMP_HEADER = "X-Statarb-Timestamp"
+#: longest ``Retry-After`` honoured, seconds (a longer one fails the delivery)
+MAX_RETRY_AFTER_S = 60.0
+#: tolerance of :func:`verify` by default, seconds
+SIGNATURE_TOLERANCE_S = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,19 +95,56 @@ class Delivery:
         }
 
 
-def sign(body: bytes, secret: str) -> str:
-    """``sha256=<hex HMAC-SHA256 of body keyed with secret>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, timestamp: int) -> str:
+    """``sha256=<hex HMAC-SHA256 of b"<timestamp>." + body keyed with secret>``."""
+    signed = str(int(timestamp)).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def verify(
+    body: bytes,
+    secret: str,
+    *,
+    timestamp: str,
+    signature: str,
+    now: float,
+    tolerance: float = SIGNATURE_TOLERANCE_S,
+) -> bool:
+    """Whether a received custom webhook is authentic and fresh (what a receiver runs).
+
+    Examples
+    --------
+    >>> sig = sign(b"{}", "k", 1_700_000_000)
+    >>> verify(b"{}", "k", timestamp="1700000000", signature=sig, now=1_700_000_010)
+    True
+    >>> verify(b"{}", "k", timestamp="1700000000", signature=sig, now=1_700_000_900)
+    False
+    """
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(signature, sign(body, secret, int(timestamp)))
+
+
+def slack_escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` as Slack's message formatting requires."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def build_request(
-    webhook: Webhook, trigger: Trigger, *, event_id: int | None = None
+    webhook: Webhook,
+    trigger: Trigger,
+    *,
+    event_id: int | None = None,
+    timestamp: int | None = None,
 ) -> tuple[bytes, dict[str, str]]:
-    """The body and headers sent to ``webhook`` for ``trigger`` (see the module docs)."""
+    """The body and headers sent to ``webhook`` for ``trigger`` (see the module docs).
+
+    ``timestamp`` (unix seconds, default now) is signed with the body of custom webhooks.
+    """
     if webhook.kind == "slack":
-        doc: dict[str, Any] = {"text": trigger.message}
+        doc: dict[str, Any] = {"text": slack_escape(trigger.message)}
     elif webhook.kind == "discord":
-        doc = {"content": trigger.message[:2000]}
+        doc = {"content": trigger.message[:2000], "allowed_mentions": {"parse": []}}
     else:
         doc = {
             "type": "alert",
@@ -98,8 +159,29 @@ def build_request(
     body = orjson.dumps(doc)
     headers = {"Content-Type": "application/json", "User-Agent": "statarb-alerts"}
     if webhook.kind == "custom" and webhook.secret:
-        headers[SIGNATURE_HEADER] = sign(body, webhook.secret)
+        ts = int(time.time()) if timestamp is None else int(timestamp)
+        headers[TIMESTAMP_HEADER] = str(ts)
+        headers[SIGNATURE_HEADER] = sign(body, webhook.secret, ts)
     return body, headers
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """Seconds asked by a ``Retry-After`` header (delta seconds or HTTP date), else ``None``."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+class _FinalError(Exception):
+    """A delivery outcome that retrying cannot change."""
 
 
 DoneCallback = Callable[[int | None, list[Delivery]], None]
@@ -111,7 +193,9 @@ class Notifier:
     Parameters
     ----------
     timeout
-        Seconds per HTTP attempt (connect, read and write).
+        Seconds per HTTP attempt in all (connect, send, answer headers).
+    deadline
+        Seconds per delivery in all, retries and waits included.
     retries
         Attempts per webhook.
     backoff
@@ -122,23 +206,36 @@ class Notifier:
         Deliveries queued before new ones are dropped (reported as not ok).
     client
         An ``httpx.AsyncClient`` to use (closed by the caller); by default one is created.
+    allow
+        Networks (CIDR strings) webhooks may reach although not public, e.g. ``10.0.0.0/8``.
     """
 
     def __init__(
         self,
         *,
         timeout: float = 5.0,
+        deadline: float = 30.0,
         retries: int = 3,
         backoff: float = 0.5,
         concurrency: int = 16,
         max_pending: int = 1000,
         client: httpx.AsyncClient | None = None,
+        allow: Sequence[str] = (),
     ) -> None:
-        if timeout <= 0 or retries < 1 or backoff < 0 or concurrency < 1 or max_pending < 1:
+        if (
+            timeout <= 0
+            or deadline <= 0
+            or retries < 1
+            or backoff < 0
+            or concurrency < 1
+            or max_pending < 1
+        ):
             raise ValueError(
                 "timeout and concurrency/max_pending must be positive, retries >= 1, backoff >= 0"
             )
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.deadline = deadline
+        self.allow: tuple[IPNetwork, ...] = parse_networks(allow)
         self.max_pending = max_pending
         self._sem = asyncio.Semaphore(concurrency)
         self._client = client
@@ -150,43 +247,77 @@ class Notifier:
         if self._client is None:
             import httpx
 
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout))
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout), follow_redirects=False, trust_env=False
+            )
         return self._client
 
     async def deliver(
         self, webhook: Webhook, trigger: Trigger, *, event_id: int | None = None
     ) -> Delivery:
         """POST ``trigger`` to ``webhook`` with retries; never raises for HTTP failures."""
+        t0 = time.perf_counter()
+        shown = mask_webhook_url(webhook.url)
+        state: dict[str, Any] = {"attempts": 0, "status": None, "error": None}
+        try:
+            async with asyncio.timeout(self.deadline):
+                await self._attempts(webhook, trigger, event_id, state)
+        except TimeoutError:
+            state["error"] = "deadline exceeded"
+        except _FinalError:
+            pass
+        ok = state["error"] is None
+        self.counts["sent" if ok else "failed"] += 1
+        if not ok:
+            log.warning("webhook %s %s failed after %d attempts: %s", webhook.kind, shown,
+                        state["attempts"], state["error"])  # fmt: skip
+        return Delivery(webhook.kind, shown, ok, state["attempts"], state["status"],
+                        state["error"], time.perf_counter() - t0)  # fmt: skip
+
+    async def _attempts(
+        self, webhook: Webhook, trigger: Trigger, event_id: int | None, state: dict[str, Any]
+    ) -> None:
         import httpx
 
-        body, headers = build_request(webhook, trigger, event_id=event_id)
-        t0 = time.perf_counter()
-        status: int | None = None
-        error: str | None = None
-        attempt = 0
+        try:
+            target = await resolve_target(webhook.url, self.allow)
+        except TargetRefusedError as exc:
+            state["error"] = f"refused: {exc}"
+            raise _FinalError from None
         for attempt in range(1, self.retries + 1):
+            state["attempts"] = attempt
+            body, headers = build_request(webhook, trigger, event_id=event_id)
+            headers["Host"] = target.host_header
+            wait = self.backoff * 2 ** (attempt - 1)
             try:
-                resp = await self._http().post(
-                    webhook.url, content=body, headers=headers, timeout=self.timeout
-                )
-                status, error = resp.status_code, None
-                if resp.status_code < 300:
-                    self.counts["sent"] += 1
-                    return Delivery(webhook.kind, webhook.url, True, attempt, status, None,
-                                    time.perf_counter() - t0)  # fmt: skip
-                error = f"HTTP {resp.status_code}"
-                if resp.status_code < 500 and resp.status_code != 429:
-                    break
-            except httpx.HTTPError as exc:
-                status, error = None, f"{type(exc).__name__}: {exc}".rstrip(": ")
+                async with asyncio.timeout(self.timeout):
+                    req = self._http().build_request(
+                        "POST", target.pinned_url, content=body, headers=headers,
+                        extensions={"sni_hostname": target.host},
+                    )  # fmt: skip
+                    resp = await self._http().send(req, stream=True)
+                    await resp.aclose()  # the body is never read: no size to cap
+                code = resp.status_code
+                state["status"], state["error"] = code, None
+                if code < 300:
+                    return
+                state["error"] = f"HTTP {code}"
+                if code == 429:
+                    asked = retry_after(resp.headers.get("retry-after"), time.time())
+                    if asked is not None:
+                        if asked > MAX_RETRY_AFTER_S:
+                            state["error"] = f"HTTP 429: Retry-After {asked:.0f} s is too long"
+                            raise _FinalError
+                        wait = max(wait, asked)
+                elif code < 500:
+                    raise _FinalError
+            except (httpx.TimeoutException, TimeoutError):
+                state["status"], state["error"] = None, "timed out"
+            except httpx.HTTPError:
+                state["status"], state["error"] = None, "connection failed"
             if attempt < self.retries:
                 self.counts["retries"] += 1
-                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
-        self.counts["failed"] += 1
-        log.warning("webhook %s %s failed after %d attempts: %s", webhook.kind, webhook.url,
-                    attempt, error)  # fmt: skip
-        return Delivery(webhook.kind, webhook.url, False, attempt, status, error,
-                        time.perf_counter() - t0)  # fmt: skip
+                await asyncio.sleep(wait)
 
     def submit(
         self,
@@ -205,7 +336,8 @@ class Notifier:
         if len(self._tasks) >= self.max_pending:
             self.counts["dropped"] += len(webhooks)
             if done is not None:
-                done(event_id, [Delivery(w.kind, w.url, False, 0, None, "dropped: too many "
+                done(event_id, [Delivery(w.kind, mask_webhook_url(w.url), False, 0, None,
+                                         "dropped: too many "
                                          "deliveries pending", 0.0) for w in webhooks])  # fmt: skip
             return None
         task = asyncio.create_task(self._run(trigger, list(webhooks), event_id, done))
@@ -252,4 +384,16 @@ class Notifier:
             self._client = None
 
 
-__all__ = ["SIGNATURE_HEADER", "Delivery", "DoneCallback", "Notifier", "build_request", "sign"]
+__all__ = [
+    "MAX_RETRY_AFTER_S",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "Delivery",
+    "DoneCallback",
+    "Notifier",
+    "build_request",
+    "retry_after",
+    "sign",
+    "slack_escape",
+    "verify",
+]

@@ -176,9 +176,16 @@ class Webhook:
         """JSON-ready dict (the secret included: this is the stored form)."""
         return {"kind": self.kind, "url": self.url, "secret": self.secret}
 
-    def public_dict(self) -> dict[str, Any]:
-        """Like :meth:`to_dict` with the secret masked, for display."""
-        return {"kind": self.kind, "url": self.url, "secret": "***" if self.secret else None}
+    def public_dict(self, *, reveal_url: bool = False) -> dict[str, Any]:
+        """Like :meth:`to_dict` with the secret masked, for display.
+
+        The URL is masked too unless ``reveal_url``: Slack and Discord webhook URLs are the
+        credential themselves.
+        """
+        from statarb.masking import mask_webhook_url
+
+        url = self.url if reveal_url else mask_webhook_url(self.url)
+        return {"kind": self.kind, "url": url, "secret": "***" if self.secret else None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,14 +225,21 @@ class Rule:
         """The metric keys the rule reads."""
         return {c.key for c in self.conditions()}
 
-    def to_dict(self, *, public: bool = False) -> dict[str, Any]:
-        """JSON-ready dict (the shape :func:`parse_rule` reads); ``public`` masks secrets."""
+    def to_dict(self, *, public: bool = False, reveal_urls: bool = False) -> dict[str, Any]:
+        """JSON-ready dict (the shape :func:`parse_rule` reads).
+
+        ``public`` masks webhook secrets and URLs (``reveal_urls`` keeps the URLs, for callers
+        holding the API token).
+        """
         out: dict[str, Any] = {
             "name": self.name,
             "condition": self.condition.to_dict(),
             "cooldown_seconds": self.cooldown_seconds,
             "enabled": self.enabled,
-            "webhooks": [w.public_dict() if public else w.to_dict() for w in self.webhooks],
+            "webhooks": [
+                w.public_dict(reveal_url=reveal_urls) if public else w.to_dict()
+                for w in self.webhooks
+            ],
             "metadata": dict(self.metadata),
         }
         if self.id is not None:

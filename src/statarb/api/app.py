@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from statarb.api import problems
+from statarb.api._hosts import TrustedHosts, trusted_hosts
 from statarb.api.problems import PROBLEM_MEDIA, problem_bytes, problem_openapi
 from statarb.api.routers import alerts, bars, book, feeds, health, pairs, strategy, ticks
 from statarb.api.ws import BroadcastHub
@@ -133,7 +134,9 @@ def create_app(
     analytics_timeframes
         Timeframes of live pair analytics (default: the engine's, those of at least 1m).
     """
-    hub = BroadcastHub()
+    hub = BroadcastHub(
+        max_connections=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -190,6 +193,7 @@ def create_app(
     problems.install(app)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_body=max_body_bytes, max_upload=max_upload_bytes)
+    app.add_middleware(TrustedHosts, hosts=trusted_hosts(settings.trusted_hosts, settings.api_host))
     return app
 
 

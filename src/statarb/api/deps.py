@@ -67,14 +67,24 @@ def require_token(
         )
 
 
+def has_token(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> bool:
+    """Whether an open read call came with the right token (it then sees webhook URLs)."""
+    return creds is not None and token_ok(get_settings(request), creds.credentials)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[TickStore, Depends(get_store)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 WriteAuth = Depends(require_token)
+HasToken = Annotated[bool, Depends(has_token)]
 
 __all__ = [
     "NO_TOKEN",
     "EngineDep",
+    "HasToken",
     "SettingsDep",
     "StoreDep",
     "TimeRange",
@@ -82,6 +92,7 @@ __all__ = [
     "get_engine",
     "get_settings",
     "get_store",
+    "has_token",
     "require_token",
     "time_range",
     "token_ok",

@@ -78,6 +78,13 @@ class EngineCollector(Collector):
         yield GaugeMetricFamily("statarb_engine_writer_queue_batches", "batches waiting for the "
                                 "store writer", value=float(st["writer_queue"] or 0))  # fmt: skip
         yield from _writer(st.get("writer"))
+        store = st.get("store") or {}
+        if store:
+            yield CounterMetricFamily("statarb_store_errors", "store writes refused (ticks and "
+                                      "alert events; each retried)",
+                                      value=float(store.get("errors", 0)))  # fmt: skip
+            yield GaugeMetricFamily("statarb_store_failing", "1 while the store refuses writes",
+                                    value=float(bool(store.get("failing"))))  # fmt: skip
         yield _latency(engine)
         yield GaugeMetricFamily("statarb_alert_rules", "alert rules in force",
                                 value=float(st["rules"]))  # fmt: skip

@@ -189,6 +189,9 @@ class Health(BaseModel):
     store: str
     version: str
     bus: Literal["redis", "off", "disconnected"] = "off"
+    store_ok: bool = Field(
+        default=True, description="false while the store refuses writes (they are retried)"
+    )
 
 
 class StatsOut(BaseModel):

@@ -11,9 +11,19 @@ Protocol (JSON text frames; published in ``docs/websocket.md``):
   "ack", "data": {"id": ..., "accepted": n, "errors": [{"index", "field", "message"}]}}``.
 - server -> client events ``{"topic": ..., "type": ..., "data": ...}``.
 
-Every client has a bounded send queue (events and bytes). The hub never waits for a client: when
-a client's queue is full the client is dropped (closed with code 1013, "try again later") so one
-slow reader can never stall the engine nor hold much memory.
+Every client has a bounded send queue (events and bytes), and every reply to a client's own
+messages counts in it too. The hub never waits for a client: when a client's queue is full the
+client is dropped (closed with code 1013, "try again later") so one slow reader can never stall
+the engine nor hold much memory.
+
+Limits (unauthenticated clients reach this endpoint, so each is bounded):
+
+- frames: text only (a binary frame closes with 1003) and at most ``Settings.ws_max_frame`` bytes
+  (64 KiB by default; the server refuses larger frames before buffering them, 1009);
+- topics: at most :data:`MAX_TOPIC_LEN` characters each and :data:`MAX_TOPICS_PER_CLIENT` per
+  client (a subscribe beyond either is refused whole with an error reply);
+- connections: ``Settings.ws_max_connections`` in total and ``Settings.ws_max_per_ip`` per client
+  address; more are refused before the handshake completes (HTTP 403).
 """
 
 from __future__ import annotations
@@ -34,14 +44,18 @@ log = logging.getLogger(__name__)
 
 router = APIRouter()
 
-MAX_TOPICS_PER_CLIENT = 256
+MAX_TOPICS_PER_CLIENT = 64
+MAX_TOPIC_LEN = 64
 CLOSE_TOO_SLOW = 1013
+CLOSE_UNSUPPORTED = 1003
+CLOSE_TOO_BIG = 1009
 
 
 class WsClient:
     """One connected client: its topics and bounded send queue."""
 
-    def __init__(self, max_queue: int) -> None:
+    def __init__(self, max_queue: int, address: str = "") -> None:
+        self.address = address
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_queue)
         self.topics: set[str] = set()
         self.slow = asyncio.Event()
@@ -57,22 +71,51 @@ class BroadcastHub:
         Events buffered per client before it counts as too slow and is dropped.
     max_bytes
         Bytes buffered per client before it counts as too slow and is dropped.
+    max_connections, max_per_ip
+        Clients connected at once, in total and from one address.
     """
 
-    def __init__(self, *, max_queue: int = 2000, max_bytes: int = 2 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        max_queue: int = 2000,
+        max_bytes: int = 2 * 1024 * 1024,
+        max_connections: int = 1000,
+        max_per_ip: int = 32,
+    ) -> None:
         self.max_queue, self.max_bytes = max_queue, max_bytes
+        self.max_connections, self.max_per_ip = max_connections, max_per_ip
         self._subs: dict[str, set[WsClient]] = {}
         self.clients: set[WsClient] = set()
-        self.counts = {"published": 0, "sent": 0, "dropped_clients": 0}
+        self._per_ip: dict[str, int] = {}
+        self.counts = {"published": 0, "sent": 0, "dropped_clients": 0, "refused_clients": 0}
+
+    def admit(self, address: str = "") -> WsClient | None:
+        """Register a new client from ``address``; ``None`` when a connection limit is reached."""
+        if len(self.clients) >= self.max_connections or (
+            self._per_ip.get(address, 0) >= self.max_per_ip
+        ):
+            self.counts["refused_clients"] += 1
+            return None
+        client = WsClient(self.max_queue, address)
+        self.clients.add(client)
+        self._per_ip[address] = self._per_ip.get(address, 0) + 1
+        return client
 
     def connect(self) -> WsClient:
-        """Register a new client."""
+        """Register a new client (no connection limit: for in-process subscribers)."""
         client = WsClient(self.max_queue)
         self.clients.add(client)
         return client
 
     def disconnect(self, client: WsClient) -> None:
         """Forget a client and its subscriptions."""
+        if client in self.clients and client.address:
+            left = self._per_ip.get(client.address, 1) - 1
+            if left > 0:
+                self._per_ip[client.address] = left
+            else:
+                self._per_ip.pop(client.address, None)
         self.clients.discard(client)
         for t in client.topics:
             subs = self._subs.get(t)
@@ -83,10 +126,22 @@ class BroadcastHub:
         client.topics.clear()
 
     def subscribe(self, client: WsClient, topics: list[str]) -> list[str]:
-        """Add topics to a client (bounded); return the topics it now has."""
+        """Add topics to a client; return the topics it now has.
+
+        Raises
+        ------
+        ValueError
+            A topic is longer than :data:`MAX_TOPIC_LEN` or the client would hold more than
+            :data:`MAX_TOPICS_PER_CLIENT` topics (nothing is added then).
+        """
+        long = next((t for t in topics if len(t) > MAX_TOPIC_LEN), None)
+        if long is not None:
+            raise ValueError(f"topic {long[:MAX_TOPIC_LEN]!r}... is longer than "
+                             f"{MAX_TOPIC_LEN} characters")  # fmt: skip
+        if len(client.topics | set(topics)) > MAX_TOPICS_PER_CLIENT:
+            raise ValueError(f"at most {MAX_TOPICS_PER_CLIENT} topics per connection; "
+                             "unsubscribe some first")  # fmt: skip
         for t in topics:
-            if len(client.topics) >= MAX_TOPICS_PER_CLIENT:
-                break
             client.topics.add(t)
             self._subs.setdefault(t, set()).add(client)
         return sorted(client.topics)
@@ -118,18 +173,24 @@ class BroadcastHub:
             return
         msg = orjson.dumps({"topic": topic, "type": type, "data": data},
                            option=orjson.OPT_SERIALIZE_NUMPY)  # fmt: skip
-        size = len(msg)
         for client in list(subs):
-            try:
-                if client.queued_bytes + size > self.max_bytes:
-                    raise asyncio.QueueFull
-                client.queue.put_nowait(msg)
-                client.queued_bytes += size
+            if self.offer(client, msg):
                 self.counts["sent"] += 1
-            except asyncio.QueueFull:
-                self.counts["dropped_clients"] += 1
-                client.slow.set()
-                self.disconnect(client)
+
+    def offer(self, client: WsClient, msg: bytes) -> bool:
+        """Queue ``msg`` for ``client`` within its bounds, or drop the client as too slow."""
+        size = len(msg)
+        try:
+            if client.queued_bytes + size > self.max_bytes:
+                raise asyncio.QueueFull
+            client.queue.put_nowait(msg)
+        except asyncio.QueueFull:
+            self.counts["dropped_clients"] += 1
+            client.slow.set()
+            self.disconnect(client)
+            return False
+        client.queued_bytes += size
+        return True
 
     def stats(self) -> dict[str, Any]:
         """Clients, topics and counters."""
@@ -165,7 +226,10 @@ async def _handle(ws: WebSocket, client: WsClient, msg: Any, engine: Engine) -> 
             return _control("error", {"message": f"unknown topics {bad}: use {TOPIC_FORMS}; "
                                       "nothing subscribed", "topics": bad})  # fmt: skip
         fn = hub.subscribe if action == "subscribe" else hub.unsubscribe
-        return _control(action + "d", fn(client, topics))
+        try:
+            return _control(action + "d", fn(client, topics))
+        except ValueError as exc:
+            return _control("error", {"message": str(exc)})
     if action == "ticks":
         settings = ws.app.state.settings
         if not token_ok(settings, msg.get("token")):
@@ -190,27 +254,47 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     """Subscribe to live topics and push ticks (see the module docs for the protocol)."""
     hub: BroadcastHub = ws.app.state.hub
     engine: Engine = ws.app.state.engine
-    await ws.accept()
-    client = hub.connect()
+    client = hub.admit(ws.client.host if ws.client else "")
+    if client is None:
+        await ws.close(CLOSE_TOO_SLOW, "too many connections")  # before accept: HTTP 403
+        return
+    try:
+        await ws.accept()
+    except BaseException:
+        hub.disconnect(client)
+        raise
+    max_frame = int(getattr(ws.app.state.settings, "ws_max_frame", 64 * 1024))
     sender = asyncio.create_task(_sender(ws, client))
     slow = asyncio.create_task(client.slow.wait())
     try:
         while True:
-            recv = asyncio.create_task(ws.receive_text())
+            recv = asyncio.create_task(ws.receive())
             done, _ = await asyncio.wait({recv, slow, sender}, return_when=asyncio.FIRST_COMPLETED)
             if recv not in done:
                 recv.cancel()
                 if slow in done:
                     await ws.close(CLOSE_TOO_SLOW, "client too slow: events dropped")
                 break
+            frame = recv.result()
+            if frame["type"] == "websocket.disconnect":
+                break
+            text = frame.get("text")
+            if text is None:
+                await ws.close(CLOSE_UNSUPPORTED, "text frames only (JSON)")
+                break
+            if len(text) > max_frame:  # the server refuses these first; this guards other servers
+                await ws.close(CLOSE_TOO_BIG, f"frames are limited to {max_frame} bytes")
+                break
             try:
-                msg = orjson.loads(recv.result())
+                msg = orjson.loads(text)
             except orjson.JSONDecodeError:
                 reply = _control("error", {"message": "frames must be JSON objects"})
             else:
                 reply = await _handle(ws, client, msg, engine)
-            client.queued_bytes += len(reply)
-            await client.queue.put(reply)
+            del text, frame
+            if not hub.offer(client, reply):  # replies count in the client's bound too
+                await ws.close(CLOSE_TOO_SLOW, "client too slow: replies dropped")
+                break
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -221,4 +305,10 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                 await t
 
 
-__all__ = ["BroadcastHub", "WsClient", "router"]
+__all__ = [
+    "MAX_TOPICS_PER_CLIENT",
+    "MAX_TOPIC_LEN",
+    "BroadcastHub",
+    "WsClient",
+    "router",
+]

@@ -15,19 +15,20 @@ def _run(port: int | None, store: str | None, api_url: str | None) -> int:
     from statarb.extras import require
 
     require("dashboard", "statarb dashboard")
-    from statarb.dashboard.launch import start_dashboard
-    from statarb.errors import InputError
+    from statarb.dashboard.launch import dashboard_url, start_dashboard
+    from statarb.errors import ConfigError, InputError
+    from statarb.masking import mask_url
 
     cfg = settings(store_url=store, api_url=api_url, dashboard_port=port)
-    typer.echo(
-        f"dashboard on http://127.0.0.1:{cfg.dashboard_port} (store {cfg.store_url}, "
-        f"engine API {cfg.api_url})",
-        err=True,
-    )
     try:
         proc = start_dashboard(cfg, cfg.dashboard_port)
-    except InputError as exc:
+    except (ConfigError, InputError) as exc:
         fail(str(exc))
+    typer.echo(
+        f"dashboard on {dashboard_url(cfg, cfg.dashboard_port)} (store {mask_url(cfg.store_url)}, "
+        f"engine API {mask_url(cfg.api_url)})",
+        err=True,
+    )
 
     def _stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

@@ -46,6 +46,7 @@ def _stream(symbols: list[str], seconds: float | None, book: bool, mark: bool) -
 
     from statarb.errors import StatarbError
     from statarb.ingest.stream import run_stream
+    from statarb.masking import mask_url
 
     cfg = settings()
     kinds: list[StreamKind] = ["aggTrade"]
@@ -55,7 +56,7 @@ def _stream(symbols: list[str], seconds: float | None, book: bool, mark: bool) -
         kinds.append("markPrice")
     status = _StatusLine()
     typer.echo(f"streaming {', '.join(s.upper() for s in symbols)} from {cfg.binance_ws_url} "
-               f"into {cfg.store_url} (Ctrl-C stops)", err=True)  # fmt: skip
+               f"into {mask_url(cfg.store_url)} (Ctrl-C stops)", err=True)  # fmt: skip
     try:
         result = asyncio.run(
             run_stream(cfg, symbols, seconds=seconds, on_status=status, streams=kinds)

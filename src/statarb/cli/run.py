@@ -24,6 +24,7 @@ def run(cfg: Settings) -> int:
     """
     from statarb import sample
     from statarb.cli.importing import info_table, run_import
+    from statarb.masking import mask_url
 
     code = 0
     with store_from(cfg) as store:
@@ -33,11 +34,11 @@ def run(cfg: Settings) -> int:
         ]
         if todo:
             names = ", ".join(p.name for p in todo)
-            typer.echo(f"importing the demo sample ({names}) into {cfg.store_url}")
+            typer.echo(f"importing the demo sample ({names}) into {mask_url(cfg.store_url)}")
             code = run_import(todo, store)
         if added := sample.load_history(store):
             typer.echo(f"stored {added:,} bars of demo history ({sample.HISTORY_LABEL})")
-        typer.echo(f"store {cfg.store_url}:")
+        typer.echo(f"store {mask_url(cfg.store_url)}:")
         typer.echo(info_table(store.symbols()))
     return code
 

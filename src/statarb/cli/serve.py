@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from statarb.config import Settings
 
 DEMO_STORE = "sqlite:///data/demo.db"
+#: seconds open connections get to finish at shutdown before they are closed
+SHUTDOWN_GRACE_S = 5
+#: where ``statarb up`` keeps the token it generated (readable by the user only)
+TOKEN_FILE = "data/api-token"
 
 
 def _token_hint(cfg: Settings) -> None:
@@ -29,12 +33,13 @@ def _token_hint(cfg: Settings) -> None:
 
 def _start_dashboard(cfg: Settings, port: int) -> object:
     """Start the dashboard child process pointed at the API this process serves."""
-    from statarb.dashboard.launch import start_dashboard
+    from statarb.dashboard.launch import dashboard_url, start_dashboard
 
     host = "127.0.0.1" if cfg.api_host in ("0.0.0.0", "::") else cfg.api_host
-    child_cfg = cfg.model_copy(update={"api_url": f"http://{host}:{cfg.api_port}"})
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    child_cfg = cfg.model_copy(update={"api_url": f"http://{shown}:{cfg.api_port}"})
     proc = start_dashboard(child_cfg, port, die_with_parent=True)
-    typer.echo(f"dashboard on http://127.0.0.1:{port}", err=True)
+    typer.echo(f"dashboard on {dashboard_url(cfg, port)}", err=True)
     return proc
 
 
@@ -112,6 +117,7 @@ async def _run(
     import uvicorn
 
     from statarb.api import create_app
+    from statarb.masking import mask_url
 
     replay = None
     feed_urls = None
@@ -141,12 +147,18 @@ async def _run(
         atf = [t for t in ("1s", "1m") if t in cfg.timeframes] or None
     app = create_app(cfg, feed_urls=feed_urls, analytics_timeframes=atf)
     config = uvicorn.Config(
-        app, host=cfg.api_host, port=cfg.api_port, log_level=cfg.log_level.lower()
+        app,
+        host=cfg.api_host,
+        port=cfg.api_port,
+        log_level=cfg.log_level.lower(),
+        ws_max_size=cfg.ws_max_frame,  # larger frames are refused before they are buffered
+        ws_max_queue=8,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     server = uvicorn.Server(config)
     typer.echo(
         f"API on http://{cfg.api_host}:{cfg.api_port} (docs /docs, live /ws); "
-        f"store {cfg.store_url}",
+        f"store {mask_url(cfg.store_url)}",
         err=True,
     )
     backfill = None
@@ -171,14 +183,37 @@ async def _run(
             await replay.stop()
 
 
+def write_secret_file(path: str, secret: str) -> None:
+    """Write ``secret`` to ``path``, created readable and writable by the user only (0600)."""
+    import os
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: tighten it
+        os.write(fd, (secret + "\n").encode())
+    finally:
+        os.close(fd)
+
+
 def _session_token(cfg: Settings) -> Settings:
-    """``up`` without a configured token: make one for this session, shared with child processes."""
+    """``up`` without a configured token: make one for this session, shared with child processes.
+
+    The token goes to :data:`TOKEN_FILE` (mode 0600), never to the terminal or the logs.
+    """
     import os
     import secrets
+    from pathlib import Path
 
     token = secrets.token_urlsafe(24)
     os.environ["STATARB_API_TOKEN"] = token  # inherited by processes started by `up`
-    typer.echo(f"generated an API token for this session: {token}", err=True)
+    write_secret_file(TOKEN_FILE, token)
+    typer.echo(
+        f"generated an API token for this session in {Path(TOKEN_FILE).resolve()} (mode 0600); "
+        f"use it with: export STATARB_API_TOKEN=$(cat {TOKEN_FILE})",
+        err=True,
+    )
     return cfg.model_copy(update={"api_token": token})
 
 
@@ -198,6 +233,14 @@ def _serve(
     if up:
         require("dashboard", "the dashboard of statarb up and run")
     cfg = settings(**overrides)
+    if dashboard_port is not None:
+        from statarb.dashboard.launch import check_exposure
+        from statarb.errors import ConfigError
+
+        try:
+            check_exposure(cfg)
+        except ConfigError as exc:
+            fail(str(exc))
     if up and not cfg.api_token:
         cfg = _session_token(cfg)
     if demo and not cfg.symbols:
@@ -291,7 +334,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start everything: engine, API and dashboard (with --demo: on a replay of the sample).
 
-        Without STATARB_API_TOKEN a token is generated for the session and printed.
+        Without STATARB_API_TOKEN a token is generated for the session and written to
+        data/api-token (mode 0600).
         """
         if speed <= 0:
             fail(f"--speed must be positive, got {speed}")

@@ -7,6 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from statarb.dashboard import data, ui
+from statarb.dashboard.auth import require_login
+from statarb.masking import mask_url
 
 # The default page is served at "/" only (a url path of its own would answer "Page not found"):
 # so the default is a small overview at "/", and every view (Market included) has its own path.
@@ -15,6 +17,7 @@ from statarb.dashboard import data, ui
 PAGES = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="statarb", page_icon=":material/monitoring:", layout="wide")
+require_login(data.settings())  # before any view runs or any API call is made
 #: (file, title, icon, url path)
 VIEWS = [
     ("overview.py", "Overview", ":material/home:", ""),
@@ -33,7 +36,8 @@ nav = st.navigation(
 )
 ui.warm_up()
 with st.sidebar:
-    st.caption(f"store `{data.settings().store_url}` · engine `{data.settings().api_url}`")
+    cfg = data.settings()
+    st.caption(f"store `{mask_url(cfg.store_url)}` · engine `{mask_url(cfg.api_url)}`")
     ui.feed_status_panel()
     ui.alert_toasts()
 nav.run()

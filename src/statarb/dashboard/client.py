@@ -38,8 +38,9 @@ def _client(base_url: str) -> httpx.Client:
 
 
 def _headers(write: bool) -> dict[str, str]:
+    # reads carry the token too: rules then come with their webhook URLs (masked otherwise)
     token = settings().api_token
-    return {"Authorization": f"Bearer {token}"} if write and token else {}
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _detail(resp: httpx.Response) -> str:

@@ -2,6 +2,11 @@
 
 The settings travel through ``STATARB_*`` environment variables: the Streamlit script builds its
 own :class:`~statarb.config.Settings` from them, exactly as any other entry point does.
+
+The dashboard binds ``settings.dashboard_host`` (127.0.0.1 by default). It holds the API token
+and makes write calls, so binding it to any other address needs ``STATARB_DASHBOARD_PASSWORD``:
+every session then logs in first (see :mod:`statarb.dashboard.auth`), and without a password the
+start is refused.
 """
 
 from __future__ import annotations
@@ -32,12 +37,15 @@ def dashboard_command(settings: Settings, port: int) -> list[str]:
         from statarb.errors import InputError
 
         raise InputError(f"port must be in 1..65535, got {port}")
+    check_exposure(settings)
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
         str(APP),
+        "--server.address",
+        settings.dashboard_host,
         "--server.port",
         str(port),
         "--server.headless",
@@ -47,6 +55,38 @@ def dashboard_command(settings: Settings, port: int) -> list[str]:
         "--server.fileWatcherType",
         "none",
     ]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) only reaches this machine."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve the dashboard beyond loopback without a login password."""
+    if not is_loopback(settings.dashboard_host) and not settings.dashboard_password:
+        from statarb.errors import ConfigError
+
+        raise ConfigError(
+            f"the dashboard would listen on {settings.dashboard_host}, reachable from other "
+            "machines, and it acts with the API token: set STATARB_DASHBOARD_PASSWORD=<secret> "
+            "(every visitor must then log in) or bind it to 127.0.0.1"
+        )
+
+
+def dashboard_url(settings: Settings, port: int) -> str:
+    """Where the dashboard listens, as the banner shows it."""
+    host = settings.dashboard_host
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
 
 
 def dashboard_env(settings: Settings) -> dict[str, str]:
@@ -87,4 +127,12 @@ def start_dashboard(
     )
 
 
-__all__ = ["APP", "dashboard_command", "dashboard_env", "start_dashboard"]
+__all__ = [
+    "APP",
+    "check_exposure",
+    "dashboard_command",
+    "dashboard_env",
+    "dashboard_url",
+    "is_loopback",
+    "start_dashboard",
+]

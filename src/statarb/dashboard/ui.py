@@ -12,6 +12,7 @@ import streamlit as st
 
 from statarb.dashboard import client, data
 from statarb.errors import StatarbError
+from statarb.masking import mask_url
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,30}$")
 #: (label, seconds back from the last stored data; None = everything)
@@ -55,7 +56,7 @@ def require_symbols(minimum: int = 1) -> list[str]:
     try:
         names = data.symbol_names()
     except StatarbError as exc:
-        st.error(f"Cannot open the store {cfg.store_url}: {exc}")
+        st.error(f"Cannot open the store {mask_url(cfg.store_url)}: {exc}")
         st.info(
             "Start the engine (`statarb serve` or `statarb up --demo`) or import files with "
             "`statarb import`, then reload."
@@ -63,7 +64,7 @@ def require_symbols(minimum: int = 1) -> list[str]:
         st.stop()
     if len(names) < minimum:
         st.warning(
-            f"The store {cfg.store_url} holds {len(names)} symbol(s); this page needs at "
+            f"The store {mask_url(cfg.store_url)} holds {len(names)} symbol(s); this page needs at "
             f"least {minimum}. Stream or import data on the Data source page."
         )
         st.stop()

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from statarb.alerts.evaluator import AlertEvaluator, Trigger
 from statarb.alerts.notify import Delivery, Notifier
 from statarb.alerts.rules import Rule, parse_rule
+from statarb.engine._alert_journal import AlertJournal
 from statarb.engine._book import BOOK_ONLY_METRICS
-from statarb.errors import AlertRuleError, StatarbError
+from statarb.errors import AlertRuleError
 from statarb.timeutil import us_to_iso
 
 if TYPE_CHECKING:
@@ -22,7 +23,11 @@ log = logging.getLogger(__name__)
 
 
 class AlertsMixin:
-    """Persist and evaluate rules; record each trigger first, then publish and deliver it."""
+    """Persist and evaluate rules; record each trigger first, then publish and deliver it.
+
+    Store calls never run on the event loop: rule writes go to a worker thread
+    (:meth:`save_rule`, :meth:`delete_rule`) and triggers through the :class:`AlertJournal`.
+    """
 
     store: TickStore
     hub: Hub
@@ -35,6 +40,7 @@ class AlertsMixin:
     analytics_timeframes: list[str]
     clock: Any
     bus: Any
+    journal: AlertJournal
 
     if TYPE_CHECKING:  # provided by PairsMixin and ClusterMixin
 
@@ -79,6 +85,28 @@ class AlertsMixin:
         self._announce_rule("saved", saved.id)
         return saved
 
+    async def save_rule(self, data: Mapping[str, Any]) -> Rule:
+        """Like :meth:`add_rule`, with the store write in a worker thread."""
+        import asyncio
+
+        rule = parse_rule(data)
+        self._check_rule(rule)
+        body = rule.to_dict()
+        rid = await asyncio.to_thread(self.store.save_alert_rule, body)
+        saved = parse_rule({**body, "id": rid})
+        self._install_rule(saved)
+        self._announce_rule("saved", saved.id)
+        return saved
+
+    async def delete_rule(self, rule_id: int) -> bool:
+        """Like :meth:`remove_rule`, with the store write in a worker thread."""
+        import asyncio
+
+        self.evaluator.remove(rule_id)
+        removed = await asyncio.to_thread(self.store.delete_alert_rule, rule_id)
+        self._announce_rule("deleted", rule_id)
+        return removed
+
     def remove_rule(self, rule_id: int) -> bool:
         """Delete a rule from the store and stop evaluating it."""
         self.evaluator.remove(rule_id)
@@ -103,17 +131,16 @@ class AlertsMixin:
         hooks = rule.webhooks if rule is not None else ()
         event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": self.clock(),
                  "delivery": "pending" if hooks else "none"}  # fmt: skip
-        try:
-            event["id"] = self.store.add_alert_event(event)  # recorded before anything is sent
-        except StatarbError:
-            self.counts["errors"] += 1
-            log.exception("could not record alert event of rule %s", trig.rule_id)
         self.counts["alerts"] += 1
-        self.hub.publish("alerts", "alert", event)
-        if recv_ts:
-            self.latency.add("alert", max(0, self.clock() - recv_ts))
-        if hooks:
-            self.notifier.submit(trig, hooks, event_id=event.get("id"), done=self._delivered)
+
+        def recorded(ev: dict[str, Any]) -> None:  # in the store: now publish and deliver it
+            self.hub.publish("alerts", "alert", ev)
+            if recv_ts:
+                self.latency.add("alert", max(0, self.clock() - recv_ts))
+            if hooks:
+                self.notifier.submit(trig, hooks, event_id=ev.get("id"), done=self._delivered)
+
+        self.journal.record(event, recorded)
 
     def _delivered(self, event_id: int | None, results: list[Delivery]) -> None:
         if event_id is None:
@@ -121,7 +148,4 @@ class AlertsMixin:
         ok = all(r.ok for r in results)
         changes = {"delivery": "delivered" if ok else "failed",
                    "deliveries": [r.to_dict() for r in results]}  # fmt: skip
-        try:
-            self.store.update_alert_event(event_id, changes)
-        except StatarbError:
-            log.exception("could not record delivery of alert event %s", event_id)
+        self.journal.update(event_id, changes)

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import orjson
 
 from statarb.errors import StatarbError
+from statarb.masking import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class RedisBus:
         except (RedisError, OSError) as exc:
             await self._client.aclose()
             raise StatarbError(
-                f"cannot reach Redis at {self.url} (STATARB_REDIS_URL): {exc}"
+                f"cannot reach Redis at {mask_url(self.url)} (STATARB_REDIS_URL): {exc}"
             ) from exc
         self.connected = True
         self._tasks = [

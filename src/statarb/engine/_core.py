@@ -16,6 +16,7 @@ from statarb.alerts.evaluator import AlertEvaluator
 from statarb.alerts.notify import Notifier
 from statarb.alerts.rules import metric_key, parse_rule
 from statarb.bars import BarBuilder
+from statarb.engine._alert_journal import AlertJournal, spill_path_for
 from statarb.engine._alerting import AlertsMixin
 from statarb.engine._book import PairBook
 from statarb.engine._cluster import ClusterMixin
@@ -122,7 +123,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self.bus: RedisBus | None = None
         self._pending_fires: set[asyncio.Task[None]] = set()
         self._preload: asyncio.Task[None] | None = None
-        self.notifier = notifier or Notifier()
+        self.notifier = notifier or Notifier(allow=settings.webhook_allow)
+        self.journal = AlertJournal(store, spill_path_for(settings.store_url, settings.spill_path))
         self.window_bars, self.z_window, self.method = window_bars, z_window, method
         self.clock = clock
         self.timeframes = timeframe_names(list(settings.timeframes))
@@ -171,6 +173,12 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         """Load alert rules from the store and start the consumer and the writer."""
         if self.running:
             return
+        try:  # alert events a previous run could not store come first
+            await asyncio.to_thread(self.journal.replay_spill)
+        except StatarbError as exc:
+            log.error("alert events kept in %s not recorded yet (kept): %s",
+                      self.journal.spill_path, exc)  # fmt: skip
+        self.journal.start()
         for data in await asyncio.to_thread(self.store.list_alert_rules):
             try:
                 rule = parse_rule(data)
@@ -228,6 +236,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._writer = TickWriter(
             self.store, batch_size=self.settings.batch_size,
             flush_interval=self.settings.flush_interval, bar_timeframes=self.timeframes,
+            spill=self.journal.spill_rows,
         )  # fmt: skip
         self._writer_task = asyncio.create_task(self._writer.run(self._wq))
 
@@ -264,6 +273,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             await self._writer.close()
             await asyncio.gather(self._writer_task, return_exceptions=True)
         await self.notifier.aclose()
+        await self.journal.close()  # what the store refuses now goes to the spill file
 
     async def flush(self) -> None:
         """Wait until everything queued so far is processed and committed to the store."""
@@ -309,6 +319,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Ingest(batch, done))
         await done
+        await self.journal.flush()  # the alerts these ticks fired are recorded
         if wait:
             await self.flush()
         return len(batch)
@@ -449,6 +460,12 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
                 if sym in (a, b):
                     self._analyze(a, b, tf, recv_ts)
 
+    @property
+    def store_failing(self) -> bool:
+        """Whether the last write of ticks or alert events was refused by the store."""
+        w = self._writer.stats if self._writer is not None else None
+        return self.journal.failing or bool(w is not None and getattr(w, "failing", False))
+
     def status(self) -> dict[str, Any]:
         """Counters, queue depths, writer and latency figures."""
         w = self._writer.stats.to_dict() if self._writer is not None else None
@@ -460,10 +477,16 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
                 "p99_ms": w.get("store_latency_p99_ms"),
                 "max_ms": None,
             }
+        store_errors = (w or {}).get("store_errors", 0) + self.journal.counts["store_errors"]
         return {
             "running": self.running,
             "started_at": None if self.started_at is None else us_to_iso(self.started_at),
-            "counts": dict(self.counts),
+            "counts": {**self.counts, "errors": self.counts["errors"] + store_errors},
+            "store": {
+                "failing": self.store_failing,
+                "errors": store_errors,
+                "alert_journal": self.journal.pending,
+            },
             "queue": None if self._queue is None else self._queue.qsize(),
             "writer_queue": None if self._wq is None else self._wq.qsize(),
             "writer": w,

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -77,6 +77,7 @@ class WriterStats:
     store_latency_p50_ms: float | None
     store_latency_p99_ms: float | None
     store_errors: int = 0
+    failing: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
@@ -171,6 +172,9 @@ class TickWriter:
     max_retries
         Attempts of a failing flush once the writer is closing (while running, a failing flush
         is retried until the store recovers).
+    spill
+        Called (in the writer thread) with the ticks and quotes the store still refuses when
+        the writer closes, to keep them in a file instead of dropping them.
     eager
         Group commit: whenever no write is running, write what has arrived at once, so the
         batch size follows the load and receipt-to-stored latency stays near one write time.
@@ -187,6 +191,7 @@ class TickWriter:
         bar_timeframes: Sequence[str] = (),
         max_retries: int = 3,
         eager: bool = True,
+        spill: Callable[[list[TickBatch], list[QuoteBatch]], None] | None = None,
     ) -> None:
         if batch_size < 1 or flush_interval <= 0 or max_retries < 1:
             raise InputError(
@@ -198,6 +203,8 @@ class TickWriter:
         self.flush_interval = flush_interval
         self.bar_timeframes = list(bar_timeframes)
         self.max_retries = max_retries
+        self.spill = spill
+        self._gave_up = False  # closing, the store refused a flush: the rest is spilled at once
         self.eager = eager
         self._builders: dict[tuple[str, str], BarBuilder] = {}
         self._ticks: dict[str, list[TradeRow]] = {}
@@ -210,7 +217,8 @@ class TickWriter:
         self._synced: list[asyncio.Future[None]] = []
         self._running = False
         self._c = {"received": 0, "written": 0, "bars": 0, "marks": 0, "batches": 0,
-                   "dropped": 0, "hw": 0, "store_errors": 0}  # fmt: skip
+                   "dropped": 0, "hw": 0, "store_errors": 0,
+                   "failing": 0}  # fmt: skip
         self._stop = threading.Event()  # set on close: a failing flush gives up
         self._flush_ms: deque[float] = deque(maxlen=1024)
         self._lat: deque[np.ndarray] = deque(maxlen=1024)
@@ -228,6 +236,7 @@ class TickWriter:
             store_latency_p50_ms=percentile_ms(lat.tolist(), 0.5) if len(lat) else None,
             store_latency_p99_ms=percentile_ms(lat.tolist(), 0.99) if len(lat) else None,
             store_errors=c["store_errors"],
+            failing=bool(c["failing"]),
         )  # fmt: skip
 
     async def run(self, queue: asyncio.Queue[FeedBatch]) -> None:
@@ -370,7 +379,19 @@ class TickWriter:
         if wait:
             await self._flush(wait=True)
 
+    def _spilled(self, ticks: list[TickBatch], quotes: list[QuoteBatch]) -> bool:
+        """Hand what the store refused at close to the spill callback; whether it took them."""
+        assert self.spill is not None
+        try:
+            self.spill(ticks, quotes)
+        except OSError:
+            log.exception("closing: could not spill the rows the store refused")
+            return False
+        return True
+
     def _write(self, ticks: list[TickBatch], quotes: list[QuoteBatch], rows: int) -> None:
+        if self._gave_up and self.spill is not None and self._spilled(ticks, quotes):
+            return  # shutdown stays bounded: one flush already spent its attempts
         t0 = time.perf_counter()
         bars = [closed for tb in ticks for closed in self._bars(tb)]
         attempt = 0
@@ -381,9 +402,13 @@ class TickWriter:
             except StoreError as exc:
                 attempt += 1
                 self._c["store_errors"] += 1
+                self._c["failing"] = 1
                 log.error("store write of %d rows failed (attempt %d): %s", rows, attempt, exc)
                 if self._stop.is_set():
                     if attempt >= self.max_retries:
+                        self._gave_up = True
+                        if self.spill is not None and self._spilled(ticks, quotes):
+                            return
                         self._c["dropped"] += rows
                         log.error("closing: gave up writing %d rows", rows)
                         return
@@ -391,6 +416,7 @@ class TickWriter:
                 else:
                     self._stop.wait(min(0.1 * 2**attempt, _MAX_PAUSE))
         done_us = time.time_ns() // 1000
+        self._c["failing"] = 0
         self._c["written"] += written
         self._c["bars"] += n_bars
         self._c["batches"] += 1

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import numpy as np
 
 from statarb.errors import InputError, StoreError
+from statarb.masking import mask_url
 from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
 from statarb.store import _pgcopy, _pgticks
@@ -50,7 +51,9 @@ def split_url(url: str) -> tuple[str, str | None]:
     """(libpq conninfo URL, schema or None) from ``postgresql://...[?schema=name]``."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise StoreError(f"PostgreSQL URL {url!r} is not valid: use postgresql://user@host/db")
+        raise StoreError(
+            f"PostgreSQL URL {mask_url(url)!r} is not valid: use postgresql://user@host/db"
+        )
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), None)
     rest = urlencode([(k, v) for k, v in query if k != "schema"])

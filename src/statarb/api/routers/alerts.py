@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import Response
 
-from statarb.api.deps import EngineDep, StoreDep, TimeRange, WriteAuth
+from statarb.api.deps import EngineDep, HasToken, StoreDep, TimeRange, WriteAuth
 from statarb.api.routers._common import json_response
 from statarb.api.schemas import AlertEventOut, AlertRuleIn, AlertRuleOut
 
@@ -17,8 +17,9 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 RuleId = Annotated[int, Path(ge=1, le=2**62, description="rule id")]
 
 
-def _out(rule: Any) -> dict[str, Any]:
-    return {**rule.to_dict(public=True), "summary": rule.condition.summary()}
+def _out(rule: Any, *, reveal: bool = True) -> dict[str, Any]:
+    """A rule for a response: secrets masked, webhook URLs only for token holders."""
+    return {**rule.to_dict(public=True, reveal_urls=reveal), "summary": rule.condition.summary()}
 
 
 async def _warm_pairs(engine: Any, rule: Any) -> None:
@@ -36,9 +37,9 @@ def _rule_error(exc: Exception) -> HTTPException:
 
 
 @router.get("/rules", response_model=list[AlertRuleOut])
-async def list_rules(engine: EngineDep) -> Response:
-    """Every rule in force."""
-    return json_response([_out(r) for r in engine.rules()])
+async def list_rules(engine: EngineDep, authed: HasToken) -> Response:
+    """Every rule in force (webhook URLs masked unless the API token is sent)."""
+    return json_response([_out(r, reveal=authed) for r in engine.rules()])
 
 
 @router.post("/rules", response_model=AlertRuleOut, status_code=201, dependencies=[WriteAuth])
@@ -47,7 +48,7 @@ async def add_rule(rule: AlertRuleIn, engine: EngineDep) -> Response:
     from statarb.errors import AlertRuleError
 
     try:
-        saved = engine.add_rule(rule.model_dump())
+        saved = await engine.save_rule(rule.model_dump())
     except AlertRuleError as exc:
         raise _rule_error(exc) from None
     await _warm_pairs(engine, saved)
@@ -55,11 +56,11 @@ async def add_rule(rule: AlertRuleIn, engine: EngineDep) -> Response:
 
 
 @router.get("/rules/{rule_id}", response_model=AlertRuleOut)
-async def get_rule(rule_id: RuleId, engine: EngineDep) -> Response:
-    """One rule."""
+async def get_rule(rule_id: RuleId, engine: EngineDep, authed: HasToken) -> Response:
+    """One rule (webhook URLs masked unless the API token is sent)."""
     for r in engine.rules():
         if r.id == rule_id:
-            return json_response(_out(r))
+            return json_response(_out(r, reveal=authed))
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")
 
 
@@ -71,7 +72,7 @@ async def replace_rule(rule_id: RuleId, rule: AlertRuleIn, engine: EngineDep) ->
     if all(r.id != rule_id for r in engine.rules()):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")
     try:
-        saved = engine.add_rule({**rule.model_dump(), "id": rule_id})
+        saved = await engine.save_rule({**rule.model_dump(), "id": rule_id})
     except AlertRuleError as exc:
         raise _rule_error(exc) from None
     await _warm_pairs(engine, saved)
@@ -81,7 +82,7 @@ async def replace_rule(rule_id: RuleId, rule: AlertRuleIn, engine: EngineDep) ->
 @router.delete("/rules/{rule_id}", status_code=204, dependencies=[WriteAuth])
 async def delete_rule(rule_id: RuleId, engine: EngineDep) -> Response:
     """Delete a rule (its history stays)."""
-    if not engine.remove_rule(rule_id):
+    if not await engine.delete_rule(rule_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert rule {rule_id} does not exist")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -16,7 +16,8 @@ from statarb.api.routers._common import (
     bar_columns,
     bars_json,
     check_symbol,
-    csv_response,
+    csv_off_loop,
+    json_off_loop,
     json_response,
     table_responses,
 )
@@ -24,6 +25,8 @@ from statarb.api.schemas import BarOut, StatsOut
 
 router = APIRouter(prefix="/api/v1", tags=["bars"])
 
+#: most bars one response holds; a wider range asks for ``limit`` or a narrower range
+MAX_BARS = 1_000_000
 TfQuery = Annotated[str, Query(pattern=r"^[0-9]{1,6}(ms|s|m|h|d|w)$", examples=["1m"])]
 
 
@@ -51,14 +54,21 @@ async def get_bars(
     bars = await _load(store, sym, tf, *times)
     if limit is not None and len(bars) > limit:
         bars = bars.take(slice(len(bars) - limit, None))
+    if len(bars) > MAX_BARS:
+        raise HTTPException(
+            422,
+            [{"loc": ["query", "limit"], "type": "value_error",
+              "msg": f"{len(bars):,} {tf} bars in that range; one response holds at most "
+                     f"{MAX_BARS:,}: pass limit or narrow start/end"}],
+        )  # fmt: skip
     if format == "csv":
         from statarb.export import bars_frame
 
-        return csv_response(bars_frame(bars), f"{sym}_{tf}_bars")
+        return await csv_off_loop(lambda: bars_frame(bars), f"{sym}_{tf}_bars")
     if format == "arrow":
         body = await asyncio.to_thread(arrow_bytes, bar_columns(bars))
         return arrow_response(body, f"{sym}_{tf}_bars")
-    return json_response(bars_json(bars))
+    return await json_off_loop(lambda: bars_json(bars))
 
 
 @router.get("/stats/{symbol}", response_model=StatsOut)

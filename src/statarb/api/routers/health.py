@@ -22,14 +22,16 @@ router = APIRouter(tags=["health"])
     responses={503: {"model": Health, "description": "the engine is not running"}},
 )
 async def health(engine: EngineDep, store: StoreDep) -> Response:
-    """``ok`` while the engine runs."""
+    """``ok`` while the engine runs and the store takes its writes; else ``degraded`` (503)."""
     from statarb import __version__
 
-    ok = engine.running
+    running = engine.running
+    store_ok = not engine.store_failing
+    ok = running and store_ok
     bus = "off" if engine.bus is None else "redis" if engine.bus.connected else "disconnected"
-    return json_response({"status": "ok" if ok else "degraded", "engine": ok,
+    return json_response({"status": "ok" if ok else "degraded", "engine": running,
                           "store": store.url.split("://")[0], "version": __version__,
-                          "bus": bus}, 200 if ok else 503)  # fmt: skip
+                          "bus": bus, "store_ok": store_ok}, 200 if ok else 503)  # fmt: skip
 
 
 @router.get("/api/v1/symbols", response_model=list[SymbolOut], tags=["ticks"])

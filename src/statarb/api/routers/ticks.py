@@ -20,7 +20,8 @@ from statarb.api.routers._common import (
     arrow_bytes,
     arrow_response,
     check_symbol,
-    csv_response,
+    csv_off_loop,
+    json_off_loop,
     json_response,
     table_responses,
     tick_columns,
@@ -170,8 +171,8 @@ async def get_ticks(
     if format == "csv":
         from statarb.export import ticks_frame
 
-        return csv_response(ticks_frame(tb), f"{sym}_ticks")
+        return await csv_off_loop(lambda: ticks_frame(tb), f"{sym}_ticks")
     if format == "arrow":
         body = await asyncio.to_thread(arrow_bytes, tick_columns(tb))
         return arrow_response(body, f"{sym}_ticks")
-    return json_response(ticks_json(tb))
+    return await json_off_loop(lambda: ticks_json(tb))

@@ -57,10 +57,10 @@ if not st.toggle(f"Scan the {n_pairs} pairs", key="co_scan", value=n_pairs <= 28
 prices = data.aligned_prices(url, tuple(names), tf, start)
 with st.spinner("testing pairs"):
     table = analysis.scan_table(prices, stats, symbols=tuple(sorted(symbols)))
-picked = st.dataframe(table, hide_index=True, key="co_table", on_select="rerun",
+chosen = st.dataframe(table, hide_index=True, key="co_table", on_select="rerun",
                       selection_mode="single-row")  # fmt: skip
 ui.download_buttons(table, "pair_scan", "co_dl")
-rows = picked.selection.rows if picked is not None else []
+rows = chosen.selection.rows if chosen is not None else []
 if rows:
     a, b = str(table.iloc[rows[0]]["a"]), str(table.iloc[rows[0]]["b"])
     if st.button(f"Watch {a}/{b} in the book ({tf})", key="co_book", icon=":material/add:"):

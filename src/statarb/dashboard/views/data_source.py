@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from statarb.dashboard import client, data, ui
+from statarb.masking import mask_url
 
 st.title("Data source")
 cfg = data.settings()
@@ -103,7 +104,7 @@ with stored:
     try:
         table = data.symbols_table(cfg.store_url)
     except Exception as exc:
-        st.error(f"Cannot open the store {cfg.store_url}: {exc}")
+        st.error(f"Cannot open the store {mask_url(cfg.store_url)}: {exc}")
     else:
         if table:
             st.dataframe(pd.DataFrame(table), hide_index=True)

@@ -1,0 +1,249 @@
+"""Alert events on their way to the store: recorded in order, off the event loop, never lost.
+
+The same spill file also keeps the ticks and quotes the tick writer could not store at shutdown
+(:meth:`AlertJournal.spill_rows`); they are stored again at the next start.
+
+A trigger is appended to the journal at once (no I/O on the loop); one task writes the journal
+to the store in a worker thread, oldest first, retrying a failing store (locked, disk full,
+connection lost) with backoff until it takes the event, exactly as the tick writer does. Only
+once an event is recorded is it published and handed to webhook delivery, so the history and
+what subscribers see agree. Delivery results go through the same journal.
+
+At shutdown the journal is given :data:`CLOSE_GRACE_S`; what the store still refuses then is
+appended to a spill file (JSON lines), which :meth:`AlertJournal.replay_spill` records at the
+next start before anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from statarb.errors import StatarbError
+
+if TYPE_CHECKING:
+    from statarb.store.base import TickStore
+
+log = logging.getLogger(__name__)
+
+#: seconds the journal gets at shutdown before what is left goes to the spill file
+CLOSE_GRACE_S = 5.0
+_MAX_PAUSE_S = 2.0
+
+
+@dataclass
+class _Entry:
+    """One pending store operation: record an event, or merge changes into a recorded one."""
+
+    op: str
+    event: dict[str, Any]
+    on_recorded: Callable[[dict[str, Any]], None] | None = None
+    done: asyncio.Future[None] | None = field(default=None, repr=False)
+
+
+class AlertJournal:
+    """The ordered, retried queue of alert-event writes (see the module docs).
+
+    Parameters
+    ----------
+    store
+        Where events are recorded.
+    spill_path
+        The spill file (JSON lines) for what cannot be recorded at shutdown.
+    """
+
+    def __init__(self, store: TickStore, spill_path: str | Path) -> None:
+        self.store, self.spill_path = store, Path(spill_path)
+        self._q: deque[_Entry] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.grace = CLOSE_GRACE_S
+        self.failing = False
+        self.counts = {"recorded": 0, "updated": 0, "store_errors": 0, "spilled": 0}
+
+    @property
+    def pending(self) -> int:
+        """Operations waiting for the store."""
+        return len(self._q)
+
+    def start(self) -> None:
+        """Start the writing task (on the running loop)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="alert-journal")
+
+    def record(self, event: dict[str, Any], on_recorded: Callable[[dict[str, Any]], None]) -> None:
+        """Queue ``event`` for the store; ``on_recorded(event with its id)`` runs once stored."""
+        self._push(_Entry("add", event, on_recorded))
+
+    def update(self, event_id: int, changes: dict[str, Any]) -> None:
+        """Queue a merge of ``changes`` into the recorded event ``event_id``."""
+        self._push(_Entry("update", {"id": event_id, "changes": changes}))
+
+    def _push(self, entry: _Entry) -> None:
+        self._q.append(entry)
+        self._wake.set()
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is in the store."""
+        if not self._q:
+            return
+        marker = asyncio.get_running_loop().create_future()
+        self._q[-1].done = self._q[-1].done or marker
+        await asyncio.shield(self._q[-1].done)
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            if not self._q:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            entry = self._q[0]
+            try:
+                await asyncio.to_thread(self._write, entry)
+            except StatarbError as exc:
+                attempt += 1
+                self.failing = True
+                self.counts["store_errors"] += 1
+                log.error("alert event not recorded yet (attempt %d, retried): %s", attempt, exc)
+                if self._closing:
+                    return
+                await asyncio.sleep(min(0.05 * 2**attempt, _MAX_PAUSE_S))
+                continue
+            attempt, self.failing = 0, False
+            self._q.popleft()
+            if entry.on_recorded is not None:
+                try:
+                    entry.on_recorded(entry.event)
+                except Exception:  # publishing or delivery must not stop the journal
+                    log.exception("handling recorded alert event %s failed", entry.event.get("id"))
+            if entry.done is not None and not entry.done.done():
+                entry.done.set_result(None)
+
+    def _write(self, entry: _Entry) -> None:
+        if entry.op == "add":
+            entry.event["id"] = self.store.add_alert_event(entry.event)
+            self.counts["recorded"] += 1
+        else:
+            self.store.update_alert_event(entry.event["id"], entry.event["changes"])
+            self.counts["updated"] += 1
+
+    async def close(self, grace: float | None = None) -> None:
+        """Write what is queued within ``grace`` seconds (default :attr:`grace`); spill the rest."""
+        grace = self.grace if grace is None else grace
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._task
+            self._task = None
+        if self._q:
+            left = list(self._q)
+            await asyncio.to_thread(self._spill, left)
+            self._q.clear()
+            for e in left:  # kept in the file: whoever waits for them may go on
+                if e.done is not None and not e.done.done():
+                    e.done.set_result(None)
+
+    def _spill(self, entries: list[_Entry]) -> None:
+        self.spill_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.spill_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as fh:
+            for e in entries:
+                fh.write(orjson.dumps({"op": e.op, "event": e.event}) + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.counts["spilled"] += len(entries)
+        log.error("the store refused %d alert event writes at shutdown: kept in %s and "
+                  "recorded at the next start", len(entries), self.spill_path)  # fmt: skip
+
+    def spill_rows(self, ticks: list[Any], quotes: list[Any]) -> None:
+        """Append ticks and quotes the store refused at shutdown to the spill file (any thread)."""
+        from dataclasses import asdict
+
+        opt = orjson.OPT_SERIALIZE_NUMPY
+        pairs = [("ticks", b) for b in ticks] + [("quotes", b) for b in quotes]
+        lines = [orjson.dumps({"op": op, "batch": asdict(b)}, option=opt) for op, b in pairs]
+        self.spill_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.spill_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as fh:
+            fh.write(b"".join(line + b"\n" for line in lines))
+            fh.flush()
+            os.fsync(fh.fileno())
+        rows = sum(len(b.ts) for b in (*ticks, *quotes))
+        self.counts["spilled"] += rows
+        log.error("the store refused %d rows at shutdown: kept in %s and stored at the next start",
+                  rows, self.spill_path)  # fmt: skip
+
+    def replay_spill(self) -> int:
+        """Record what a previous run spilled (call in a thread before starting); return count.
+
+        The file is removed once every line is in the store; a line the store refuses stops the
+        replay and leaves the file for the next start (raises the store's error).
+        """
+        if not self.spill_path.is_file():
+            return 0
+        lines = self.spill_path.read_bytes().splitlines()
+        pending = [orjson.loads(line) for line in lines if line.strip()]
+        ids: dict[int, int] = {}
+        for item in pending:
+            if item["op"] in ("ticks", "quotes"):
+                self._replay_rows(item["op"], item["batch"])
+                continue
+            event = item["event"]
+            if item["op"] == "add":
+                old = event.pop("id", None)
+                if event.get("delivery") == "pending":  # never sent: it was not recorded in time
+                    event["delivery"] = "not sent (recorded after a restart)"
+                new = self.store.add_alert_event(event)
+                if isinstance(old, int):
+                    ids[old] = new
+            else:
+                eid = event["id"]
+                self.store.update_alert_event(ids.get(eid, eid), event["changes"])
+        self.spill_path.unlink()
+        log.warning("stored %d writes kept in %s", len(pending), self.spill_path)
+        return len(pending)
+
+    def _replay_rows(self, op: str, batch: dict[str, Any]) -> None:
+        import numpy as np
+
+        from statarb.model import QuoteBatch, TickBatch
+
+        cols: dict[str, Any] = {k: np.asarray(v) if isinstance(v, list) else v
+                                for k, v in batch.items()}  # fmt: skip
+        if op == "ticks":
+            self.store.write_ticks(TickBatch(**cols))
+        else:
+            self.store.write_quotes(QuoteBatch(**cols))
+
+
+def spill_path_for(store_url: str, configured: str | None) -> Path:
+    """The spill file: the configured one, else beside the SQLite file, else ``data/``."""
+    if configured:
+        return Path(configured)
+    if store_url.startswith("sqlite:///"):
+        db = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0])
+        if str(db) not in ("", ":memory:"):
+            return db.with_name(db.name + ".spill")
+    return Path("data") / "statarb.spill"
+
+
+__all__ = ["CLOSE_GRACE_S", "AlertJournal", "spill_path_for"]
