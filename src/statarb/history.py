@@ -116,8 +116,10 @@ def _stored_with_ticks(
 ) -> BarBatch:
     """Stored bars of ``[lo, hi)``, completed from the ticks before the first and after the last.
 
-    The live writer stores only closed bars, and a store may hold ticks from before bars were
-    kept; those ends are built from the ticks, so the result equals resampling every tick.
+    A store may hold ticks from before bars were kept, and the live writer stores bars once they
+    close; those ends are built from the ticks. The bar holding the store's last tick is left out
+    of the tail: the writer has not closed it, so it is not final (and the API never serves an
+    open bar as history).
     """
     stored = store.read_bars(info.symbol, tf.name, lo, hi)
     if not info.ticks or info.first_ts is None or info.last_ts is None:
@@ -130,7 +132,10 @@ def _stored_with_ticks(
         parts.append(_bars_from_ticks(store, info.symbol, tf, lo, first))
     parts.append(stored)
     if info.last_ts >= after and (hi is None or hi > after):
-        parts.append(_bars_from_ticks(store, info.symbol, tf, after, hi))
+        tail = _bars_from_ticks(store, info.symbol, tf, after, hi)
+        if len(tail) and int(tail.open_time[-1]) <= info.last_ts < int(tail.open_time[-1]) + tf.us:
+            tail = tail.take(slice(0, len(tail) - 1))
+        parts.append(tail)
     return _concat(info.symbol, tf.name, parts)
 
 

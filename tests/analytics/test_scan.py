@@ -44,8 +44,8 @@ def _coint_rows(df, table, **kw):
 @pytest.mark.parametrize(
     ("ours", "theirs"),
     [
-        ({}, {}),
-        ({"autolag": "BIC"}, {"autolag": "bic"}),
+        ({}, {"autolag": "bic"}),  # the default: the lag rule of every reported p-value
+        ({"autolag": "AIC"}, {"autolag": "aic"}),
         ({"autolag": "t-stat"}, {"autolag": "t-stat"}),
         ({"autolag": None, "maxlag": 3}, {"autolag": None, "maxlag": 3}),
         ({"autolag": "AIC", "maxlag": 7}, {"autolag": "aic", "maxlag": 7}),
@@ -181,6 +181,6 @@ def test_real_klines_scan(shared_data):
     assert res.tested == 21
     for row in res.table.head(1).itertuples():
         ly, lx = np.log(df[row.a].to_numpy()), np.log(df[row.b].to_numpy())
-        stat, p, _ = coint(ly, lx)
+        stat, p, _ = coint(ly, lx, autolag="bic")
         assert row.statistic == pytest.approx(stat, rel=1e-8)
         assert row.pvalue == pytest.approx(p, rel=1e-8, abs=1e-14)

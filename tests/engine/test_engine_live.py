@@ -148,6 +148,7 @@ async def test_trigger_recorded_first_then_delivered_with_retry(
         assert first["values"] == {"price:ETHUSDT:tick": 10.0} and first["ts"] == T0 + 1_000_000
         assert second["values"] == {"price:ETHUSDT:tick": 12.0}
         await engine.notifier.drain(5)
+        await engine.journal.flush()  # the delivery results are recorded through the journal
         for ev in store.list_alert_events(rule_id=rule.id):
             assert ev["delivery"] == "delivered"
         attempts = sorted(d["attempts"] for e in store.list_alert_events() for d in e["deliveries"])

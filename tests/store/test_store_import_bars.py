@@ -48,10 +48,12 @@ def _same(got: BarBatch, want: BarBatch) -> None:
         assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-12, err_msg=name)
 
 
-def _check(store: TickStore) -> None:
+def _check(store: TickStore, *, open_last: bool = False) -> None:
     ticks = store.read_ticks("BTCUSDT")
     for tf in TFS:
         want = resample(ticks, tf)
+        if open_last:  # the bar of the last tick is still open: not served as history
+            want = want.take(slice(0, len(want) - 1))
         _same(load_bars(store, "BTCUSDT", tf), want)
         k = len(want)
         lo, hi = int(want.open_time[k // 4]), int(want.open_time[3 * k // 4])
@@ -85,7 +87,8 @@ def test_imported_bars_equal_resampled_ticks(
     )
     import_files([c], store, bar_timeframes=TFS)
     _check(store)
-    # ticks written later without bars (as the live writer leaves the open bar): read from ticks
+    # ticks written later without bars (as the live writer leaves them until their bars close):
+    # the closed bars are built from the ticks, the bar of the last tick is still open
     last = store.read_ticks("BTCUSDT")
     n = 50
     step = 300_000_000  # the coarsest timeframe: the new ticks fall after every stored bar
@@ -94,7 +97,7 @@ def test_imported_bars_equal_resampled_ticks(
         TickBatch("BTCUSDT", ts, np.full(n, 42_100.0), np.full(n, 0.5), np.zeros(n, np.int8),
                   np.arange(20_000, 20_000 + n))
     )  # fmt: skip
-    _check(store)
+    _check(store, open_last=True)
 
 
 def test_import_without_timeframes_keeps_no_bars(store: TickStore, tmp_path: Path) -> None:

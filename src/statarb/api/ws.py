@@ -222,7 +222,8 @@ async def _handle(ws: WebSocket, client: WsClient, msg: Any, engine: Engine) -> 
         topics = msg.get("topics")
         if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
             return _control("error", {"message": '"topics" must be a list of strings'})
-        if action == "subscribe" and (bad := unknown_topics(topics)):
+        too_long = any(len(t) > MAX_TOPIC_LEN for t in topics)  # the bound speaks first
+        if action == "subscribe" and not too_long and (bad := unknown_topics(topics)):
             return _control("error", {"message": f"unknown topics {bad}: use {TOPIC_FORMS}; "
                                       "nothing subscribed", "topics": bad})  # fmt: skip
         fn = hub.subscribe if action == "subscribe" else hub.unsubscribe

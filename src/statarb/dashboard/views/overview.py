@@ -7,6 +7,7 @@ import streamlit as st
 
 from statarb.dashboard import data, ui
 from statarb.errors import StatarbError
+from statarb.masking import mask_url
 
 st.title("statarb")
 st.caption("Live statistical-arbitrage analytics for Binance USD-M futures")
@@ -14,7 +15,7 @@ cfg = data.settings()
 try:
     rows = data.symbols_table(cfg.store_url)
 except StatarbError as exc:
-    st.error(f"Cannot open the store {cfg.store_url}: {exc}")
+    st.error(f"Cannot open the store {mask_url(cfg.store_url)}: {exc}")
     rows = []
 if not rows:
     st.info(
