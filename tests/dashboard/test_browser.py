@@ -88,6 +88,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator
                 "--demo",
                 "--speed",
                 "20",
+                "--demo-clock",
+                "original",  # bars at 20 per second (today's clock paces them at 1 per second)
                 "--port",
                 str(api_port),
                 "--store",

@@ -113,6 +113,7 @@ async def _run(
     speed: float,
     dashboard_port: int | None = None,
     history_days: float = 0.0,
+    demo_clock: str = "now",
 ) -> None:
     import uvicorn
 
@@ -130,7 +131,8 @@ async def _run(
         with socket.socket() as sock:  # the venue's port is known before it starts, so the
             sock.bind(("127.0.0.1", 0))  # dashboard (started first) already knows the URLs
             venue_port = int(sock.getsockname()[1])
-        replay = ReplayServer(files(), port=venue_port, speed=speed, loop=True)
+        replay = ReplayServer(files(), port=venue_port, speed=speed, loop=True,
+                              clock=demo_clock)  # type: ignore[arg-type]  # fmt: skip
         feed_urls = (f"ws://127.0.0.1:{venue_port}", f"http://127.0.0.1:{venue_port}")
         # streams started later from the dashboard or the API dial the demo venue too
         cfg = cfg.model_copy(
@@ -221,6 +223,7 @@ def _serve(
     demo: bool = False,
     speed: float = 1.0,
     *,
+    demo_clock: str = "now",
     up: bool = False,
     dashboard_port: int | None = None,
     history_days: float = 0.0,
@@ -254,9 +257,8 @@ def _serve(
         if dashboard_port == 0:  # `up` without --dashboard-port: the configured one
             dashboard_port = cfg.dashboard_port
         _check_ports(cfg, dashboard_port)
-        run = _run(
-            cfg, demo=demo, speed=speed, dashboard_port=dashboard_port, history_days=history_days
-        )
+        run = _run(cfg, demo=demo, speed=speed, dashboard_port=dashboard_port,
+                   history_days=history_days, demo_clock=demo_clock)  # fmt: skip
         asyncio.run(run)
     except StatarbError as exc:
         fail(str(exc))
@@ -321,6 +323,13 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--demo", help="stream the packaged sample from a local replay")
         ] = False,
         speed: Annotated[float, typer.Option(help="demo replay speed factor")] = 1.0,
+        demo_clock: Annotated[
+            str,
+            typer.Option(
+                help="demo times: 'now' (today's clock, advancing at wall-clock pace "
+                "at any speed) or 'original' (the recording's own times)"
+            ),
+        ] = "now",
         host: Annotated[str | None, typer.Option(help="API bind address")] = None,
         port: Annotated[int | None, typer.Option(help="API port")] = None,
         symbols: Annotated[str | None, typer.Option(help="stream these at start")] = None,
@@ -339,10 +348,13 @@ def register(app: typer.Typer) -> None:
         """
         if speed <= 0:
             fail(f"--speed must be positive, got {speed}")
+        if demo_clock not in ("now", "original"):
+            fail(f"--demo-clock must be 'now' or 'original', got {demo_clock!r}")
         raise typer.Exit(
             _serve(
                 demo=demo,
                 speed=speed,
+                demo_clock=demo_clock,
                 up=True,
                 dashboard_port=(dashboard_port or 0) if dashboard else None,
                 api_host=host,
