@@ -1,3 +1,6 @@
+import sys
+import types
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,9 +50,16 @@ def test_the_executor_follows_the_size_of_the_work():
 @pytest.fixture(scope="module")
 def dask_cluster():
     distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
+    # spawned workers re-run the file of ``__main__``; a Streamlit AppTest earlier in the same
+    # pytest process may have left a dashboard view there, so start them with a clean one
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    finally:
+        sys.modules["__main__"] = main
     try:
         yield cluster
     finally:
