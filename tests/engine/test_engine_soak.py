@@ -1,6 +1,6 @@
 """Soak: ``statarb serve`` on a looping 20x replay for minutes, with readers and a client flood.
 
-Bounded by ``STATARB_SOAK_SECONDS`` (default 120). Every few seconds the server's resident memory
+Bounded by ``STATARB_SOAK_SECONDS`` (default 75: past the 40 s in which the server closes clients that never read). Every few seconds the server's resident memory
 and its live-path latency are sampled; at the end memory must be flat, the engine must never
 have stalled or counted an error, and the store must hold every trade once, without gaps.
 ``STATARB_SOAK_REPORT=path.json`` keeps the figures.
@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from _ports import free_port
 from statarb.sample import files as sample_files
 
-SECONDS = float(os.environ.get("STATARB_SOAK_SECONDS", "120"))
+SECONDS = float(os.environ.get("STATARB_SOAK_SECONDS", "75"))
 SAMPLE_EVERY = 5.0
 FLOOD = int(os.environ.get("STATARB_SOAK_FLOOD", "40"))
 TOKEN = "soak"
