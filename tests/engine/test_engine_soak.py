@@ -1,7 +1,8 @@
 """Soak: ``statarb serve`` on a looping 20x replay for minutes, with readers and a client flood.
 
-Bounded by ``STATARB_SOAK_SECONDS`` (default 75: past the 40 s in which the server closes clients that never read). Every few seconds the server's resident memory
-and its live-path latency are sampled; at the end memory must be flat, the engine must never
+Bounded by ``STATARB_SOAK_SECONDS`` (default 75: past the 40 s in which the server closes clients
+that never read). Every few seconds the server's resident memory and its live-path latency are
+sampled; at the end memory must be flat, the engine must never
 have stalled or counted an error, and the store must hold every trade once, without gaps.
 ``STATARB_SOAK_REPORT=path.json`` keeps the figures.
 """
