@@ -109,6 +109,18 @@ def test_trade_id_decides_for_ticks_with_id(store: TickStore) -> None:
     assert (info.first_ts, info.last_ts, info.ticks) == (int(b.ts.min()), int(b.ts.max()), 11)
 
 
+def test_a_write_of_ticks_without_ids_keeps_the_trade_id_rule(store: TickStore) -> None:
+    def one(ts: int, tid: int, size: float) -> TickBatch:
+        return TickBatch("BTCUSDT", [T0 + ts], [1.0], [size], [0], [tid])
+
+    with store.transaction():
+        assert store.write_ticks(one(0, 3, 0.1)) == 1
+        assert store.write_ticks(one(5, NO_ID, 0.2)) == 1  # no id: the stored id range stays
+        assert store.write_ticks(one(9, 3, 0.2)) == 0  # the same trade id, other content
+    got = store.read_ticks("BTCUSDT")
+    assert got.trade_id.tolist() == [3, NO_ID] and got.size.tolist() == [0.1, 0.2]
+
+
 def test_symbols_are_separate(store: TickStore) -> None:
     store.write_ticks(ticks(50, symbol="BTCUSDT"))
     assert store.write_ticks(ticks(50, symbol="ETHUSDT")) == 50

@@ -300,18 +300,19 @@ class SQLiteStore(AlertPersistence, BookPersistence):
             cols = [getattr(b, name).tolist() for name in c.TICK_COLUMNS]
             new = self._insert_many("ticks", sid, cols, len(b))
             if new:
-                ids = b.trade_id[b.trade_id >= 0]
-                lo, hi = (int(ids.min()), int(ids.max())) if len(ids) else (None, None)
                 # first/last from the table (index ends, O(log n))
-                self._con.execute(
-                    "UPDATE symbol_stats SET ticks = ticks + ?, "
-                    "first_ts = (SELECT min(ts) FROM ticks WHERE symbol_id = ?), "
-                    "last_ts = (SELECT max(ts) FROM ticks WHERE symbol_id = ?), "
-                    "has_recv_ts = max(has_recv_ts, ?), "
-                    "min_trade_id = min(coalesce(min_trade_id, ?), ?), "
-                    "max_trade_id = max(coalesce(max_trade_id, ?), ?) WHERE symbol_id = ?",
-                    (new, sid, sid, int(b.recv_ts.any()), lo, lo, hi, hi, sid),
-                )
+                sql = ("UPDATE symbol_stats SET ticks = ticks + ?, "
+                       "first_ts = (SELECT min(ts) FROM ticks WHERE symbol_id = ?), "
+                       "last_ts = (SELECT max(ts) FROM ticks WHERE symbol_id = ?), "
+                       "has_recv_ts = max(has_recv_ts, ?)")  # fmt: skip
+                params: list[object] = [new, sid, sid, int(b.recv_ts.any())]
+                ids = b.trade_id[b.trade_id >= 0]
+                if len(ids):  # rows without ids leave the range as it is (min(x, NULL) is NULL)
+                    lo, hi = int(ids.min()), int(ids.max())
+                    sql += (", min_trade_id = min(coalesce(min_trade_id, ?), ?), "
+                            "max_trade_id = max(coalesce(max_trade_id, ?), ?)")  # fmt: skip
+                    params += [lo, lo, hi, hi]
+                self._con.execute(sql + " WHERE symbol_id = ?", (*params, sid))
         return new
 
     def _drop_stored_ids(self, sid: int, b: TickBatch) -> TickBatch:
