@@ -213,3 +213,28 @@ def test_breakdown_detection_on_simulated_breaks() -> None:
         d = _first_broken(track(y, x, coint=False), brk)
         delays.append(math.inf if d is None else d / hl)
     assert sum(d <= 20 for d in delays) >= 2, delays
+
+
+def test_time_stop_closes_a_position_after_k_half_lives() -> None:
+    from statarb.analytics.ou import time_stop_bars
+
+    settings = TrackerSettings(window=40, z_window=20, coint_window=120, drift_bars=5,
+                               time_stop=0.5)  # fmt: skip
+    y, x = _ou_pair(600, seed=8, half_life=60.0)
+    snaps = track(y, x, settings=settings, coint=False)
+    entries = [i for i in range(1, len(snaps))
+               if snaps[i].signal != "flat" and snaps[i].signal != snaps[i - 1].signal]  # fmt: skip
+    assert entries, "no position was opened"
+    stopped = 0
+    for i in entries:
+        limit = time_stop_bars(snaps[i].half_life, 0.5)
+        assert snaps[i].time_stop_bars == limit
+        held = next((j for j in range(i + 1, len(snaps)) if snaps[j].signal != snaps[i].signal),
+                    None)  # fmt: skip
+        if held is not None and limit is not None:
+            assert held - i <= limit  # never held past the time stop
+            stopped += held - i == limit
+    assert stopped > 0, "no position reached its time stop"
+    plain = track(y, x, settings=TrackerSettings(window=40, z_window=20, coint_window=120,
+                                                 drift_bars=5), coint=False)  # fmt: skip
+    assert all(s.time_stop_bars is None for s in plain)

@@ -56,6 +56,10 @@ class TrackerSettings:
         Signal bands on z, as in the backtester: short spread above ``entry``, long below
         ``-entry``; a long exits once ``z >= -exit``, a short once ``z <= exit``; ``stop`` exits
         beyond ``stop``.
+    time_stop
+        Close a position after this many half-lives (the spread's half-life at the entry bar,
+        :func:`statarb.analytics.ou.time_stop_bars`, as the backtester does); ``None``: no time
+        stop.
     fee_bps, slippage_bps
         Per leg and side, for the break-even band.
     drift_bars
@@ -77,6 +81,7 @@ class TrackerSettings:
     entry: float = 2.0
     exit: float = 0.0
     stop: float | None = None
+    time_stop: float | None = None
     fee_bps: float = 4.0
     slippage_bps: float = 1.0
     drift_bars: int = 20
@@ -100,6 +105,11 @@ class TrackerSettings:
             raise InputError(f"exit must lie strictly between -entry and entry, got {self.exit!r}")
         if self.stop is not None and not self.stop > self.entry:
             raise InputError(f"stop must exceed entry ({self.entry}), got {self.stop!r}")
+        if self.time_stop is not None and not (
+            math.isfinite(self.time_stop) and self.time_stop > 0
+        ):
+            raise InputError(f"time_stop must be a positive number of half-lives, got "
+                             f"{self.time_stop!r}")  # fmt: skip
         if self.memory is not None and self.memory < 2:
             raise InputError(f"memory must be at least 2 bars, got {self.memory!r}")
 
@@ -137,6 +147,7 @@ class PairSnapshot:
     signal: Signal
     signal_since: int | None
     signal_bars: int
+    time_stop_bars: int | None
     health: Health
     reasons: tuple[str, ...]
 
@@ -266,6 +277,7 @@ class PairTracker:
         self.bars = 0
         self._pos, self._pos_bars = 0, 0
         self._pos_since: int | None = None
+        self._stop_bars: int | None = None  # time stop of the open position, in bars
         self.coint_pvalue = math.nan
         self.coint_time: int | None = None
         self._since_coint = 0
@@ -318,7 +330,7 @@ class PairTracker:
         corr = self._ret.correlation() if self._ret.full else math.nan
         rt = self._rt_cost_z(y, x, beta)
         excursion = self._excursion(y, x)
-        self._signal(time, z)
+        self._signal(time, z, hl)
         ready = self.bars >= s.warmup
         health: Health = "warming"
         if ready:
@@ -352,6 +364,7 @@ class PairTracker:
             signal=_SIGNALS[self._pos + 1],
             signal_since=self._pos_since,
             signal_bars=self._pos_bars,
+            time_stop_bars=self._stop_bars,
             health=health,
             reasons=self._health.reasons if ready else (),
         )
@@ -453,13 +466,27 @@ class PairTracker:
         rate = 2e-4 * (self.settings.fee_bps + self.settings.slippage_bps)
         return rate * (y + abs(beta) * x) / sd if sd > 0 else math.nan
 
-    def _signal(self, time: int, z: float) -> None:
+    def _signal(self, time: int, z: float, half_life: float) -> None:
+        from statarb.analytics.ou import time_stop_bars
+
         s = self.settings
         pos = next_signal(self._pos, z, entry=s.entry, exit=s.exit, stop=s.stop)
+        held = self._pos_bars + 1
+        if (
+            pos != 0
+            and pos == self._pos
+            and self._stop_bars is not None
+            and held >= self._stop_bars
+        ):
+            pos = 0  # the time stop: out after k half-lives, whatever z says
         if pos != self._pos or self._pos_since is None:
+            if pos != 0 and s.time_stop is not None:
+                self._stop_bars = time_stop_bars(half_life, s.time_stop)
+            elif pos == 0:
+                self._stop_bars = None
             self._pos, self._pos_since, self._pos_bars = pos, int(time), 0
         else:
-            self._pos_bars += 1
+            self._pos_bars = held
 
 
 def track(

@@ -441,6 +441,7 @@ class BookSettingsIn(BaseModel):
     entry: float = Field(2.0, gt=0, le=100)
     exit: float = Field(0.0, gt=-100, lt=100)
     stop: float | None = Field(None, gt=0, le=1000)
+    time_stop: float | None = Field(None, gt=0, le=1000, description="half-lives")
     fee_bps: float = Field(4.0, ge=0, le=1000)
     slippage_bps: float = Field(1.0, ge=0, le=1000)
     drift_bars: int = Field(20, ge=1, le=100_000)
@@ -483,6 +484,7 @@ class BookAnalyticsOut(BaseModel):
     signal: Literal["flat", "long", "short"]
     signal_since: int | None
     signal_bars: int
+    time_stop_bars: int | None
     health: Literal["warming", "holding", "weakening", "broken"]
     reasons: list[str]
 

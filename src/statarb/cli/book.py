@@ -87,6 +87,9 @@ def register(app: typer.Typer) -> None:
         entry: Annotated[float, typer.Option(help="entry band (z)")] = 2.0,
         exit_: Annotated[float, typer.Option("--exit", help="exit band (z)")] = 0.0,
         stop: Annotated[float | None, typer.Option(help="stop band (z)")] = None,
+        time_stop: Annotated[
+            float | None, typer.Option(help="close after this many half-lives")
+        ] = None,
         coint_window: Annotated[int, typer.Option(help="rolling Engle-Granger window")] = 480,
         api: ApiOpt = None,
         store: StoreOpt = None,
@@ -97,7 +100,8 @@ def register(app: typer.Typer) -> None:
         from statarb.model import Timeframe
 
         conf = {"method": method, "window": window, "z_window": z_window, "entry": entry,
-                "exit": exit_, "stop": stop, "coint_window": coint_window}  # fmt: skip
+                "exit": exit_, "stop": stop, "time_stop": time_stop,
+                "coint_window": coint_window}  # fmt: skip
         try:
             ts = tracker_settings(conf)
             timeframe = Timeframe.parse(tf).name

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 #: settings a user may give a pair of the book (the rest keep their defaults)
 BOOK_SETTINGS: tuple[str, ...] = (
-    "method", "window", "z_window", "entry", "exit", "stop", "fee_bps", "slippage_bps",
+    "method", "window", "z_window", "entry", "exit", "stop", "time_stop", "fee_bps", "slippage_bps",
     "drift_bars", "coint_window", "coint_every", "memory",
 )  # fmt: skip
 MAX_BOOK_PAIRS = 500
