@@ -11,6 +11,7 @@ from pathlib import Path
 
 import orjson
 
+from statarb.errors import StoreError
 from statarb.store import open_store
 
 STATARB = [sys.executable, "-m", "statarb.cli.main"]
@@ -32,7 +33,10 @@ def _stored(db: Path, symbols: tuple[str, ...]) -> int:
     """Ticks stored for ``symbols`` so far (0 while the store does not exist yet)."""
     if not db.exists():
         return 0
-    store = open_store(f"sqlite:///{db}", read_only=True)
+    try:
+        store = open_store(f"sqlite:///{db}", read_only=True)
+    except StoreError:  # the stream has created the file but not migrated it yet
+        return 0
     try:
         return sum(len(store.read_ticks(s)) for s in symbols)
     finally:
