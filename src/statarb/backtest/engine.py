@@ -20,7 +20,8 @@ from statarb.errors import InputError
 _EMPTY = np.empty(0)
 
 
-def _times(index: Any, n: int) -> Int64Array | None:
+def bar_times(index: Any, n: int) -> Int64Array | None:
+    """The bars' times as epoch µs from a UTC ``DatetimeIndex`` or integers (None: no index)."""
     if index is None:
         return None
     import pandas as pd
@@ -135,7 +136,7 @@ def run_backtest(
     cfg = config or BacktestConfig()
     ya, xa = pair_arrays(y, x, min_length=cfg.window + 2)
     n = len(ya)
-    times = _times(index, n)
+    times = bar_times(index, n)
     fill_y = _optional(open_y, n, "open_y") if open_y is not None else ya
     fill_x = _optional(open_x, n, "open_x") if open_x is not None else xa
     hs_y = hs_x = _EMPTY

@@ -11,6 +11,7 @@ import numpy as np
 
 from statarb._typing import Float64Array, Int64Array
 from statarb.backtest.config import HEDGE_MODES, BacktestConfig, HedgeMode
+from statarb.backtest.engine import bar_times
 from statarb.backtest.portfolio_result import PortfolioResult
 from statarb.errors import InputError
 
@@ -145,22 +146,6 @@ def _matrix(prices: Any, symbols: list[str], name: str, n: int | None = None) ->
     if len(lengths) != 1 or (n is not None and lengths != {n}):
         raise InputError(f"{name} columns must all have {n or 'the same number of'} bars")
     return np.vstack(rows)
-
-
-def _times(index: Any, n: int) -> Int64Array | None:
-    if index is None:
-        return None
-    import pandas as pd
-
-    if isinstance(index, pd.DatetimeIndex):
-        if index.tz is None:
-            raise InputError("index must be time-zone aware (UTC)")
-        arr = index.tz_convert("UTC").as_unit("us").asi8
-    else:
-        arr = np.asarray(index, dtype=np.int64)
-    if len(arr) != n:
-        raise InputError(f"index has {len(arr)} entries for {n} bars")
-    return arr
 
 
 def _funding(funding: Any, symbols: list[str], n: int) -> tuple[Float64Array, dict[str, Any]]:
@@ -331,7 +316,7 @@ def run_portfolio(
     prm[k.K_SIZE], prm[k.K_START] = cfg.size, start_bar
     out = k.book_kernel(close, fill, leg_sym, ends, beta, z, scale, limit, fund, prm)
     return PortfolioResult.build(
-        cfg, plist, symbols, out, times=_times(index, n), funding=funding_report
+        cfg, plist, symbols, out, times=bar_times(index, n), funding=funding_report
     )
 
 

@@ -77,21 +77,10 @@ def book_figure(
 
 
 def pair_correlation_figure(corr: pd.DataFrame) -> go.Figure:
-    """Correlation of the pairs' per-bar returns."""
-    z = corr.to_numpy(dtype=float)
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=list(corr.columns),
-            y=list(corr.index),
-            zmin=-1,
-            zmax=1,
-            colorscale="RdBu",
-            text=np.round(z, 2),
-            texttemplate="%{text}",
-        )
-    )
-    return _layout(fig, "Correlation of pair returns")
+    """Correlation of the pairs' per-bar returns (the same heatmap as the symbols' correlation)."""
+    from statarb.dashboard.figures import correlation_heatmap_figure
+
+    return correlation_heatmap_figure(corr, title="Correlation of pair returns")
 
 
 def guarded_sweep_figure(
