@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[all,dev,clients]'
+	$(BIN)/python -m statarb.warm  # compile the numba kernels once (cached on disk)
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install statarb (editable, every extra and the dev tools)
