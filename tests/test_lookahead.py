@@ -152,6 +152,24 @@ def _engine_live(y: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def _book(method: str) -> Producer:
+    """The live book's tracker (incremental, with its rolling Engle-Granger test)."""
+
+    def run(y: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+        from statarb.analytics.tracker import TrackerSettings, track
+
+        settings = TrackerSettings(method=method, window=HW, z_window=W, coint_window=40,
+                                   coint_every=5, drift_bars=3, time_stop=1.0)  # fmt: skip
+        snaps = track(y, x, settings=settings)
+        fields = ("hedge_ratio", "spread", "zscore", "half_life", "drift", "cusum", "reversion",
+                  "excursion", "coint_pvalue", "correlation")  # fmt: skip
+        out = {f: np.array([getattr(s, f) for s in snaps], float) for f in fields}
+        out["signal"] = np.array([("short", "flat", "long").index(s.signal) for s in snaps], float)
+        return out
+
+    return run
+
+
 PRODUCERS: dict[str, Producer] = {
     **{
         f"hedge:{kind}:{m}": _hedge(kind, m)
@@ -165,6 +183,7 @@ PRODUCERS: dict[str, Producer] = {
     **{f"backtest:{m}": _backtest(m) for m in ("rolling-ols", "expanding", "kalman")},
     **{f"analyze_pair:{m}": _pair(m) for m in ("ols", "huber", "theil-sen", "kalman")},
     "engine:live": _engine_live,
+    **{f"book:{m}": _book(m) for m in ("rolling-ols", "kalman")},
 }
 
 

@@ -49,7 +49,7 @@ def mask_webhook_url(url: str) -> str:
 
     Examples
     --------
-    >>> mask_webhook_url("https://hooks.slack.com/services/T000/B000/XXXX")
+    >>> mask_webhook_url("https://hooks.slack.com/services/T000/B000/abcd")
     'https://hooks.slack.com/***'
     """
     try:
