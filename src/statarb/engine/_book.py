@@ -221,6 +221,10 @@ class PairBook:
         try:
             frame = load_aligned(self.store, [entry.a, entry.b], entry.timeframe,
                                  end - need * step, end, max_staleness_bars=0)  # fmt: skip
+            if len(frame) < need and self._stored_bars(entry):
+                # bar-only history that ends before now (e.g. imported klines): its last bars
+                frame = load_aligned(self.store, [entry.a, entry.b], entry.timeframe, None, end,
+                                     max_staleness_bars=0).iloc[-need:]  # fmt: skip
         except (StatarbError, ValueError) as exc:
             log.debug("no history for book pair %s %s: %s", entry.target, entry.timeframe, exc)
             return tracker, []
@@ -235,6 +239,11 @@ class PairBook:
             if win is not None:
                 tracker.set_coint_pvalue(eg_pvalue(*win), t)
         return tracker, list(zs)
+
+    def _stored_bars(self, entry: BookEntry) -> bool:
+        """Whether both legs have stored bars of the pair's timeframe (cheap to read whole)."""
+        infos = {i.symbol: i for i in self.store.symbols()}
+        return all(entry.timeframe in getattr(infos.get(s), "bars", {}) for s in (entry.a, entry.b))
 
     # -- live ---------------------------------------------------------------------------------
     def on_bars(self, sym: str, tf: str, closed: BarBatch, recv_ts: int) -> None:
