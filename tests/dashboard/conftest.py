@@ -51,3 +51,17 @@ def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=15)
         st.cache_resource.clear()
+
+
+@pytest.fixture
+def env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The dashboard's settings (env) on the module's ``store_url`` with no engine listening;
+    Streamlit's caches cleared around the test."""
+    monkeypatch.setenv("STATARB_STORE_URL", store_url)
+    monkeypatch.setenv("STATARB_API_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("STATARB_CONFIG", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield store_url
+    st.cache_resource.clear()
+    st.cache_data.clear()

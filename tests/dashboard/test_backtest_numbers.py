@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -45,18 +43,6 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         store.write_ticks(TickBatch(sym, ts + lag, price, np.ones(TICKS)))
     store.close()
     return url
-
-
-@pytest.fixture
-def env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("STATARB_STORE_URL", store_url)
-    monkeypatch.setenv("STATARB_API_URL", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.delenv("STATARB_CONFIG", raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield store_url
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _library(url: str, tf: str):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,18 +30,6 @@ def store_url(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> st
     import_files([folder / f"{s}-1m-2026-02.zip" for s in SYMBOLS], store)
     store.close()
     return url
-
-
-@pytest.fixture
-def env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("STATARB_STORE_URL", store_url)
-    monkeypatch.setenv("STATARB_API_URL", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.delenv("STATARB_CONFIG", raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield store_url
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _run(page: str) -> AppTest:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from scipy.signal import lfilter
 from streamlit.testing.v1 import AppTest
 
@@ -38,17 +36,6 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
                                 np.ones(N, dtype=np.int64), one))  # fmt: skip
     st_.close()
     return url
-
-
-@pytest.fixture
-def env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("STATARB_STORE_URL", store_url)
-    monkeypatch.setenv("STATARB_API_URL", "http://127.0.0.1:9")
-    monkeypatch.delenv("STATARB_CONFIG", raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield store_url
-    st.cache_data.clear()
 
 
 def _specs(at: AppTest) -> list[dict]:
