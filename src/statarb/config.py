@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="networks (CIDR) webhooks may reach although private/loopback, e.g. 10.0.0.0/8",
     )
+    telegram_api: str = Field(
+        default="https://api.telegram.org",
+        description="Telegram Bot API base URL (another one passes the webhook address checks)",
+    )
     ws_max_frame: int = Field(default=64 * 1024, ge=1024, description="largest /ws frame, bytes")
     ws_max_connections: int = Field(default=1000, ge=1, description="/ws connections in total")
     ws_max_per_ip: int = Field(default=32, ge=1, description="/ws connections per client address")

@@ -53,7 +53,16 @@ from statarb.alerts._target import (
     resolve_target,
 )
 from statarb.alerts.evaluator import Trigger
+from statarb.alerts.message import Message
 from statarb.alerts.rules import Webhook
+from statarb.alerts.telegram import (
+    TELEGRAM_API,
+    TelegramChat,
+    mask_token,
+    telegram_request,
+    telegram_retry_after,
+    telegram_text,
+)
 from statarb.masking import mask_webhook_url
 from statarb.timeutil import us_to_iso
 
@@ -156,13 +165,7 @@ def build_request(
             "values": trigger.values,
             "event_id": event_id,
         }
-    body = orjson.dumps(doc)
-    headers = {"Content-Type": "application/json", "User-Agent": "statarb-alerts"}
-    if webhook.kind == "custom" and webhook.secret:
-        ts = int(time.time()) if timestamp is None else int(timestamp)
-        headers[TIMESTAMP_HEADER] = str(ts)
-        headers[SIGNATURE_HEADER] = sign(body, webhook.secret, ts)
-    return body, headers
+    return _signed(webhook, orjson.dumps(doc), timestamp)
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -180,11 +183,88 @@ def retry_after(value: str | None, now: float) -> float | None:
         return None
 
 
+#: bytes of an error answer read (a Bot API 429 carries ``parameters.retry_after``)
+_MAX_ANSWER = 16 * 1024
+
+
+async def _head(resp: httpx.Response, read_on: int | None) -> bytes:
+    """Close ``resp``; read at most :data:`_MAX_ANSWER` bytes of it first if its status is
+    ``read_on`` (other bodies are never read: no size to cap)."""
+    out = b""
+    try:
+        if resp.status_code == read_on:
+            async for chunk in resp.aiter_raw():
+                out += chunk
+                if len(out) >= _MAX_ANSWER:
+                    break
+    finally:
+        await resp.aclose()
+    return out[:_MAX_ANSWER]
+
+
+class _RedactUrls(logging.Filter):
+    """Mask the URL httpx logs for each request (webhook paths and bot tokens are secrets)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 2:
+            args = list(record.args)
+            args[1] = mask_token(mask_webhook_url(str(args[1])))
+            record.args = tuple(args)
+        elif isinstance(record.msg, str):
+            record.msg = mask_token(record.msg)
+        return True
+
+
+def _redact_httpx_logs() -> None:
+    lg = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactUrls) for f in lg.filters):
+        lg.addFilter(_RedactUrls())
+
+
+def build_message_request(
+    webhook: Webhook, message: Message, *, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers sent to ``webhook`` for a rendered notification.
+
+    Slack and Discord get the message text (escaped, cut); a custom webhook gets
+    ``message.doc`` (``"type": "alert"`` for one trigger, ``"alert_batch"`` for several), signed
+    as in :func:`build_request`.
+    """
+    if webhook.kind == "slack":
+        doc: dict[str, Any] = {"text": slack_escape(message.text)}
+    elif webhook.kind == "discord":
+        doc = {"content": message.text[:2000], "allowed_mentions": {"parse": []}}
+    else:
+        doc = message.doc
+    return _signed(webhook, orjson.dumps(doc), timestamp)
+
+
+def _signed(
+    webhook: Webhook, body: bytes, timestamp: int | None
+) -> tuple[bytes, dict[str, str]]:
+    headers = {"Content-Type": "application/json", "User-Agent": "statarb-alerts"}
+    if webhook.kind == "custom" and webhook.secret:
+        ts = int(time.time()) if timestamp is None else int(timestamp)
+        headers[TIMESTAMP_HEADER] = str(ts)
+        headers[SIGNATURE_HEADER] = sign(body, webhook.secret, ts)
+    return body, headers
+
+
 class _FinalError(Exception):
     """A delivery outcome that retrying cannot change."""
 
 
 DoneCallback = Callable[[int | None, list[Delivery]], None]
+#: where a notification goes: a webhook or a Telegram chat
+Channel = Webhook | TelegramChat
+
+
+def _kind(channel: Channel) -> str:
+    return "telegram" if isinstance(channel, TelegramChat) else channel.kind
+
+
+def _shown(channel: Channel) -> str:
+    return "telegram" if isinstance(channel, TelegramChat) else mask_webhook_url(channel.url)
 
 
 class Notifier:
@@ -208,6 +288,9 @@ class Notifier:
         An ``httpx.AsyncClient`` to use (closed by the caller); by default one is created.
     allow
         Networks (CIDR strings) webhooks may reach although not public, e.g. ``10.0.0.0/8``.
+    telegram_api
+        Base URL of the Telegram Bot API; any other than the official one passes the same
+        address checks as webhooks.
     """
 
     def __init__(
@@ -221,6 +304,7 @@ class Notifier:
         max_pending: int = 1000,
         client: httpx.AsyncClient | None = None,
         allow: Sequence[str] = (),
+        telegram_api: str = TELEGRAM_API,
     ) -> None:
         if (
             timeout <= 0
@@ -242,6 +326,8 @@ class Notifier:
         self._own_client = client is None
         self._tasks: set[asyncio.Task[None]] = set()
         self.counts = {"sent": 0, "failed": 0, "dropped": 0, "retries": 0}
+        self.telegram_api = telegram_api.rstrip("/")
+        _redact_httpx_logs()
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -256,12 +342,41 @@ class Notifier:
         self, webhook: Webhook, trigger: Trigger, *, event_id: int | None = None
     ) -> Delivery:
         """POST ``trigger`` to ``webhook`` with retries; never raises for HTTP failures."""
+        return await self._post(
+            webhook.kind, webhook.url, lambda: build_request(webhook, trigger, event_id=event_id)
+        )
+
+    async def deliver_message(self, channel: Channel, message: Message) -> Delivery:
+        """Send a rendered notification to a webhook or a Telegram chat (with retries)."""
+        if isinstance(channel, TelegramChat):
+            return await self.deliver_telegram(channel, message)
+        return await self._post(
+            channel.kind, channel.url, lambda: build_message_request(channel, message)
+        )
+
+    async def deliver_telegram(self, chat: TelegramChat, message: Message) -> Delivery:
+        """``sendMessage`` to ``chat`` through :attr:`telegram_api` (see :mod:`.telegram`)."""
+        text = telegram_text(message.title, message.body)
+        url, body, headers = telegram_request(chat, text, base=self.telegram_api)
+        official = self.telegram_api.rstrip("/") == TELEGRAM_API
+        return await self._post("telegram", url, lambda: (body, dict(headers)),
+                                guard=not official, telegram=True)  # fmt: skip
+
+    async def _post(
+        self,
+        kind: str,
+        url: str,
+        make: Callable[[], tuple[bytes, dict[str, str]]],
+        *,
+        guard: bool = True,
+        telegram: bool = False,
+    ) -> Delivery:
         t0 = time.perf_counter()
-        shown = mask_webhook_url(webhook.url)
+        shown = mask_token(mask_webhook_url(url))
         state: dict[str, Any] = {"attempts": 0, "status": None, "error": None}
         try:
             async with asyncio.timeout(self.deadline):
-                await self._attempts(webhook, trigger, event_id, state)
+                await self._attempts(url, make, state, guard=guard, telegram=telegram)
         except TimeoutError:
             state["error"] = "deadline exceeded"
         except _FinalError:
@@ -269,34 +384,46 @@ class Notifier:
         ok = state["error"] is None
         self.counts["sent" if ok else "failed"] += 1
         if not ok:
-            log.warning("webhook %s %s failed after %d attempts: %s", webhook.kind, shown,
+            log.warning("webhook %s %s failed after %d attempts: %s", kind, shown,
                         state["attempts"], state["error"])  # fmt: skip
-        return Delivery(webhook.kind, shown, ok, state["attempts"], state["status"],
+        return Delivery(kind, shown, ok, state["attempts"], state["status"],
                         state["error"], time.perf_counter() - t0)  # fmt: skip
 
     async def _attempts(
-        self, webhook: Webhook, trigger: Trigger, event_id: int | None, state: dict[str, Any]
+        self,
+        url: str,
+        make: Callable[[], tuple[bytes, dict[str, str]]],
+        state: dict[str, Any],
+        *,
+        guard: bool,
+        telegram: bool,
     ) -> None:
         import httpx
 
-        try:
-            target = await resolve_target(webhook.url, self.allow)
-        except TargetRefusedError as exc:
-            state["error"] = f"refused: {exc}"
-            raise _FinalError from None
+        if guard:
+            try:
+                target = await resolve_target(url, self.allow)
+            except TargetRefusedError as exc:
+                state["error"] = f"refused: {exc}"
+                raise _FinalError from None
+            send_url, host = target.pinned_url, target.host
+        else:
+            send_url, host = url, ""
         for attempt in range(1, self.retries + 1):
             state["attempts"] = attempt
-            body, headers = build_request(webhook, trigger, event_id=event_id)
-            headers["Host"] = target.host_header
+            body, headers = make()
+            ext: dict[str, Any] = {}
+            if guard:
+                headers["Host"] = target.host_header
+                ext["sni_hostname"] = host
             wait = self.backoff * 2 ** (attempt - 1)
             try:
                 async with asyncio.timeout(self.timeout):
                     req = self._http().build_request(
-                        "POST", target.pinned_url, content=body, headers=headers,
-                        extensions={"sni_hostname": target.host},
-                    )  # fmt: skip
+                        "POST", send_url, content=body, headers=headers, extensions=ext
+                    )
                     resp = await self._http().send(req, stream=True)
-                    await resp.aclose()  # the body is never read: no size to cap
+                    answer = await _head(resp, 429 if telegram else None)
                 code = resp.status_code
                 state["status"], state["error"] = code, None
                 if code < 300:
@@ -304,6 +431,8 @@ class Notifier:
                 state["error"] = f"HTTP {code}"
                 if code == 429:
                     asked = retry_after(resp.headers.get("retry-after"), time.time())
+                    if telegram and answer:
+                        asked = telegram_retry_after(answer) or asked
                     if asked is not None:
                         if asked > MAX_RETRY_AFTER_S:
                             state["error"] = f"HTTP 429: Retry-After {asked:.0f} s is too long"
@@ -362,6 +491,33 @@ class Notifier:
             except Exception:  # a failing status update must not kill delivery of others
                 log.exception("recording delivery of alert event %s failed", event_id)
 
+    def submit_message(
+        self, channel: Channel, message: Message, done: Callable[[Delivery], None]
+    ) -> asyncio.Task[None] | None:
+        """Send ``message`` to ``channel`` in a background task; ``done(result)`` after.
+
+        Returns the task, or ``None`` when the queue was full (``done`` got a failed result).
+        """
+        if len(self._tasks) >= self.max_pending:
+            self.counts["dropped"] += 1
+            done(Delivery(_kind(channel), _shown(channel), False, 0, None,
+                          "dropped: too many deliveries pending", 0.0))  # fmt: skip
+            return None
+        task = asyncio.create_task(self._run_message(channel, message, done))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run_message(
+        self, channel: Channel, message: Message, done: Callable[[Delivery], None]
+    ) -> None:
+        async with self._sem:
+            result = await self.deliver_message(channel, message)
+        try:
+            done(result)
+        except Exception:  # a failing status update must not kill delivery of others
+            log.exception("recording a delivery to %s failed", result.url)
+
     @property
     def pending(self) -> int:
         """Deliveries in flight or waiting."""
@@ -388,9 +544,11 @@ __all__ = [
     "MAX_RETRY_AFTER_S",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "Channel",
     "Delivery",
     "DoneCallback",
     "Notifier",
+    "build_message_request",
     "build_request",
     "retry_after",
     "sign",

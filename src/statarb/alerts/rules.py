@@ -32,6 +32,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, get_args
 
+from statarb.alerts.policy import (
+    DEFAULT_SEVERITY,
+    MAX_DEDUP_SECONDS,
+    QuietHours,
+    Severity,
+    condition_signature,
+    parse_dedup_key,
+    parse_digest_minutes,
+    parse_quiet_hours,
+    parse_severity,
+)
+from statarb.alerts.telegram import TelegramChat, parse_telegram
 from statarb.errors import AlertRuleError, InputError
 from statarb.model import Timeframe
 
@@ -207,6 +219,19 @@ class Rule:
         Delivery targets besides the ``alerts`` WebSocket topic.
     id
         Store id, ``None`` before the rule is saved.
+    severity
+        ``info``, ``warning`` or ``critical``: shown in the history and in every message.
+    dedup_seconds
+        Triggers of rules sharing a dedup key within this window go out as one message naming
+        every pair (0: each trigger is sent at once).
+    dedup_key
+        The group of the rule for deduplication; by default its condition without targets.
+    quiet_hours
+        A daily window during which notifications are held and sent as one summary at its end.
+    digest_minutes
+        Notifications go out as one message per this many minutes (0: no digest).
+    telegram
+        Telegram chats notified besides the webhooks.
     """
 
     name: str
@@ -216,6 +241,21 @@ class Rule:
     webhooks: tuple[Webhook, ...] = ()
     id: int | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    severity: Severity = DEFAULT_SEVERITY
+    dedup_seconds: float = 0.0
+    dedup_key: str | None = None
+    quiet_hours: QuietHours | None = None
+    digest_minutes: int = 0
+    telegram: tuple[TelegramChat, ...] = ()
+
+    @property
+    def group(self) -> str:
+        """The dedup key in force: :attr:`dedup_key`, else the condition without targets."""
+        return self.dedup_key or condition_signature(self.condition.to_dict())
+
+    def targets(self) -> list[str]:
+        """The symbols and pairs the rule watches, sorted."""
+        return sorted({c.target for c in self.conditions()})
 
     def conditions(self) -> Iterator[Condition]:
         """Every leaf condition, depth first."""
@@ -228,8 +268,8 @@ class Rule:
     def to_dict(self, *, public: bool = False, reveal_urls: bool = False) -> dict[str, Any]:
         """JSON-ready dict (the shape :func:`parse_rule` reads).
 
-        ``public`` masks webhook secrets and URLs (``reveal_urls`` keeps the URLs, for callers
-        holding the API token).
+        ``public`` masks webhook secrets and URLs and Telegram chats (``reveal_urls`` keeps the
+        URLs and the chats, for callers holding the API token).
         """
         out: dict[str, Any] = {
             "name": self.name,
@@ -241,6 +281,14 @@ class Rule:
                 for w in self.webhooks
             ],
             "metadata": dict(self.metadata),
+            "severity": self.severity,
+            "dedup_seconds": self.dedup_seconds,
+            "dedup_key": self.dedup_key,
+            "quiet_hours": None if self.quiet_hours is None else self.quiet_hours.to_dict(),
+            "digest_minutes": self.digest_minutes,
+            "telegram": [
+                t.public_dict(reveal=reveal_urls) if public else t.to_dict() for t in self.telegram
+            ],
         }
         if self.id is not None:
             out["id"] = self.id
@@ -424,7 +472,21 @@ def parse_rule(data: Any) -> Rule:
     if not isinstance(meta, Mapping):
         raise AlertRuleError("metadata: must be an object")
     _check_json(meta, "metadata", 0)
-    return Rule(name.strip(), condition, cooldown, enabled, webhooks, rid, dict(meta))
+    chats = data.get("telegram") or []
+    if not isinstance(chats, list) or len(chats) > 20:
+        raise AlertRuleError("telegram: must be a list of at most 20 chats")
+    dedup = _number(data.get("dedup_seconds") or 0.0, "dedup_seconds", minimum=0.0)
+    if dedup > MAX_DEDUP_SECONDS:
+        raise AlertRuleError(f"dedup_seconds: must be at most {MAX_DEDUP_SECONDS:g}, got {dedup:g}")
+    return Rule(
+        name.strip(), condition, cooldown, enabled, webhooks, rid, dict(meta),
+        severity=parse_severity(data.get("severity")),
+        dedup_seconds=dedup,
+        dedup_key=parse_dedup_key(data.get("dedup_key")),
+        quiet_hours=parse_quiet_hours(data.get("quiet_hours")),
+        digest_minutes=parse_digest_minutes(data.get("digest_minutes")),
+        telegram=tuple(parse_telegram(t, f"telegram[{i}]") for i, t in enumerate(chats)),
+    )  # fmt: skip
 
 
 def _check_json(value: Any, where: str, depth: int) -> None:

@@ -152,6 +152,28 @@ class AlertRuleIn(BaseModel):
         max_length=20,
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
+    severity: Literal["info", "warning", "critical"] = "warning"
+    dedup_seconds: float = Field(
+        default=0.0, ge=0, le=3600,
+        description="triggers of rules with the same dedup key within this many seconds go "
+        "out as one message naming every pair (0: at once)",
+    )  # fmt: skip
+    dedup_key: str | None = Field(
+        default=None, max_length=100,
+        description="dedup group (default: the condition with its targets left out)",
+    )  # fmt: skip
+    quiet_hours: dict[str, Any] | None = Field(
+        default=None,
+        description='{"start": "22:00", "end": "07:00", "timezone": "Europe/London", '
+        '"critical_bypass": true}: notifications held, then sent as one summary at the end',
+    )
+    digest_minutes: int = Field(
+        default=0, ge=0, le=1440, description="one message per N minutes (0: no digest)"
+    )
+    telegram: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=20,
+        description='[{"chat_id": "-1001234567890", "token": "123456:ABC..."}]',
+    )  # fmt: skip
 
 
 class AlertRuleOut(BaseModel):
@@ -165,6 +187,12 @@ class AlertRuleOut(BaseModel):
     webhooks: list[dict[str, Any]]
     metadata: dict[str, Any]
     summary: str
+    severity: str = "warning"
+    dedup_seconds: float = 0.0
+    dedup_key: str | None = None
+    quiet_hours: dict[str, Any] | None = None
+    digest_minutes: int = 0
+    telegram: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class AlertEventOut(BaseModel):
@@ -179,6 +207,7 @@ class AlertEventOut(BaseModel):
     message: str | None = None
     values: dict[str, float] = Field(default_factory=dict)
     delivery: str | None = None
+    severity: str | None = None
 
 
 class Health(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,6 +36,35 @@ def _rule_from_flags(
     }  # fmt: skip
 
 
+def _quiet_hours(spec: str, tz: str, bypass: bool) -> dict[str, object]:
+    """``"22:00-07:00"`` -> the rule's ``quiet_hours`` object."""
+    start, sep, end = spec.partition("-")
+    if not sep:
+        fail(f"--quiet-hours {spec!r}: use START-END in 24 h time, e.g. 22:00-07:00")
+    return {"start": start.strip(), "end": end.strip(), "timezone": tz, "critical_bypass": bypass}
+
+
+def _policy_flags(
+    data: dict[str, object], *, severity: str | None, dedup: float | None, dedup_key: str | None,
+    quiet_hours: str | None, tz: str, critical_bypass: bool, digest: int | None,
+    telegram_chat: list[str], telegram_token: str | None,
+) -> dict[str, object]:  # fmt: skip
+    """``data`` with the delivery options given on the command line set."""
+    out = dict(data)
+    for key, value in (("severity", severity), ("dedup_seconds", dedup),
+                       ("dedup_key", dedup_key), ("digest_minutes", digest)):  # fmt: skip
+        if value is not None:
+            out[key] = value
+    if quiet_hours is not None:
+        out["quiet_hours"] = _quiet_hours(quiet_hours, tz, critical_bypass)
+    if telegram_chat:
+        if not telegram_token:
+            fail("--telegram-chat needs the bot token: --telegram-token or STATARB_TELEGRAM_TOKEN")
+        chats = list(out.get("telegram") or [])  # type: ignore[call-overload]
+        out["telegram"] = chats + [{"chat_id": c, "token": telegram_token} for c in telegram_chat]
+    return out
+
+
 def _other_store_note(store_url: str) -> None:
     """Say so when the offline demo's store exists beside the one this command used: the demo
     (``make run`` without Binance, ``statarb up --demo``) keeps its rules in its own store."""
@@ -51,6 +80,16 @@ def _other_store_note(store_url: str) -> None:
         "STATARB_STORE_URL) to change the demo's rules",
         err=True,
     )
+
+
+def _masked(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored rule with its Telegram bot tokens masked (chat ids stay: the store's reader
+    holds them anyway)."""
+    chats = row.get("telegram")
+    if not isinstance(chats, list):
+        return row
+    return {**row, "telegram": [{**c, "token": "***"} if isinstance(c, dict) else c
+                                for c in chats]}  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -74,7 +113,7 @@ def register(app: typer.Typer) -> None:
             rows = st.list_alert_rules()
         _other_store_note(cfg.store_url)
         if json_out:
-            typer.echo(json.dumps(rows, indent=2))
+            typer.echo(json.dumps([_masked(r) for r in rows], indent=2))
             raise typer.Exit(EXIT_OK)
         if not rows:
             typer.echo("no alert rules")
@@ -82,7 +121,14 @@ def register(app: typer.Typer) -> None:
             try:
                 rule = parse_rule(data)
                 state = "on " if rule.enabled else "off"
-                extra = f"cooldown={rule.cooldown_seconds:g}s webhooks={len(rule.webhooks)}"
+                extra = (f"{rule.severity} cooldown={rule.cooldown_seconds:g}s "
+                         f"webhooks={len(rule.webhooks)} telegram={len(rule.telegram)}")  # fmt: skip
+                if rule.quiet_hours is not None:
+                    extra += f" quiet={rule.quiet_hours.summary().replace(' ', '/')}"
+                if rule.digest_minutes:
+                    extra += f" digest={rule.digest_minutes}m"
+                if rule.dedup_seconds:
+                    extra += f" dedup={rule.dedup_seconds:g}s"
                 typer.echo(f"{rule.id:>4} {state} {rule.summary()} {extra}")
             except AlertRuleError as exc:
                 typer.echo(f"{data.get('id'):>4} INVALID {exc}")
@@ -103,6 +149,33 @@ def register(app: typer.Typer) -> None:
         webhook: Annotated[
             list[str] | None, typer.Option(help="KIND=URL (slack, discord, custom); repeatable")
         ] = None,
+        severity: Annotated[
+            str | None, typer.Option(help="info, warning (default) or critical")
+        ] = None,
+        dedup: Annotated[
+            float | None, typer.Option(help="seconds to group triggers of the same condition")
+        ] = None,
+        dedup_key: Annotated[
+            str | None, typer.Option(help="dedup group (default: the condition sans targets)")
+        ] = None,
+        quiet_hours: Annotated[
+            str | None, typer.Option(help="START-END, e.g. 22:00-07:00: notifications held")
+        ] = None,
+        tz: Annotated[str, typer.Option(help="time zone of --quiet-hours")] = "UTC",
+        critical_bypass: Annotated[
+            bool, typer.Option(help="critical rules are sent during quiet hours")
+        ] = True,
+        digest: Annotated[
+            int | None, typer.Option(help="minutes: one message per N minutes")
+        ] = None,
+        telegram_chat: Annotated[
+            list[str] | None, typer.Option(help="Telegram chat id to notify; repeatable")
+        ] = None,
+        telegram_token: Annotated[
+            str | None,
+            typer.Option(envvar="STATARB_TELEGRAM_TOKEN", show_default=False,
+                         help="bot token of --telegram-chat (prefer the environment variable)"),
+        ] = None,  # fmt: skip
         store: Annotated[str | None, typer.Option(help="Store URL (default: settings).")] = None,
     ) -> None:
         """Add a rule from JSON (e.g. '{"name": ..., "condition": {...}}') or from flags."""
@@ -125,6 +198,12 @@ def register(app: typer.Typer) -> None:
         else:
             data = _rule_from_flags(name, metric, target, timeframe, op, threshold, hysteresis,
                                     cooldown, webhook or [])  # fmt: skip
+        if not isinstance(data, dict):
+            fail("the rule must be a JSON object")
+        data = _policy_flags(data, severity=severity, dedup=dedup, dedup_key=dedup_key,
+                             quiet_hours=quiet_hours, tz=tz, critical_bypass=critical_bypass,
+                             digest=digest, telegram_chat=telegram_chat or [],
+                             telegram_token=telegram_token)  # fmt: skip
         try:
             rule = parse_rule(data)
         except AlertRuleError as exc:

@@ -30,6 +30,11 @@ def build_rule(
     cooldown_seconds: float = 0.0,
     enabled: bool = True,
     webhooks: Sequence[dict[str, Any]] = (),
+    severity: str = "warning",
+    dedup_seconds: float = 0.0,
+    digest_minutes: int = 0,
+    quiet_hours: dict[str, Any] | None = None,
+    telegram: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The rule JSON: one condition alone, or an ``and``/``or`` group of them; checked by the
     same parser as the engine, so a bad field is named before anything is sent.
@@ -49,6 +54,11 @@ def build_rule(
         "cooldown_seconds": float(cooldown_seconds),
         "enabled": bool(enabled),
         "webhooks": hooks,
+        "severity": severity,
+        "dedup_seconds": float(dedup_seconds),
+        "digest_minutes": int(digest_minutes),
+        "quiet_hours": quiet_hours,
+        "telegram": [dict(t) for t in telegram if t.get("chat_id") or t.get("token")],
     }
     parse_rule(rule)
     return rule
@@ -61,3 +71,19 @@ MASK = "***"
 def masked_webhooks(rule: dict[str, Any]) -> list[int]:
     """Indexes of webhooks whose secret is still the engine's mask (saving would replace it)."""
     return [i for i, h in enumerate(rule.get("webhooks") or []) if h.get("secret") == MASK]
+
+
+def masked_telegram(rule: dict[str, Any]) -> list[int]:
+    """Indexes of Telegram chats whose token or chat id is still the engine's mask."""
+    return [i for i, t in enumerate(rule.get("telegram") or [])
+            if MASK in (t.get("token"), t.get("chat_id"))]  # fmt: skip
+
+
+def quiet_hours_dict(
+    start: str, end: str, timezone: str, *, critical_bypass: bool = True
+) -> dict[str, Any] | None:
+    """The rule's ``quiet_hours`` from the form's fields (``None`` when start or end is empty)."""
+    if not start.strip() or not end.strip():
+        return None
+    return {"start": start.strip(), "end": end.strip(), "timezone": timezone.strip() or "UTC",
+            "critical_bypass": bool(critical_bypass)}  # fmt: skip

@@ -210,7 +210,8 @@ class AlertJournal:
             event = item["event"]
             if item["op"] == "add":
                 old = event.pop("id", None)
-                if event.get("delivery") == "pending":  # never sent: it was not recorded in time
+                delivery = str(event.get("delivery"))
+                if delivery == "pending" or delivery.startswith("held"):  # never sent: it was not recorded in time
                     event["delivery"] = "not sent (recorded after a restart)"
                 new = self.store.add_alert_event(event)
                 if isinstance(old, int):

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from statarb.alerts.evaluator import AlertEvaluator, Trigger
-from statarb.alerts.notify import Delivery, Notifier
+from statarb.alerts.notify import Notifier
+from statarb.alerts.outbox import Outbox, delivery_status
+from statarb.alerts.policy import DEFAULT_SEVERITY
 from statarb.alerts.rules import Rule, parse_rule
 from statarb.engine._alert_journal import AlertJournal
 from statarb.engine._book import BOOK_ONLY_METRICS
@@ -41,6 +43,7 @@ class AlertsMixin:
     clock: Any
     bus: Any
     journal: AlertJournal
+    outbox: Outbox
 
     if TYPE_CHECKING:  # provided by PairsMixin and ClusterMixin
 
@@ -128,24 +131,17 @@ class AlertsMixin:
 
     def _record_fire(self, trig: Trigger, recv_ts: int) -> None:
         rule = next((r for r in self.evaluator.rules if r.id == trig.rule_id), None)
-        hooks = rule.webhooks if rule is not None else ()
-        event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": self.clock(),
-                 "delivery": "pending" if hooks else "none"}  # fmt: skip
+        fired_at = self.clock()
+        event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": fired_at,
+                 "severity": rule.severity if rule is not None else DEFAULT_SEVERITY,
+                 "delivery": "none" if rule is None else delivery_status(rule, fired_at)}  # fmt: skip
         self.counts["alerts"] += 1
 
         def recorded(ev: dict[str, Any]) -> None:  # in the store: now publish and deliver it
             self.hub.publish("alerts", "alert", ev)
             if recv_ts:
                 self.latency.add("alert", max(0, self.clock() - recv_ts))
-            if hooks:
-                self.notifier.submit(trig, hooks, event_id=ev.get("id"), done=self._delivered)
+            if rule is not None and ev["delivery"] != "none":
+                self.outbox.admit(rule, trig, ev)
 
         self.journal.record(event, recorded)
-
-    def _delivered(self, event_id: int | None, results: list[Delivery]) -> None:
-        if event_id is None:
-            return
-        ok = all(r.ok for r in results)
-        changes = {"delivery": "delivered" if ok else "failed",
-                   "deliveries": [r.to_dict() for r in results]}  # fmt: skip
-        self.journal.update(event_id, changes)

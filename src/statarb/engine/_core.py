@@ -14,6 +14,7 @@ import numpy as np
 
 from statarb.alerts.evaluator import AlertEvaluator
 from statarb.alerts.notify import Notifier
+from statarb.alerts.outbox import Outbox, held_path_for
 from statarb.alerts.rules import metric_key, parse_rule
 from statarb.bars import BarBuilder
 from statarb.engine._alert_journal import AlertJournal, spill_path_for
@@ -123,8 +124,13 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self.bus: RedisBus | None = None
         self._pending_fires: set[asyncio.Task[None]] = set()
         self._preload: asyncio.Task[None] | None = None
-        self.notifier = notifier or Notifier(allow=settings.webhook_allow)
+        self.notifier = notifier or Notifier(
+            allow=settings.webhook_allow, telegram_api=settings.telegram_api
+        )
         self.journal = AlertJournal(store, spill_path_for(settings.store_url, settings.spill_path))
+        self.outbox = Outbox(self.notifier, held_path_for(self.journal.spill_path),
+                             rules=lambda: self.evaluator.rules, on_delivered=self.journal.update,
+                             clock=clock)  # fmt: skip
         self.window_bars, self.z_window, self.method = window_bars, z_window, method
         self.clock = clock
         self.timeframes = timeframe_names(list(settings.timeframes))
@@ -179,6 +185,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             log.error("alert events kept in %s not recorded yet (kept): %s",
                       self.journal.spill_path, exc)  # fmt: skip
         self.journal.start()
+        await asyncio.to_thread(self.outbox.load)  # notifications held at the last stop
+        self.outbox.start()
         for data in await asyncio.to_thread(self.store.list_alert_rules):
             try:
                 rule = parse_rule(data)
@@ -272,6 +280,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         if self._writer is not None and self._writer_task is not None:
             await self._writer.close()
             await asyncio.gather(self._writer_task, return_exceptions=True)
+        await self.outbox.close()  # held notifications are kept for the next start
         await self.notifier.aclose()
         await self.journal.close()  # what the store refuses now goes to the spill file
 

@@ -8,9 +8,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from statarb.alerts.policy import SEVERITIES
 from statarb.alerts.rules import OPERATORS, PAIR_METRICS, SYMBOL_METRICS, TICK, WEBHOOK_KINDS
 from statarb.dashboard import client, data, ui
-from statarb.dashboard.rule_form import MASK, build_rule, condition_dict, masked_webhooks
+from statarb.dashboard.rule_form import (
+    MASK,
+    build_rule,
+    condition_dict,
+    masked_telegram,
+    masked_webhooks,
+    quiet_hours_dict,
+)
 from statarb.errors import AlertRuleError
 
 st.title("Alerts")
@@ -19,6 +27,13 @@ TFS = [TICK, *data.TIMEFRAMES]
 #: the form's starting rule: |z| of a pair above 2 on 1m bars, re-armed below 1.5, at most
 #: one notification per 5 minutes (0/0 let a noisy value send a webhook every tick)
 DEFAULT_METRIC, DEFAULT_THRESHOLD, DEFAULT_HYSTERESIS, DEFAULT_COOLDOWN = "zscore", 2.0, 0.5, 300.0
+
+
+
+def _quiet_text(q: dict[str, Any] | None) -> str:
+    """``22:00-07:00 Europe/London`` or empty."""
+    return f"{q['start']}-{q['end']} {q['timezone']}" if q else ""
+
 
 rules = ui.engine_call(client.api, "GET", "/api/v1/alerts/rules")
 if rules is None:
@@ -78,6 +93,23 @@ with st.form("al_new", clear_on_submit=False, enter_to_submit=False):
         "url": w[1].text_input("Webhook URL (optional)", key="al_wu"),
         "secret": w[2].text_input("Secret (custom)", type="password", key="al_ws"),
     }
+    t = st.columns([2, 3])
+    chat = {
+        "chat_id": t[0].text_input("Telegram chat id (optional)", key="al_tc"),
+        "token": t[1].text_input("Telegram bot token", type="password", key="al_tt"),
+    }
+    p = st.columns([1.4, 1.2, 1.2, 1, 1, 1.6, 1.2])
+    severity = p[0].selectbox("Severity", SEVERITIES, index=1, key="al_sev")
+    dedup = p[1].number_input("Dedup (s)", 0.0, 3600.0, 0.0, key="al_dd",
+                              help="rules with the same condition firing within this window "
+                              "on other pairs: one message naming every pair")  # fmt: skip
+    digest = int(p[2].number_input("Digest (min)", 0, 1440, 0, key="al_dg",
+                                   help="one message per N minutes (0: each trigger)"))  # fmt: skip
+    q_start = p[3].text_input("Quiet from", key="al_qs", placeholder="22:00")
+    q_end = p[4].text_input("Quiet to", key="al_qe", placeholder="07:00")
+    q_tz = p[5].text_input("Time zone", "UTC", key="al_qz")
+    q_bypass = p[6].checkbox("Critical bypass", value=True, key="al_qb",
+                             help="critical rules are sent during quiet hours")  # fmt: skip
     enabled = st.checkbox("Enabled", value=True, key="al_en")
     if st.form_submit_button("Create rule", key="al_create"):
         missing = [f"condition {i + 1} target" for i, c in enumerate(conds) if not c["target"]]
@@ -87,8 +119,11 @@ with st.form("al_new", clear_on_submit=False, enter_to_submit=False):
             if missing:
                 raise AlertRuleError(f"fill in the {', '.join(missing)}")
             rule = build_rule(
-                name, op, conds, cooldown_seconds=cooldown, enabled=enabled, webhooks=[hook]
-            )
+                name, op, conds, cooldown_seconds=cooldown, enabled=enabled, webhooks=[hook],
+                severity=severity, dedup_seconds=dedup, digest_minutes=digest,
+                quiet_hours=quiet_hours_dict(q_start, q_end, q_tz, critical_bypass=q_bypass),
+                telegram=[chat],
+            )  # fmt: skip
         except AlertRuleError as exc:
             st.error(f"Rule not valid: {exc}")
         else:
@@ -108,9 +143,14 @@ else:
                     "id": r["id"],
                     "name": r["name"],
                     "enabled": r["enabled"],
+                    "severity": r.get("severity", "warning"),
                     "condition": r["summary"],
                     "cooldown_s": r["cooldown_seconds"],
                     "webhooks": len(r["webhooks"]),
+                    "telegram": len(r.get("telegram") or []),
+                    "dedup_s": r.get("dedup_seconds", 0.0),
+                    "digest_min": r.get("digest_minutes", 0),
+                    "quiet_hours": _quiet_text(r.get("quiet_hours")),
                 }
                 for r in rules
             ]
@@ -124,8 +164,11 @@ else:
     current = by_id[rid]
     body = {
         k: current[k]
-        for k in ("name", "condition", "cooldown_seconds", "enabled", "webhooks", "metadata")
-    }
+        for k in ("name", "condition", "cooldown_seconds", "enabled", "webhooks", "metadata",
+                  "severity", "dedup_seconds", "dedup_key", "quiet_hours", "digest_minutes",
+                  "telegram")
+        if k in current
+    }  # fmt: skip
     text = st.text_area(
         'Edit (JSON: condition groups nest as {"op": "and"|"or", "children": [...]})',
         json.dumps(body, indent=2),
@@ -149,6 +192,13 @@ else:
             f"secret: replace {MASK!r} with the secret in the JSON above to save the rule."
         )
         change = None
+    if change is not None and change[0] == "PUT" and (masked := masked_telegram(change[1])):
+        st.error(
+            f"Telegram chat(s) {masked} of this rule are masked ({MASK!r}): the engine shows "
+            "them only to callers with the API token; put the chat id and bot token in the "
+            "JSON above to save the rule."
+        )
+        change = None
     if change is not None:
         verb, payload = change
         path = f"/api/v1/alerts/rules/{rid}"
@@ -159,7 +209,8 @@ st.subheader("History")
 events = ui.engine_call(client.api, "GET", "/api/v1/alerts/history", params={"limit": 500})
 if events:
     frame = pd.DataFrame(events)
-    first = [c for c in ("ts", "time", "fired_at", "rule_id", "message") if c in frame.columns]
+    first = [c for c in ("ts", "time", "fired_at", "rule_id", "severity", "message", "delivery")
+             if c in frame.columns]  # fmt: skip
     frame = frame[first + [c for c in frame.columns if c not in first]]
     st.dataframe(frame, hide_index=True)
     ui.download_buttons(frame, "alert_history", "al_dl")
