@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _telegram_fake import FakeBotAPI
 
+from _telegram_fake import FakeBotAPI
 from statarb.alerts.evaluator import Trigger
 from statarb.alerts.notify import Notifier
 from statarb.alerts.outbox import Outbox, delivery_status

@@ -12,12 +12,14 @@ from statarb.alerts.rules import parse_rule
 from statarb.errors import AlertRuleError
 
 TOKEN = "123456789:AAH" + "x" * 32
-BASE = {"name": "wide", "condition": {"metric": "zscore", "target": "BTCUSDT/ETHUSDT",
-                                      "timeframe": "1m", "operator": ">=", "threshold": 2}}  # fmt: skip
+COND = {"metric": "zscore", "target": "BTCUSDT/ETHUSDT", "timeframe": "1m", "operator": ">=",
+        "threshold": 2}  # fmt: skip
+BASE = {"name": "wide", "condition": COND}
 
 
 def _us(zone: str, *args: int) -> int:
-    return int(dt.datetime(*args, tzinfo=ZoneInfo(zone)).timestamp() * 1_000_000)  # type: ignore[misc]
+    stamp = dt.datetime(*args, tzinfo=ZoneInfo(zone))  # type: ignore[misc]
+    return int(stamp.timestamp() * 1_000_000)
 
 
 def test_policy_fields_round_trip_and_default() -> None:

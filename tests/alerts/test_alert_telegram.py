@@ -6,10 +6,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from _telegram_fake import FakeBotAPI
 
+from _telegram_fake import FakeBotAPI
 from statarb.alerts.dispatch import Batch, Held
-from statarb.alerts.message import render
+from statarb.alerts.message import Message, render
 from statarb.alerts.notify import MAX_RETRY_AFTER_S, Notifier
 from statarb.alerts.telegram import (
     TelegramChat,
@@ -23,8 +23,8 @@ CHAT = TelegramChat("-1001234567890", TOKEN)
 LOCAL = ("127.0.0.0/8",)
 
 
-def _message(text: str = "wide: zscore(A/B, 1m) >= 2 | z=2.5", severity: str = "critical"):  # type: ignore[no-untyped-def]
-    h = Held(7, 1, "wide", severity, "g", ("A/B",), 0, 0, text, {"z": 2.5})
+def _message(text: str = "wide: zscore(A/B, 1m) >= 2 | z=2.5") -> Message:
+    h = Held(7, 1, "wide", "critical", "g", ("A/B",), 0, 0, text, {"z": 2.5})
     return render(Batch("c", "now", 0, (h,)))
 
 
@@ -50,10 +50,10 @@ async def test_send_message_has_the_bot_api_shape(
     assert req["token"] == TOKEN
     assert req["headers"]["Content-Type"] == "application/json"
     doc = req["json"]
+    text = ("<b>[CRITICAL] &lt;b&gt;z&lt;/b&gt; &amp; &lt;a href='x'&gt;click&lt;/a&gt; "
+            "&lt;@all&gt;</b>\n")  # fmt: skip
     assert doc == {"chat_id": -1001234567890, "parse_mode": "HTML",
-                   "disable_web_page_preview": True,
-                   "text": "<b>[CRITICAL] &lt;b&gt;z&lt;/b&gt; &amp; &lt;a href='x'&gt;click&lt;/a&gt; "
-                           "&lt;@all&gt;</b>\n"}  # fmt: skip
+                   "disable_web_page_preview": True, "text": text}  # fmt: skip
     # the token is in no result, log line or count
     assert TOKEN not in repr(res), res
     assert TOKEN not in caplog.text, caplog.text

@@ -75,3 +75,34 @@ def test_cooldown_survives_a_restart(app_factory: Callable[..., TestClient]) -> 
     later = ticks("BTCUSDT", [100.0, 107.0], start_ms=T0 + 10_000, first_id=10)
     second.post("/api/v1/ticks/batch?wait=true", json=later, headers=AUTH)
     assert len(second.get(f"/api/v1/alerts/history?rule_id={rid}").json()) == 1
+
+
+def test_severity_and_delivery_policy_round_trip_and_bad_fields_are_named(
+    client: TestClient,
+) -> None:
+    policy = {"severity": "critical", "dedup_seconds": 30, "dedup_key": "btc levels",
+              "digest_minutes": 15,
+              "quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Asia/Tokyo",
+                              "critical_bypass": False}}  # fmt: skip
+    r = client.post("/api/v1/alerts/rules", json={**RULE, **policy}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    assert {k: r.json()[k] for k in policy} == policy
+    got = client.get(f"/api/v1/alerts/rules/{r.json()['id']}").json()
+    assert {k: got[k] for k in policy} == policy
+    for bad, loc in [({"severity": "urgent"}, ["body", "severity"]),
+                     ({"digest_minutes": -5}, ["body", "digest_minutes"]),
+                     ({"quiet_hours": {"start": "22:00", "end": "7"}},
+                      ["body", "quiet_hours", "end"]),
+                     ({"quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Nowhere"}},
+                      ["body", "quiet_hours", "timezone"]),
+                     ({"telegram": [{"chat_id": "-1", "token": "no"}]},
+                      ["body", "telegram[0]", "token"])]:  # fmt: skip
+        r = client.post("/api/v1/alerts/rules", json={**RULE, **bad}, headers=AUTH)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["errors"][0]["loc"][: len(loc)] == loc, (bad, r.json())
+    # every event carries its rule's severity
+    r = client.post("/api/v1/ticks/batch?wait=true", json=ticks("BTCUSDT", [100.0, 106.0]),
+                    headers=AUTH)  # fmt: skip
+    (event,) = client.get("/api/v1/alerts/history").json()
+    assert event["severity"] == "critical"
+    assert event["delivery"] == "none"  # no channel: nothing to hold or send

@@ -85,3 +85,46 @@ def test_serve_banner_masks_the_database_password(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert "quant:***@127.0.0.1:9/prices" in out
     assert "hunter2" not in out
+
+
+BOT_TOKEN = "7000000001:AAHbotSECRETtokenSECRETtoken_-4"
+CHAT_ID = "-100987654321"
+
+
+def test_telegram_token_and_chat_are_masked_and_delivery_works(
+    app_factory: Callable[..., TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    from _telegram_fake import FakeBotAPI
+
+    caplog.set_level(logging.DEBUG)
+    bot = FakeBotAPI()
+    try:
+        client = app_factory(telegram_api=bot.url, webhook_allow=["127.0.0.0/8"])
+        rule = {**RULE, "webhooks": [], "severity": "critical",
+                "telegram": [{"chat_id": CHAT_ID, "token": BOT_TOKEN}]}  # fmt: skip
+        r = client.post("/api/v1/alerts/rules", json=rule, headers=AUTH)
+        assert r.status_code == 201, r.text
+        assert r.json()["severity"] == "critical"
+        r = client.post("/api/v1/ticks/batch?wait=true", json=ticks("BTCUSDT", [0.5, 2.0]),
+                        headers=AUTH)  # fmt: skip
+        assert r.json()["accepted"] == 2
+        (req,) = bot.wait_for(1)
+        assert bot.errors == [] and req["token"] == BOT_TOKEN
+        assert req["json"]["chat_id"] == int(CHAT_ID)
+        assert req["json"]["text"].startswith("<b>[CRITICAL] up: price(BTCUSDT, tick) &gt; 1")
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        client.portal.call(engine.notifier.drain, 30)  # type: ignore[union-attr]
+        client.portal.call(engine.journal.flush)  # type: ignore[union-attr]
+        (event,) = client.get("/api/v1/alerts/history").json()
+        assert event["severity"] == "critical" and event["delivery"] == "delivered"
+        bodies = {path: client.get(path).text for path in _open_gets(client)}
+        bodies["rule"] = client.get("/api/v1/alerts/rules/1").text
+        for where, text in [*bodies.items(), ("logs", caplog.text)]:
+            assert BOT_TOKEN not in text and BOT_TOKEN.split(":")[1] not in text, where
+            assert CHAT_ID not in text, where
+        assert client.get("/api/v1/alerts/rules").json()[0]["telegram"] == [
+            {"chat_id": "***", "token": "***"}]  # fmt: skip
+        full = client.get("/api/v1/alerts/rules", headers=AUTH).json()[0]["telegram"]
+        assert full == [{"chat_id": CHAT_ID, "token": BOT_TOKEN}]  # the token holder may edit
+    finally:
+        bot.close()

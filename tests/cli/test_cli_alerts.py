@@ -59,3 +59,29 @@ def test_add_names_the_demo_store_when_it_exists(tmp_path, monkeypatch) -> None:
                                            "--store", "sqlite:///data/statarb.db"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "the offline demo" in res.output and "--store sqlite:///data/demo.db" in res.output
+
+
+def test_add_with_severity_quiet_hours_digest_and_telegram(sqlite_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    token = "7000000001:AAHcliSECRETtokenSECRETtoken_-7"
+    monkeypatch.setenv("STATARB_TELEGRAM_TOKEN", token)
+    res = cli("alerts", "add", "--metric", "zscore", "--target", "BTCUSDT/ETHUSDT",
+              "--timeframe", "1m", "--op", ">=", "--threshold", "2", "--severity", "critical",
+              "--dedup", "30", "--quiet-hours", "22:00-07:00", "--tz", "Europe/London",
+              "--no-critical-bypass", "--digest", "15", "--telegram-chat", "-100123",
+              "--store", sqlite_url)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert token not in res.output
+    listed = cli("alerts", "list", "--store", sqlite_url).output
+    assert "critical" in listed and "telegram=1" in listed and "digest=15m" in listed
+    assert "quiet=22:00-07:00/Europe/London" in listed and "dedup=30s" in listed
+    (row,) = json.loads(cli("alerts", "list", "--json", "--store", sqlite_url).stdout)
+    assert row["quiet_hours"]["critical_bypass"] is False and row["dedup_seconds"] == 30
+    assert row["telegram"] == [{"chat_id": "-100123", "token": "***"}]  # never printed
+    monkeypatch.delenv("STATARB_TELEGRAM_TOKEN")
+    res = cli("alerts", "add", "--metric", "price", "--target", "BTCUSDT", "--op", ">",
+              "--threshold", "1", "--telegram-chat", "-100123", "--store", sqlite_url)  # fmt: skip
+    assert res.exit_code == 2 and "STATARB_TELEGRAM_TOKEN" in res.output
+    res = cli("alerts", "add", "--metric", "price", "--target", "BTCUSDT", "--op", ">",
+              "--threshold", "1", "--quiet-hours", "22:00-07:00", "--tz", "Nowhere/City",
+              "--store", sqlite_url)  # fmt: skip
+    assert res.exit_code == 2 and "quiet_hours.timezone" in res.output

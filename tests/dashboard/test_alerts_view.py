@@ -109,3 +109,40 @@ def test_defaults_are_sensible_and_a_half_built_rule_is_refused(engine: str) -> 
     _ok(at.button(key="al_create").click().run())  # no target yet
     assert any("fill in the condition 1 target" in e.value for e in at.error)
     assert _rules(engine) == []
+
+
+def test_severity_quiet_hours_digest_and_telegram_from_the_form(engine: str) -> None:
+    token = "7000000001:AAHdashSECRETtokenSECRETtoken_9"
+    at = _ok(AppTest.from_file(str(VIEW), default_timeout=60).run())
+    at.text_input(key="al_name").set_value("night watch")
+    at.text_input(key="al_t0").set_value("BTCUSDT/ETHUSDT")
+    at.selectbox(key="al_sev").set_value("critical")
+    at.number_input(key="al_dd").set_value(30.0)
+    at.number_input(key="al_dg").set_value(15)
+    at.text_input(key="al_qs").set_value("22:00")
+    at.text_input(key="al_qe").set_value("07:00")
+    at.text_input(key="al_qz").set_value("Europe/London")
+    at.checkbox(key="al_qb").uncheck()
+    at.text_input(key="al_tc").set_value("-100123")
+    at.text_input(key="al_tt").set_value(token)
+    _ok(at.button(key="al_create").click().run())
+    assert any("Rule 1 created" in s.value for s in at.success), [e.value for e in at.error]
+    (rule,) = _rules(engine)
+    assert (rule["severity"], rule["dedup_seconds"], rule["digest_minutes"]) == ("critical", 30, 15)
+    assert rule["quiet_hours"] == {"start": "22:00", "end": "07:00", "timezone": "Europe/London",
+                                   "critical_bypass": False}  # fmt: skip
+    assert rule["telegram"] == [{"chat_id": "-100123", "token": token}]
+    table = at.dataframe[0].value
+    assert list(table["severity"]) == ["critical"]
+    assert list(table["quiet_hours"]) == ["22:00-07:00 Europe/London"]
+    # the page never shows the bot token, and saving keeps it
+    text = at.text_area(key="al_json_1").value
+    assert token not in text and '"token": "***"' in text
+    _ok(at.button(key="al_toggle").click().run())
+    (rule,) = _rules(engine)
+    assert rule["enabled"] is False and rule["telegram"][0]["token"] == token
+    # a bad time zone is named before anything is sent
+    at.text_input(key="al_name").set_value("bad zone")
+    at.text_input(key="al_qz").set_value("Mars/Olympus")
+    _ok(at.button(key="al_create").click().run())
+    assert any("quiet_hours.timezone" in e.value for e in at.error)

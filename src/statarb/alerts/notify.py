@@ -239,9 +239,7 @@ def build_message_request(
     return _signed(webhook, orjson.dumps(doc), timestamp)
 
 
-def _signed(
-    webhook: Webhook, body: bytes, timestamp: int | None
-) -> tuple[bytes, dict[str, str]]:
+def _signed(webhook: Webhook, body: bytes, timestamp: int | None) -> tuple[bytes, dict[str, str]]:
     headers = {"Content-Type": "application/json", "User-Agent": "statarb-alerts"}
     if webhook.kind == "custom" and webhook.secret:
         ts = int(time.time()) if timestamp is None else int(timestamp)

@@ -53,7 +53,8 @@ def channel_key(channel: Channel) -> str:
 
 def channels_of(rule: Rule) -> dict[str, Channel]:
     """The rule's webhooks and Telegram chats by :func:`channel_key`."""
-    return {channel_key(c): c for c in (*rule.webhooks, *rule.telegram)}
+    chans: list[Channel] = [*rule.webhooks, *rule.telegram]
+    return {channel_key(c): c for c in chans}
 
 
 def delivery_status(rule: Rule, now: int) -> str:
@@ -186,8 +187,8 @@ class Outbox:
     def _send(self, batch: Batch, channel: Channel | None) -> None:
         if channel is None:
             self.counts["orphaned"] += 1
-            self._done(batch, Delivery("?", "?", False, 0, None,
-                                       "not sent: no rule has this channel any more", 0.0))  # fmt: skip
+            why = "not sent: no rule has this channel any more"
+            self._done(batch, Delivery("?", "?", False, 0, None, why, 0.0))
             return
         self.counts["messages"] += 1
         self.notifier.submit_message(channel, render(batch), lambda d: self._done(batch, d))

@@ -72,8 +72,7 @@ def parse_telegram(data: Any, where: str = "telegram[0]") -> TelegramChat:
         chat = str(chat)
     if not isinstance(chat, str) or not _CHAT_RE.fullmatch(chat.strip()):
         raise AlertRuleError(
-            f"{where}.chat_id: must be a numeric chat id (e.g. -1001234567890) or a channel "
-            "'@name'"
+            f"{where}.chat_id: must be a numeric chat id (e.g. -1001234567890) or a channel '@name'"
         )
     token = data.get("token")
     if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token.strip()):

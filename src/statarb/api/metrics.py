@@ -142,6 +142,9 @@ def _webhooks(counts: dict[str, Any]) -> Iterator[Metric]:
                                   value=float(counts["retries"]))  # fmt: skip
     yield GaugeMetricFamily("statarb_webhook_pending", "webhook deliveries waiting",
                             value=float(counts.get("pending") or 0))  # fmt: skip
+    yield GaugeMetricFamily("statarb_alert_notifications_held", "alert notifications held "
+                            "(quiet hours, digest, dedup window) per channel",
+                            value=float(counts.get("held") or 0))  # fmt: skip
 
 
 def _flat(prefix: str, what: str, stats: dict[str, Any], gauges: frozenset[str]

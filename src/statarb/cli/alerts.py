@@ -121,8 +121,10 @@ def register(app: typer.Typer) -> None:
             try:
                 rule = parse_rule(data)
                 state = "on " if rule.enabled else "off"
-                extra = (f"{rule.severity} cooldown={rule.cooldown_seconds:g}s "
-                         f"webhooks={len(rule.webhooks)} telegram={len(rule.telegram)}")  # fmt: skip
+                extra = (
+                    f"{rule.severity} cooldown={rule.cooldown_seconds:g}s "
+                    f"webhooks={len(rule.webhooks)} telegram={len(rule.telegram)}"
+                )
                 if rule.quiet_hours is not None:
                     extra += f" quiet={rule.quiet_hours.summary().replace(' ', '/')}"
                 if rule.digest_minutes:
@@ -173,9 +175,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
         telegram_token: Annotated[
             str | None,
-            typer.Option(envvar="STATARB_TELEGRAM_TOKEN", show_default=False,
-                         help="bot token of --telegram-chat (prefer the environment variable)"),
-        ] = None,  # fmt: skip
+            typer.Option(
+                envvar="STATARB_TELEGRAM_TOKEN",
+                show_default=False,
+                help="bot token of --telegram-chat (prefer the environment variable)",
+            ),
+        ] = None,
         store: Annotated[str | None, typer.Option(help="Store URL (default: settings).")] = None,
     ) -> None:
         """Add a rule from JSON (e.g. '{"name": ..., "condition": {...}}') or from flags."""

@@ -79,6 +79,23 @@ def masked_telegram(rule: dict[str, Any]) -> list[int]:
             if MASK in (t.get("token"), t.get("chat_id"))]  # fmt: skip
 
 
+def hide_tokens(rule: dict[str, Any]) -> dict[str, Any]:
+    """``rule`` with its Telegram bot tokens shown as the mask (the page never shows them)."""
+    chats = [{**t, "token": MASK} for t in rule.get("telegram") or []]
+    return {**rule, "telegram": chats} if chats else rule
+
+
+def restore_tokens(edited: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """``edited`` with each masked bot token put back from the chat of the same id in
+    ``current`` (the rule as the engine has it); a new chat needs its token typed in."""
+    if not isinstance(edited, dict):
+        return edited
+    known = {t.get("chat_id"): t.get("token") for t in current.get("telegram") or []}
+    chats = [{**t, "token": known.get(t.get("chat_id"), MASK)} if t.get("token") == MASK else t
+             for t in edited.get("telegram") or []]  # fmt: skip
+    return {**edited, "telegram": chats} if chats else edited
+
+
 def quiet_hours_dict(
     start: str, end: str, timezone: str, *, critical_bypass: bool = True
 ) -> dict[str, Any] | None:

@@ -211,7 +211,8 @@ class AlertJournal:
             if item["op"] == "add":
                 old = event.pop("id", None)
                 delivery = str(event.get("delivery"))
-                if delivery == "pending" or delivery.startswith("held"):  # never sent: it was not recorded in time
+                # never sent (held or pending): it was not recorded in time
+                if delivery == "pending" or delivery.startswith("held"):
                     event["delivery"] = "not sent (recorded after a restart)"
                 new = self.store.add_alert_event(event)
                 if isinstance(old, int):

@@ -132,9 +132,10 @@ class AlertsMixin:
     def _record_fire(self, trig: Trigger, recv_ts: int) -> None:
         rule = next((r for r in self.evaluator.rules if r.id == trig.rule_id), None)
         fired_at = self.clock()
+        severity = rule.severity if rule is not None else DEFAULT_SEVERITY
+        delivery = "none" if rule is None else delivery_status(rule, fired_at)
         event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": fired_at,
-                 "severity": rule.severity if rule is not None else DEFAULT_SEVERITY,
-                 "delivery": "none" if rule is None else delivery_status(rule, fired_at)}  # fmt: skip
+                 "severity": severity, "delivery": delivery}  # fmt: skip
         self.counts["alerts"] += 1
 
         def recorded(ev: dict[str, Any]) -> None:  # in the store: now publish and deliver it

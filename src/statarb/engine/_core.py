@@ -186,7 +186,6 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
                       self.journal.spill_path, exc)  # fmt: skip
         self.journal.start()
         await asyncio.to_thread(self.outbox.load)  # notifications held at the last stop
-        self.outbox.start()
         for data in await asyncio.to_thread(self.store.list_alert_rules):
             try:
                 rule = parse_rule(data)
@@ -197,6 +196,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             last = await asyncio.to_thread(self.store.list_alert_events, rule_id=rule.id, limit=1)
             if last:  # a cooldown running at shutdown keeps running after a restart
                 self.evaluator.prime(rule.id, last_fired=int(last[0]["ts"]))
+        self.outbox.start()  # held messages find their channels among the rules loaded above
         if self.timeframes:  # the bar kernels load now, not in the first flush of the writer
             from statarb.ingest.warm import warm_bar_kernels
 
@@ -505,7 +505,11 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             "timeframes": self.timeframes,
             "analytics_timeframes": self.analytics_timeframes,
             "rules": len(self.evaluator.rules),
-            "webhooks": {**self.notifier.counts, "pending": self.notifier.pending},
+            "webhooks": {
+                **self.notifier.counts,
+                "pending": self.notifier.pending,
+                "held": self.outbox.held,
+            },
             "bus": None if self.bus is None else self.bus.stats(),
             "book": {"pairs": len(self.book.entries), **self.book.counts},
         }

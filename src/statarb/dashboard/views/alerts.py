@@ -15,9 +15,11 @@ from statarb.dashboard.rule_form import (
     MASK,
     build_rule,
     condition_dict,
+    hide_tokens,
     masked_telegram,
     masked_webhooks,
     quiet_hours_dict,
+    restore_tokens,
 )
 from statarb.errors import AlertRuleError
 
@@ -27,7 +29,6 @@ TFS = [TICK, *data.TIMEFRAMES]
 #: the form's starting rule: |z| of a pair above 2 on 1m bars, re-armed below 1.5, at most
 #: one notification per 5 minutes (0/0 let a noisy value send a webhook every tick)
 DEFAULT_METRIC, DEFAULT_THRESHOLD, DEFAULT_HYSTERESIS, DEFAULT_COOLDOWN = "zscore", 2.0, 0.5, 300.0
-
 
 
 def _quiet_text(q: dict[str, Any] | None) -> str:
@@ -171,7 +172,7 @@ else:
     }  # fmt: skip
     text = st.text_area(
         'Edit (JSON: condition groups nest as {"op": "and"|"or", "children": [...]})',
-        json.dumps(body, indent=2),
+        json.dumps(hide_tokens(body), indent=2),
         height=260,
         key=f"al_json_{rid}",
     )
@@ -179,7 +180,7 @@ else:
     change: tuple[str, Any] | None = None
     if b[0].button("Save", key="al_save"):
         try:
-            change = ("PUT", json.loads(text))
+            change = ("PUT", restore_tokens(json.loads(text), body))
         except json.JSONDecodeError as exc:
             st.error(f"Not valid JSON: {exc}")
     if b[1].button("Disable" if current["enabled"] else "Enable", key="al_toggle"):
@@ -195,8 +196,8 @@ else:
     if change is not None and change[0] == "PUT" and (masked := masked_telegram(change[1])):
         st.error(
             f"Telegram chat(s) {masked} of this rule are masked ({MASK!r}): the engine shows "
-            "them only to callers with the API token; put the chat id and bot token in the "
-            "JSON above to save the rule."
+            "them only to callers with the API token (set STATARB_API_TOKEN for the "
+            "dashboard), or a new chat has no token yet: put it in the JSON above."
         )
         change = None
     if change is not None:
