@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from statarb.alerts.dispatch import MAX_BATCH, Dispatcher, Held, plan
+from statarb.alerts.dispatch import MAX_BATCH, Dispatcher, Held, firing_targets, plan
 from statarb.alerts.message import render
 from statarb.alerts.rules import Rule, parse_rule
 
@@ -110,3 +110,12 @@ def test_snapshot_restores_the_held_set_through_json() -> None:
     assert again.held == 2 and again.next_due() == d.next_due()
     assert [b.to_dict() for b in again.due(T0 + 3600 * S)] == [
         b.to_dict() for b in d.due(T0 + 3600 * S)]  # fmt: skip
+
+
+def test_a_rule_over_many_pairs_names_the_pairs_that_hold() -> None:
+    leaf = {"metric": "zscore", "timeframe": "1m", "operator": ">=", "threshold": 2}
+    rule = parse_rule({"id": 1, "name": "book z", "condition": {"op": "or", "children": [
+        {**leaf, "target": p} for p in ("A/B", "C/D", "E/F")]}})  # fmt: skip
+    values = {"zscore:A/B:1m": 2.5, "zscore:C/D:1m": 0.3, "zscore:E/F:1m": 3.1}
+    assert firing_targets(rule, values) == ("A/B", "E/F")
+    assert firing_targets(rule, {}) == ("A/B", "C/D", "E/F")

@@ -51,7 +51,7 @@ async def test_send_message_has_the_bot_api_shape(
     assert req["headers"]["Content-Type"] == "application/json"
     doc = req["json"]
     text = ("<b>[CRITICAL] &lt;b&gt;z&lt;/b&gt; &amp; &lt;a href='x'&gt;click&lt;/a&gt; "
-            "&lt;@all&gt;</b>\n")  # fmt: skip
+            "&lt;@all&gt;</b>")  # fmt: skip
     assert doc == {"chat_id": -1001234567890, "parse_mode": "HTML",
                    "disable_web_page_preview": True, "text": text}  # fmt: skip
     # the token is in no result, log line or count

@@ -81,6 +81,22 @@ class Plan:
     note: str = ""
 
 
+def firing_targets(rule: Rule, values: Mapping[str, float]) -> tuple[str, ...]:
+    """The targets whose conditions hold at ``values`` (what a message names), else all of the
+    rule's targets (a cross, or values missing)."""
+    out = []
+    for c in rule.conditions():
+        v = values.get(c.key)
+        if v is None:
+            continue
+        op = {"crosses_above": ">=", "crosses_below": "<="}.get(c.operator, c.operator)
+        hit = {">": v > c.threshold, ">=": v >= c.threshold, "<": v < c.threshold,
+               "<=": v <= c.threshold}[op]  # fmt: skip
+        if hit and c.target not in out:
+            out.append(c.target)
+    return tuple(sorted(out)) if out else tuple(rule.targets())
+
+
 def plan(rule: Rule, now: int) -> Plan:
     """The policy decision for a trigger of ``rule`` fired at ``now`` (epoch µs, wall clock)."""
     q = rule.quiet_hours
@@ -169,4 +185,4 @@ class Dispatcher:
             raise InputError(f"held alert notifications are malformed: {exc}") from exc
 
 
-__all__ = ["MAX_BATCH", "Batch", "Dispatcher", "Held", "Plan", "Reason", "plan"]
+__all__ = ["MAX_BATCH", "Batch", "Dispatcher", "Held", "Plan", "Reason", "firing_targets", "plan"]

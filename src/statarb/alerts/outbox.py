@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from statarb.alerts.dispatch import Batch, Dispatcher, Held, plan
+from statarb.alerts.dispatch import Batch, Dispatcher, Held, firing_targets, plan
 from statarb.alerts.evaluator import Trigger
 from statarb.alerts.message import render
 from statarb.alerts.notify import Channel, Delivery, Notifier
@@ -158,8 +158,9 @@ class Outbox:
         if not chans:
             return
         now = int(event.get("fired_at") or self.clock())
-        item = Held(eid, rule.id, rule.name, rule.severity, rule.group, tuple(rule.targets()),
-                    trig.ts, now, trig.message, dict(trig.values))  # fmt: skip
+        item = Held(eid, rule.id, rule.name, rule.severity, rule.group,
+                    firing_targets(rule, trig.values), trig.ts, now, trig.message,
+                    dict(trig.values))  # fmt: skip
         if isinstance(eid, int):
             self._open[eid] = {"left": len(chans), "results": []}
         ready = self.dispatcher.admit(rule, item, list(chans), now)

@@ -92,7 +92,8 @@ def telegram_text(title: str, body: str) -> str:
     room = MAX_TEXT - len(title) - 16
     if len(body) > room:
         body = body[: max(0, room - 2)] + " …"
-    return f"<b>{telegram_escape(title)}</b>\n{telegram_escape(body)}"
+    head = f"<b>{telegram_escape(title)}</b>"
+    return f"{head}\n{telegram_escape(body)}" if body else head
 
 
 def telegram_request(
