@@ -102,6 +102,8 @@ class Outbox:
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
         self._file_lock = threading.Lock()
+        # per rule object: its dedup group and channels (digests are not free to recompute)
+        self._derived: dict[int, tuple[Rule, str, dict[str, Channel]]] = {}
         self.counts = {"messages": 0, "held": 0, "released": 0, "orphaned": 0}
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -153,12 +155,12 @@ class Outbox:
     # -- admission -----------------------------------------------------------------------------
     def admit(self, rule: Rule, trig: Trigger, event: dict[str, Any]) -> None:
         """Send or hold the recorded ``event`` (with its ``id`` and ``fired_at``) of ``rule``."""
-        chans = channels_of(rule)
+        group, chans = self._derive(rule)
         eid = event.get("id")
         if not chans:
             return
         now = int(event.get("fired_at") or self.clock())
-        item = Held(eid, rule.id, rule.name, rule.severity, rule.group,
+        item = Held(eid, rule.id, rule.name, rule.severity, group,
                     firing_targets(rule, trig.values), trig.ts, now, trig.message,
                     dict(trig.values))  # fmt: skip
         if isinstance(eid, int):
@@ -170,6 +172,14 @@ class Outbox:
             self._wake.set()
         for batch in ready:
             self._send(batch, chans.get(batch.channel))
+
+    def _derive(self, rule: Rule) -> tuple[str, dict[str, Channel]]:
+        got = self._derived.get(id(rule))
+        if got is None or got[0] is not rule:
+            if len(self._derived) > 10_000:  # rules replaced many times: start over
+                self._derived.clear()
+            got = self._derived[id(rule)] = (rule, rule.group, channels_of(rule))
+        return got[1], got[2]
 
     async def release(self, now: int | None = None) -> int:
         """Send the held messages due at ``now`` (default: the clock); return how many."""
