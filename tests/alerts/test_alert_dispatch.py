@@ -119,3 +119,14 @@ def test_a_rule_over_many_pairs_names_the_pairs_that_hold() -> None:
     values = {"zscore:A/B:1m": 2.5, "zscore:C/D:1m": 0.3, "zscore:E/F:1m": 3.1}
     assert firing_targets(rule, values) == ("A/B", "E/F")
     assert firing_targets(rule, {}) == ("A/B", "C/D", "E/F")
+
+
+def test_a_digest_due_inside_quiet_hours_waits_for_their_end() -> None:
+    quiet = {"start": "22:00", "end": "07:00", "timezone": "UTC"}
+    r = _rule(1, "A/B", digest_minutes=60, quiet_hours=quiet)
+    evening = T0 + (21 * 3600 + 1800) * S  # 21:30: the hourly digest would go at 22:00
+    p = plan(r, evening)
+    assert p.reason == "quiet" and p.due == T0 + 31 * 3600 * S
+    assert plan(r, T0 + 20 * 3600 * S).reason == "digest"  # due 21:00, before the window
+    crit = _rule(2, "A/B", digest_minutes=60, quiet_hours=quiet, severity="critical")
+    assert plan(crit, evening).reason == "digest"  # bypasses: its digest goes at 22:00

@@ -98,17 +98,27 @@ def firing_targets(rule: Rule, values: Mapping[str, float]) -> tuple[str, ...]:
 
 
 def plan(rule: Rule, now: int) -> Plan:
-    """The policy decision for a trigger of ``rule`` fired at ``now`` (epoch µs, wall clock)."""
+    """The policy decision for a trigger of ``rule`` fired at ``now`` (epoch µs, wall clock).
+
+    A digest or dedup window that would end inside the rule's quiet hours is held to their end.
+    """
     q = rule.quiet_hours
-    if q is not None and q.active(now) and not (rule.severity == "critical" and q.critical_bypass):
-        return Plan("quiet", q.ends_after(now), f"quiet hours {q.summary()}")
+    if q is not None and (rule.severity != "critical" or not q.critical_bypass):
+        if q.active(now):
+            return Plan("quiet", q.ends_after(now), f"quiet hours {q.summary()}")
+    else:
+        q = None
     if rule.digest_minutes:
         step = rule.digest_minutes * 60 * _US
-        return Plan("digest", (now // step + 1) * step, f"digest of {rule.digest_minutes} min")
-    if rule.dedup_seconds:
+        p = Plan("digest", (now // step + 1) * step, f"digest of {rule.digest_minutes} min")
+    elif rule.dedup_seconds:
         window = round(rule.dedup_seconds * _US)
-        return Plan("dedup", now + window, f"grouped over {rule.dedup_seconds:g} s")
-    return Plan("now", now)
+        p = Plan("dedup", now + window, f"grouped over {rule.dedup_seconds:g} s")
+    else:
+        return Plan("now", now)
+    if q is not None and q.active(p.due):
+        return Plan("quiet", q.ends_after(p.due), f"quiet hours {q.summary()}")
+    return p
 
 
 @dataclass(slots=True)
