@@ -30,3 +30,14 @@ def test_mask_webhook_url() -> None:
     )
     assert mask_webhook_url("http://[::1]:9/x?k=v") == "http://[::1]:9/***"
     assert mask_webhook_url("not a url") == "***"
+
+
+def test_bot_tokens_are_masked_wherever_they_appear() -> None:
+    from statarb.masking import mask_bot_token
+
+    token = "7000000001:AAHsecretSECRETsecretSECRET_-42"
+    line = f'HTTP Request: POST https://api.telegram.org/bot{token}/sendMessage "200 OK"'
+    assert mask_bot_token(line) == (
+        'HTTP Request: POST https://api.telegram.org/bot***/sendMessage "200 OK"'
+    )
+    assert mask_bot_token("no token here: bot12:short") == "no token here: bot12:short"

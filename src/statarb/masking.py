@@ -44,6 +44,21 @@ def mask_url(url: str) -> str:
     return out + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
+#: a Telegram bot token as it appears in Bot API URLs (``/bot<digits>:<secret>/``)
+_BOT_TOKEN = re.compile(r"bot[0-9]{1,20}:[A-Za-z0-9_-]{20,100}")
+
+
+def mask_bot_token(text: str) -> str:
+    """``text`` with every Telegram bot token in it replaced by ``bot***``.
+
+    Examples
+    --------
+    >>> mask_bot_token("POST https://api.telegram.org/bot123456:AAH" + "x" * 30 + "/sendMessage")
+    'POST https://api.telegram.org/bot***/sendMessage'
+    """
+    return _BOT_TOKEN.sub("bot***", text)
+
+
 def mask_webhook_url(url: str) -> str:
     """Scheme and host of a webhook URL; its path and query (the credential) become ``***``.
 
@@ -64,4 +79,4 @@ def mask_webhook_url(url: str) -> str:
     return f"{parts.scheme}://{shown}{f':{port}' if port else ''}/{MASK}"
 
 
-__all__ = ["MASK", "mask_url", "mask_webhook_url"]
+__all__ = ["MASK", "mask_bot_token", "mask_url", "mask_webhook_url"]

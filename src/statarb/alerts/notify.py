@@ -58,12 +58,11 @@ from statarb.alerts.rules import Webhook
 from statarb.alerts.telegram import (
     TELEGRAM_API,
     TelegramChat,
-    mask_token,
     telegram_request,
     telegram_retry_after,
     telegram_text,
 )
-from statarb.masking import mask_webhook_url
+from statarb.masking import mask_bot_token, mask_webhook_url
 from statarb.timeutil import us_to_iso
 
 if TYPE_CHECKING:
@@ -208,10 +207,10 @@ class _RedactUrls(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and len(record.args) >= 2:
             args = list(record.args)
-            args[1] = mask_token(mask_webhook_url(str(args[1])))
+            args[1] = mask_bot_token(mask_webhook_url(str(args[1])))
             record.args = tuple(args)
         elif isinstance(record.msg, str):
-            record.msg = mask_token(record.msg)
+            record.msg = mask_bot_token(record.msg)
         return True
 
 
@@ -370,7 +369,7 @@ class Notifier:
         telegram: bool = False,
     ) -> Delivery:
         t0 = time.perf_counter()
-        shown = mask_token(mask_webhook_url(url))
+        shown = mask_bot_token(mask_webhook_url(url))
         state: dict[str, Any] = {"attempts": 0, "status": None, "error": None}
         try:
             async with asyncio.timeout(self.deadline):

@@ -36,8 +36,6 @@ TELEGRAM_API = "https://api.telegram.org"
 MAX_TEXT = 4096
 _TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 _CHAT_RE = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
-#: a bot token inside any text (URLs in log lines)
-TOKEN_IN_TEXT = re.compile(r"bot[0-9]{1,20}:[A-Za-z0-9_-]{20,100}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +118,10 @@ def telegram_retry_after(body: bytes) -> float | None:
     return float(value)
 
 
-def mask_token(text: str) -> str:
-    """``text`` with any bot token in it replaced by ``bot***``."""
-    return TOKEN_IN_TEXT.sub("bot***", text)
-
-
 __all__ = [
     "MAX_TEXT",
     "TELEGRAM_API",
-    "TOKEN_IN_TEXT",
     "TelegramChat",
-    "mask_token",
     "parse_telegram",
     "telegram_escape",
     "telegram_request",
