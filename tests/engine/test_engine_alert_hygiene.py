@@ -105,3 +105,25 @@ async def test_dedup_and_quiet_hours_through_the_engine_and_a_restart(
     finally:
         await again.stop()
         again.store.close()
+
+
+def test_a_held_event_spilled_at_shutdown_is_recorded_as_not_sent(
+    sqlite_url: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import orjson
+
+    from statarb.engine._alert_journal import AlertJournal
+
+    spill = tmp_path / "x.spill"
+    held = "held: digest of 15 min, until 2024-01-01T00:15:00.000Z"
+    event = {"rule_id": 1, "ts": T0, "values": {}, "message": "m", "severity": "info",
+             "delivery": held, "id": 9}  # fmt: skip
+    spill.write_bytes(orjson.dumps({"op": "add", "event": event}) + b"\n")
+    store = open_store(sqlite_url)
+    try:
+        assert AlertJournal(store, spill).replay_spill() == 1
+        (stored,) = store.list_alert_events()
+        assert stored["delivery"] == "not sent (recorded after a restart)"
+        assert stored["severity"] == "info"
+    finally:
+        store.close()
