@@ -61,6 +61,7 @@ def test_pair_scan_backtest_rules(client: tuple[Client, TestClient]) -> None:
         "metric": "price", "target": "BTCUSDT", "timeframe": "tick", "operator": ">",
         "threshold": 1e9}}).raise_for_status()  # fmt: skip
     assert c.rules()["name"].tolist() == ["wide"]
+    assert c.rules()["severity"].tolist() == ["warning"]
 
 
 def test_errors_are_api_errors_naming_the_field(client: tuple[Client, TestClient]) -> None:

@@ -218,7 +218,8 @@ class Client:
         import pandas as pd
 
         rows = self._get("/api/v1/alerts/rules", {}).json()
-        cols = ["id", "name", "summary", "enabled", "cooldown_seconds", "condition", "webhooks",
+        cols = ["id", "name", "summary", "enabled", "severity", "cooldown_seconds", "dedup_seconds",
+                "digest_minutes", "quiet_hours", "condition", "webhooks", "telegram",
                 "metadata"]  # fmt: skip
         return pd.DataFrame(rows, columns=cols).set_index("id")
 
