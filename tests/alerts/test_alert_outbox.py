@@ -138,3 +138,21 @@ async def test_the_digest_task_releases_on_its_own_and_orphans_are_reported(
     assert {k: v["delivery"] for k, v in rig.updates.items() if k < 4} == {
         1: "delivered", 2: "delivered", 3: "delivered"}  # fmt: skip
     await rig.close()
+
+
+async def test_an_unwritable_held_file_is_logged_and_the_task_goes_on(
+    bot: FakeBotAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    rules = [_rule(1, "BTCUSDT/ETHUSDT", digest_minutes=5)]
+    rig = Rig(bot, blocker / "held", rules, T0)
+    rig.outbox.start()
+    rig.outbox.admit(rules[0], *_event(rules[0], 1, T0))
+    rig.clock.now = T0 + 300 * S
+    rig.outbox.wake()
+    (req,) = await asyncio.to_thread(bot.wait_for, 1)  # delivery does not depend on the disk
+    assert "statarb: 1 alert (digest of 5 min)" in req["json"]["text"]
+    rig.outbox.admit(rules[0], *_event(rules[0], 2, T0 + 301 * S))
+    await rig.close()  # the stop goes on, and says what it could not keep
+    assert "1 held alert notifications could not be kept" in caplog.text

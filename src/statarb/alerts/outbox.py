@@ -141,7 +141,11 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await asyncio.to_thread(self._write, self._snapshot())
+        try:
+            await asyncio.to_thread(self._write, self._snapshot())
+        except OSError as exc:  # the stop goes on; say what is lost
+            log.error("%d held alert notifications could not be kept in %s: %s",
+                      self.dispatcher.held, self.path, exc)  # fmt: skip
 
     def wake(self) -> None:
         """Re-check what is due now (after the clock moved, in tests)."""
@@ -225,15 +229,19 @@ class Outbox:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            failed = False
             try:
                 await self.release()
                 if self._dirty:
                     self._dirty = False
                     await asyncio.to_thread(self._write, self._snapshot())
             except Exception:  # the task must survive a failing disk or channel
-                log.exception("alert outbox: releasing held notifications failed")
+                log.exception("alert outbox: releasing or keeping held notifications failed")
+                failed = self._dirty = True  # written again at the next pass
             nxt = self.dispatcher.next_due()
             wait = MAX_WAIT_S if nxt is None else (nxt - self.clock()) / 1e6
+            if failed:
+                wait = max(wait, 1.0)  # no busy loop on a disk that keeps failing
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(MAX_WAIT_S, max(0.0, wait))):
                     await self._wake.wait()
