@@ -1,4 +1,7 @@
-from statarb.config import load_settings
+import pytest
+from pydantic import ValidationError
+
+from statarb.config import Settings, load_settings
 
 
 def test_env_and_overrides(monkeypatch, tmp_path):
@@ -19,3 +22,10 @@ def test_toml_file(monkeypatch, tmp_path):
     s = load_settings()
     assert s.store_url == "sqlite:///from_file.db"
     assert s.api_port == 8200  # environment beats the file
+
+
+def test_telegram_api_must_be_an_http_url() -> None:
+    assert Settings().telegram_api == "https://api.telegram.org"
+    assert Settings(telegram_api="http://127.0.0.1:8081/").telegram_api == "http://127.0.0.1:8081"
+    with pytest.raises(ValidationError, match="telegram_api"):
+        Settings(telegram_api="ftp://api.telegram.org")

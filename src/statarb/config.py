@@ -110,6 +110,13 @@ class Settings(BaseSettings):
             return [s.strip() for s in v.split(",") if s.strip()]
         return v
 
+    @field_validator("telegram_api")
+    @classmethod
+    def _check_telegram_api(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")) or not v.isprintable() or " " in v:
+            raise ValueError(f"must be an http(s) URL such as https://api.telegram.org, got {v!r}")
+        return v.rstrip("/")
+
     @property
     def sqlite_path(self) -> Path | None:
         """The database file when the store is SQLite, else ``None``."""
