@@ -6,6 +6,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from statarb.alerts.policy import QuietHours, condition_signature, parse_quiet_hours
 from statarb.alerts.rules import parse_rule
@@ -96,3 +98,24 @@ def test_condition_signature_ignores_targets_only() -> None:
     assert a.group == b.group != c.group
     assert parse_rule({**BASE, "dedup_key": "z-book"}).group == "z-book"
     assert "*" in condition_signature(a.condition.to_dict())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.integers(0, 1439),
+    end=st.integers(0, 1439),
+    zone=st.sampled_from(["UTC", "Europe/London", "America/New_York", "Australia/Sydney",
+                          "Asia/Kolkata"]),
+    ts=st.integers(1_577_836_800_000_000, 1_893_456_000_000_000),  # 2020..2030
+)  # fmt: skip
+def test_quiet_hours_end_after_now_and_not_inside_the_window(
+    start: int, end: int, zone: str, ts: int
+) -> None:
+    if start == end:
+        return
+    q = QuietHours(start, end, zone)
+    out = q.ends_after(ts)
+    assert ts < out <= ts + 26 * 3600 * 1_000_000
+    assert not q.active(out)  # the window is over at its end
+    local = dt.datetime.fromtimestamp(out / 1e6, ZoneInfo(zone))
+    assert local.hour * 60 + local.minute in (end, (end + 60) % 1440)  # +1 h in a DST gap
