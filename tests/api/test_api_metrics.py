@@ -39,6 +39,8 @@ def test_metrics_follow_prometheus_conventions(client: TestClient) -> None:
     assert count == 3.0 and buckets[-1].labels["le"] == "+Inf" and buckets[-1].value == count
     assert [b.value for b in buckets] == sorted(b.value for b in buckets)  # cumulative
     assert "process_resident_memory_bytes" in families
+    held = families["statarb_alert_notifications_held"]
+    assert held.type == "gauge" and held.samples[0].value == 0.0
 
 
 def test_metrics_answer_head(client: TestClient) -> None:

@@ -15,7 +15,9 @@ from the engine at scrape time; process metrics (memory, CPU, open files) come w
 - ``statarb_latency_seconds{stage}`` (histogram): receipt (exchange to receipt), processed and
   alert (from receipt);
 - ``statarb_alert_rules`` (gauge); ``statarb_webhook_deliveries_total{outcome}`` (sent, failed,
-  dropped), ``statarb_webhook_retries_total``, ``statarb_webhook_pending`` (gauge);
+  dropped), ``statarb_webhook_retries_total``, ``statarb_webhook_pending`` (gauge),
+  ``statarb_alert_notifications_held`` (gauge: quiet hours, digest and dedup windows; webhook
+  and Telegram deliveries count in the webhook families);
 - ``statarb_ws_clients``, ``statarb_ws_topics`` (gauges), ``statarb_ws_<event>_total``;
 - ``statarb_bus_connected`` (gauge), ``statarb_bus_<event>_total`` (Redis bus, when configured).
 """
