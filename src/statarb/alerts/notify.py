@@ -1,23 +1,6 @@
 """Webhook delivery of alert triggers (the I/O edge of the alerts package).
 
-Payloads
---------
-- ``slack``: ``{"text": "<message>"}`` (Slack incoming webhook), with ``&``, ``<`` and ``>``
-  escaped as Slack requires, so a rule name cannot inject links or mentions.
-- ``discord``: ``{"content": "<message>", "allowed_mentions": {"parse": []}}`` (cut to 2000
-  characters; no ``@everyone``, role or user ping, whatever the rule is named).
-- ``custom``: the JSON document below. When the webhook has a ``secret``, the headers
-  ``X-Statarb-Timestamp: <unix seconds>`` and ``X-Statarb-Signature: sha256=<hex>`` are sent,
-  the signature being the HMAC-SHA256, keyed with the secret, of ``<timestamp>.<body>`` (the
-  timestamp text, a dot, the exact request body)::
-
-      {"type": "alert", "rule_id": 3, "rule_name": "wide spread",
-       "time": "2024-08-08T12:00:00.000Z", "ts": 1723118400000000,
-       "message": "...", "values": {"zscore:BTCUSDT/ETHUSDT:1m": 2.31}, "event_id": 17}
-
-  A receiver verifies it with :func:`verify` (or the same few lines, see docs/security.md):
-  recompute the HMAC over ``timestamp + "." + body``, compare in constant time, and refuse a
-  timestamp more than a few minutes from its own clock, so a captured request cannot be replayed.
+Payloads are built by :mod:`statarb.alerts.payload` (re-exported here).
 
 Delivery
 --------
@@ -36,15 +19,11 @@ concurrency, so a slow or dead endpoint never delays the caller.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from statarb.alerts._target import (
     IPNetwork,
@@ -54,6 +33,16 @@ from statarb.alerts._target import (
 )
 from statarb.alerts.evaluator import Trigger
 from statarb.alerts.message import Message
+from statarb.alerts.payload import (
+    SIGNATURE_HEADER,
+    SIGNATURE_TOLERANCE_S,
+    TIMESTAMP_HEADER,
+    build_message_request,
+    build_request,
+    sign,
+    slack_escape,
+    verify,
+)
 from statarb.alerts.rules import Webhook
 from statarb.alerts.telegram import (
     TELEGRAM_API,
@@ -63,19 +52,14 @@ from statarb.alerts.telegram import (
     telegram_text,
 )
 from statarb.masking import mask_bot_token, mask_webhook_url
-from statarb.timeutil import us_to_iso
 
 if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Statarb-Signature"
-TIMESTAMP_HEADER = "X-Statarb-Timestamp"
 #: longest ``Retry-After`` honoured, seconds (a longer one fails the delivery)
 MAX_RETRY_AFTER_S = 60.0
-#: tolerance of :func:`verify` by default, seconds
-SIGNATURE_TOLERANCE_S = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,70 +85,6 @@ class Delivery:
             "error": self.error,
             "seconds": round(self.seconds, 4),
         }
-
-
-def sign(body: bytes, secret: str, timestamp: int) -> str:
-    """``sha256=<hex HMAC-SHA256 of b"<timestamp>." + body keyed with secret>``."""
-    signed = str(int(timestamp)).encode() + b"." + body
-    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
-
-def verify(
-    body: bytes,
-    secret: str,
-    *,
-    timestamp: str,
-    signature: str,
-    now: float,
-    tolerance: float = SIGNATURE_TOLERANCE_S,
-) -> bool:
-    """Whether a received custom webhook is authentic and fresh (what a receiver runs).
-
-    Examples
-    --------
-    >>> sig = sign(b"{}", "k", 1_700_000_000)
-    >>> verify(b"{}", "k", timestamp="1700000000", signature=sig, now=1_700_000_010)
-    True
-    >>> verify(b"{}", "k", timestamp="1700000000", signature=sig, now=1_700_000_900)
-    False
-    """
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
-        return False
-    return hmac.compare_digest(signature, sign(body, secret, int(timestamp)))
-
-
-def slack_escape(text: str) -> str:
-    """Escape ``&``, ``<`` and ``>`` as Slack's message formatting requires."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def build_request(
-    webhook: Webhook,
-    trigger: Trigger,
-    *,
-    event_id: int | None = None,
-    timestamp: int | None = None,
-) -> tuple[bytes, dict[str, str]]:
-    """The body and headers sent to ``webhook`` for ``trigger`` (see the module docs).
-
-    ``timestamp`` (unix seconds, default now) is signed with the body of custom webhooks.
-    """
-    if webhook.kind == "slack":
-        doc: dict[str, Any] = {"text": slack_escape(trigger.message)}
-    elif webhook.kind == "discord":
-        doc = {"content": trigger.message[:2000], "allowed_mentions": {"parse": []}}
-    else:
-        doc = {
-            "type": "alert",
-            "rule_id": trigger.rule_id,
-            "rule_name": trigger.rule_name,
-            "time": us_to_iso(trigger.ts),
-            "ts": trigger.ts,
-            "message": trigger.message,
-            "values": trigger.values,
-            "event_id": event_id,
-        }
-    return _signed(webhook, orjson.dumps(doc), timestamp)
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -218,33 +138,6 @@ def _redact_httpx_logs() -> None:
     lg = logging.getLogger("httpx")
     if not any(isinstance(f, _RedactUrls) for f in lg.filters):
         lg.addFilter(_RedactUrls())
-
-
-def build_message_request(
-    webhook: Webhook, message: Message, *, timestamp: int | None = None
-) -> tuple[bytes, dict[str, str]]:
-    """The body and headers sent to ``webhook`` for a rendered notification.
-
-    Slack and Discord get the message text (escaped, cut); a custom webhook gets
-    ``message.doc`` (``"type": "alert"`` for one trigger, ``"alert_batch"`` for several), signed
-    as in :func:`build_request`.
-    """
-    if webhook.kind == "slack":
-        doc: dict[str, Any] = {"text": slack_escape(message.text)}
-    elif webhook.kind == "discord":
-        doc = {"content": message.text[:2000], "allowed_mentions": {"parse": []}}
-    else:
-        doc = message.doc
-    return _signed(webhook, orjson.dumps(doc), timestamp)
-
-
-def _signed(webhook: Webhook, body: bytes, timestamp: int | None) -> tuple[bytes, dict[str, str]]:
-    headers = {"Content-Type": "application/json", "User-Agent": "statarb-alerts"}
-    if webhook.kind == "custom" and webhook.secret:
-        ts = int(time.time()) if timestamp is None else int(timestamp)
-        headers[TIMESTAMP_HEADER] = str(ts)
-        headers[SIGNATURE_HEADER] = sign(body, webhook.secret, ts)
-    return body, headers
 
 
 class _FinalError(Exception):
@@ -540,6 +433,7 @@ class Notifier:
 __all__ = [
     "MAX_RETRY_AFTER_S",
     "SIGNATURE_HEADER",
+    "SIGNATURE_TOLERANCE_S",
     "TIMESTAMP_HEADER",
     "Channel",
     "Delivery",
