@@ -130,3 +130,10 @@ def test_a_digest_due_inside_quiet_hours_waits_for_their_end() -> None:
     assert plan(r, T0 + 20 * 3600 * S).reason == "digest"  # due 21:00, before the window
     crit = _rule(2, "A/B", digest_minutes=60, quiet_hours=quiet, severity="critical")
     assert plan(crit, evening).reason == "digest"  # bypasses: its digest goes at 22:00
+
+
+def test_a_trigger_alone_in_its_dedup_window_reads_as_sent_at_once() -> None:
+    d, r = Dispatcher(), _rule(1, "A/B", dedup_seconds=30)
+    d.admit(r, _held(r, 1, T0), ["c1"], T0)
+    (batch,) = d.due(T0 + 30 * S)
+    assert render(batch).text == "[WARNING] wide A/B: z"

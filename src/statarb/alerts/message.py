@@ -1,6 +1,7 @@
 """The text and JSON of one notification (a :class:`~statarb.alerts.dispatch.Batch`). Pure.
 
-One trigger sent at once reads ``[WARNING] <rule>: <condition> | <values>``. A batch (dedup,
+One trigger sent at once (or alone in its dedup window) reads
+``[WARNING] <rule>: <condition> | <values>``. A batch (dedup,
 digest or quiet-hours summary) has a title naming the highest severity, the number of triggers
 and why they were held, then one line per dedup group naming every pair that fired, then the
 triggers themselves (at most :data:`MAX_LINES`, then ``… and N more``). Times are UTC.
@@ -73,7 +74,7 @@ def render(batch: Batch) -> Message:
     """The message for ``batch`` (see the module docs)."""
     items = batch.items
     sev = max((h.severity for h in items), key=severity_rank, default=SEVERITIES[1])
-    if len(items) == 1 and batch.reason == "now":
+    if len(items) == 1 and batch.reason in ("now", "dedup"):  # nothing to group: as it fired
         h = items[0]
         doc = {"type": "alert", **_item_doc(h)}
         return Message(f"[{h.severity.upper()}] {h.message}", "", sev, doc)
@@ -81,12 +82,11 @@ def render(batch: Batch) -> Message:
     if batch.note:
         title += f" ({batch.note})"
     lines = group_lines(items)
-    if len(items) > 1 or batch.reason != "dedup":
-        shown = sorted(items, key=lambda h: h.fired_at)
-        lines += [f"{_hms(h.fired_at)} [{h.severity.upper()}] {h.message}"
-                  for h in shown[:MAX_LINES]]  # fmt: skip
-        if len(shown) > MAX_LINES:
-            lines.append(f"… and {len(shown) - MAX_LINES} more (see the alert history)")
+    shown = sorted(items, key=lambda h: h.fired_at)
+    lines += [f"{_hms(h.fired_at)} [{h.severity.upper()}] {h.message}"
+              for h in shown[:MAX_LINES]]  # fmt: skip
+    if len(shown) > MAX_LINES:
+        lines.append(f"… and {len(shown) - MAX_LINES} more (see the alert history)")
     doc = {"type": "alert_batch", "reason": batch.reason, "note": batch.note, "severity": sev,
            "time": us_to_iso(batch.due), "alerts": [_item_doc(h) for h in items]}  # fmt: skip
     body = "\n".join(lines)
