@@ -192,7 +192,7 @@ class Outbox:
             return 0
         known: dict[str, Channel] = {}
         for r in self.rules():
-            known.update(channels_of(r))
+            known.update(self._derive(r)[1])
         for batch in batches:
             self._send(batch, known.get(batch.channel))
         self.counts["released"] += len(batches)
@@ -210,20 +210,19 @@ class Outbox:
 
     def _done(self, batch: Batch, result: Delivery) -> None:
         for item in batch.items:
-            acc = self._open.get(item.event_id) if item.event_id is not None else None
-            if acc is None:
+            eid = item.event_id
+            acc = self._open.get(eid) if eid is not None else None
+            if eid is None or acc is None:
                 continue
             acc["results"].append({**result.to_dict(), "batch": batch.reason,
                                    "batched": len(batch.items)})  # fmt: skip
             acc["left"] -= 1
             if acc["left"] <= 0:
-                del self._open[item.event_id]  # type: ignore[arg-type]
+                del self._open[eid]
                 ok = all(r["ok"] for r in acc["results"])
-                self.on_delivered(item.event_id, {"delivery": "delivered" if ok else "failed",  # type: ignore[arg-type]
-                                                  "deliveries": acc["results"]})  # fmt: skip
-        if batch.reason != "now":
-            self._dirty = True
-            self._wake.set()
+                changes = {"delivery": "delivered" if ok else "failed",
+                           "deliveries": acc["results"]}  # fmt: skip
+                self.on_delivered(eid, changes)
 
     # -- the release task and the file ---------------------------------------------------------
     async def _run(self) -> None:
