@@ -111,3 +111,25 @@ def test_long_texts_are_cut_to_telegram_s_limit_and_stay_valid_html() -> None:
     assert telegram_retry_after(b"not json") is None
     assert telegram_retry_after(b'{"parameters": {"retry_after": -1}}') is None
     assert MAX_RETRY_AFTER_S < 3600
+
+
+async def test_the_official_host_is_reached_by_name_over_tls_without_the_address_check() -> None:
+    import httpx
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True, "result": {"message_id": 1}})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    n = Notifier(backoff=0.0, client=client)  # the default base: https://api.telegram.org
+    try:
+        res = await n.deliver_message(CHAT, _message())
+    finally:
+        await n.aclose()
+        await client.aclose()
+    assert res.ok and res.url == "https://api.telegram.org/***"
+    (req,) = seen
+    assert str(req.url) == f"https://api.telegram.org/bot{TOKEN}/sendMessage"
+    assert req.headers["host"] == "api.telegram.org" and "sni_hostname" not in req.extensions
