@@ -701,6 +701,12 @@ class ReplayServer:
         self._book_at[sym] = target
 
     def _deliver_depth(self, sym: str, low: str, j: int, rnd: int) -> int:
+        assert self.rec is not None and self.market is not None
+        if low not in self._depth_watched:  # nobody takes the diff: the book catches up if read
+            tape = self.rec.depth[sym]
+            self._depth_next[sym] = (rnd, j + 1) if j + 1 < len(tape) else (rnd + 1, -1)
+            self._depth_pass[sym] = rnd
+            return self.market.present_ms_one(tape.frames[j].T * 1000, rnd)
         self._sync_book(sym)
         frame = self.depth_frame(sym, j, rnd)
         if rnd != self._depth_pass[sym]:
