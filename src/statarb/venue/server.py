@@ -389,8 +389,8 @@ class ReplayServer:
     async def _play_round(self, rec: Recording, rnd: int, t0: float) -> None:
         i, n = 0, len(rec)
         while i < n:
-            if self.speed is None and self._fast_ok():
-                i = await self._play_runs(rec, rnd, i)
+            if self._fast_ok():
+                i = await self._play_runs(rec, rnd, t0, i)
             else:
                 i = await self._play_events(rec, rnd, t0, i)
 
@@ -412,6 +412,10 @@ class ReplayServer:
                 wait = due - time.monotonic()
                 if wait > 0.001:
                     await asyncio.sleep(wait)
+                elif i % 64 == 0:  # behind the clock: still let the connections send
+                    await asyncio.sleep(0)
+                if i % 64 == 0 and self._fast_ok():
+                    return i
             elif i % 64 == 0:
                 await self._yield_to_clients()
                 if self._fast_ok():
@@ -441,12 +445,15 @@ class ReplayServer:
                 self._deliver_marks(now_ms)
         return len(rec)
 
-    async def _play_runs(self, rec: Recording, rnd: int, start: int) -> int:
-        """The ``--max`` fast path: hand out runs of events, each run's frames in one go.
+    async def _play_runs(self, rec: Recording, rnd: int, t0: float, start: int) -> int:
+        """The fast path: hand out runs of events, each run's frames in one go.
 
-        A run ends at the event that makes mark prices due, so that the marks follow the same
-        frames as in :meth:`_play_events`; frames, released trades, quotes and depth positions
-        come out as they would event by event (books catch up when read: :meth:`_sync_book`).
+        With ``--max`` a run is the next :data:`_CHUNK` events; paced, it is every event whose
+        time has come (as :meth:`_play_events` plays them without pausing), then the player
+        sleeps until the next one is due. A run also ends at the event that makes mark prices
+        due, so that the marks follow the same frames as in :meth:`_play_events`; frames,
+        released trades, quotes and depth positions come out as they would event by event
+        (books catch up when read: :meth:`_sync_book`).
         """
         market = self.market
         assert market is not None
@@ -456,9 +463,20 @@ class ReplayServer:
         n = len(rec)
         due = (mark_triggers(plan.now_ms[start:], self._next_mark) + start).tolist()
         due.append(n)
+        at: np.ndarray | None = None
+        if self.speed is not None:
+            at = t0 + (rec.ts - int(rec.ts[0]) + rnd * rec.duration_us) / 1e6 / self.speed
         k, i = 0, start
         while i < n and self._fast_ok():
-            end = min(n, i + _CHUNK)
+            if at is None:
+                end = min(n, i + _CHUNK)
+            else:
+                now = time.monotonic()
+                wait = float(at[i]) - now
+                if wait > 0.001:
+                    await asyncio.sleep(wait)
+                    continue
+                end = min(n, i + _CHUNK, max(i + 1, int(np.searchsorted(at, now + 0.001, "right"))))
             while due[k] < i:
                 k += 1
             marks = due[k] < end
@@ -468,7 +486,10 @@ class ReplayServer:
             if marks:
                 self._deliver_marks(int(plan.now_ms[end - 1]))
             i = end
-            await self._yield_to_clients()
+            if at is None:
+                await self._yield_to_clients()
+            elif i < n and at[i] - time.monotonic() <= 0.001:
+                await asyncio.sleep(0)  # behind the clock: still let the connections send
         return i
 
     def _emit_run(self, rec: Recording, plan: PassPlan, i0: int, i1: int) -> None:
