@@ -194,14 +194,14 @@ async def _socket_run(tmp: Path, port: int, n: int, seconds: float | None) -> di
     st, fs = writer.stats, feed.stats
     store.close()
     assert fs.lost == 0 and st.dropped == 0, (fs, st)
-    return {"wall": t1 - t0, "cpu": cpu1 - cpu0, "n": w1 - w0,
-            "p50": st.store_latency_p50_ms or 0.0, "p99": st.store_latency_p99_ms or 0.0}  # fmt: skip
+    p50, p99 = st.store_latency_p50_ms or 0.0, st.store_latency_p99_ms or 0.0
+    return {"wall": t1 - t0, "cpu": cpu1 - cpu0, "n": w1 - w0, "p50": p50, "p99": p99}
 
 
 def _sample_frames(n: int) -> list[str]:
     """Combined-stream aggTrade frames as the venue sends them (the floor's input)."""
-    from statarb.venue._data import load_recording
     from statarb.venue._clock import Clock
+    from statarb.venue._data import load_recording
     from statarb.venue._market import Market
 
     rec = load_recording(files())

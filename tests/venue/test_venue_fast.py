@@ -36,14 +36,16 @@ async def _read(
     left out. Also returns whether the fast path was open at the end.
     """
     async with ReplayServer(rec or files(), speed=speed, clock="original", loop=True) as srv:
-        async with connect(f"{srv.ws_url}{path}", max_queue=None, max_size=None) as ws:
-            out: list[bytes] = []
-            async with asyncio.timeout(60):
-                while len(out) < n:
-                    f = await ws.recv(decode=False)
-                    if extra is None or b'"stream":"%s"' % extra not in f:
-                        out.append(f)
-            return out, srv._fast_ok()
+        out: list[bytes] = []
+        async with (
+            connect(f"{srv.ws_url}{path}", max_queue=None, max_size=None) as ws,
+            asyncio.timeout(60),
+        ):
+            while len(out) < n:
+                f = await ws.recv(decode=False)
+                if extra is None or b'"stream":"%s"' % extra not in f:
+                    out.append(f)
+        return out, srv._fast_ok()
 
 
 @pytest.mark.parametrize("speed", [None, 100.0])

@@ -69,7 +69,9 @@ def mark_triggers(now_ms: np.ndarray, next_mark: int) -> np.ndarray:
     return np.flatnonzero(sec > before)
 
 
-def build_plan(rec: Recording, market: Market, rnd: int, depth_ms: dict[str, np.ndarray]) -> PassPlan:
+def build_plan(
+    rec: Recording, market: Market, rnd: int, depth_ms: dict[str, np.ndarray]
+) -> PassPlan:
     """The emissions and event times of pass ``rnd``.
 
     ``depth_ms`` holds each depth tape's frame times (ms, as recorded) by symbol.
@@ -116,7 +118,11 @@ def build_plan(rec: Recording, market: Market, rnd: int, depth_ms: dict[str, np.
     # a trade's own frame comes before the aggregate it completes: order by (event, kind)
     order = np.lexsort((sid_all % nk, ev_all))
     return PassPlan(
-        rnd, now_ms, ev_all[order], sid_all[order], [pays[k] for k in order.tolist()],
+        rnd,
+        now_ms,
+        ev_all[order],
+        sid_all[order],
+        [pays[k] for k in order.tolist()],
         stream_names(rec.symbols),
     )
 

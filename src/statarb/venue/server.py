@@ -347,10 +347,10 @@ class ReplayServer:
                 client.out, client.ctl = [], []
                 client.room.set()
                 data = len(batch) - len(ctl)
-                cut = bool(self.disconnect_every) and client.sent + data >= self.disconnect_every
+                every = self.disconnect_every or 0
+                cut = every > 0 and client.sent + data >= every
                 if cut:
-                    assert self.disconnect_every is not None
-                    room, controls, keep = self.disconnect_every - client.sent, set(ctl), 0
+                    room, controls, keep = every - client.sent, set(ctl), 0
                     while room:
                         room -= keep not in controls
                         keep += 1
@@ -521,17 +521,17 @@ class ReplayServer:
         nsym = len(rec.symbols)
         key = rec.kind[i0:i1].astype(np.int64) * nsym + rec.sym[i0:i1]
         kinds, first = np.unique(key[::-1], return_index=True)
-        rnd = plan.rnd
+        rnd, market = plan.rnd, self.market
+        assert market is not None
         for kk, ev in zip(kinds.tolist(), (i1 - 1 - first).tolist(), strict=True):
             kind, si = divmod(kk, nsym)
             sym, j = rec.symbols[si], int(rec.row[ev])
             if kind == KIND_TRADE:
                 self.released[sym] = rnd * len(rec.trades[sym]) + j + 1
-                self._last_price[sym] = float(self.market.trades(sym, rnd).price[j])  # type: ignore[union-attr]
+                self._last_price[sym] = float(market.trades(sym, rnd).price[j])
             elif kind == KIND_QUOTE:
                 q = rec.quotes[sym]
-                f = self.market.factor(sym, rnd)  # type: ignore[union-attr]
-                self._mid[sym] = float(q.bid[j] + q.ask[j]) / 2 * f
+                self._mid[sym] = float(q.bid[j] + q.ask[j]) / 2 * market.factor(sym, rnd)
             else:
                 nd = len(rec.depth[sym])
                 self._depth_next[sym] = (rnd, j + 1) if j + 1 < nd else (rnd + 1, -1)
@@ -591,7 +591,7 @@ class ReplayServer:
     async def _yield_to_clients(self) -> None:
         """Let the senders run; wait while a connection has more than its share queued."""
         await asyncio.sleep(0)
-        while (full := next((c for c in self.clients if len(c.out) > _HIGH_WATER), None)):
+        while full := next((c for c in self.clients if len(c.out) > _HIGH_WATER), None):
             full.room.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.05):  # a connection may go away meanwhile
