@@ -180,7 +180,11 @@ async def _socket_run(tmp: Path, port: int, n: int, seconds: float | None) -> di
     wtask = asyncio.create_task(writer.run(queue))
     ftask = asyncio.create_task(feed.run())
     c = writer._c  # the counters, read without building a stats snapshot per poll
+    start = time.monotonic()
     while c["written"] < 2000:  # connected and flowing
+        if time.monotonic() - start > 120 or ftask.done():
+            feed.stop()
+            raise RuntimeError(f"no trades stored from the venue on port {port}")
         await asyncio.sleep(0.01)
     w0, t0, cpu0 = c["written"], time.perf_counter(), time.process_time()
     end = None if seconds is None else t0 + seconds
