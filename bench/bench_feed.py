@@ -8,12 +8,21 @@
 
 Frames are aggTrade frames in the real combined-stream format (cryptofeed's 2021 capture),
 four symbols with consecutive ids so no REST backfill is triggered.
+
+3. Over a real socket: ``statarb replay --max --loop`` of the packaged sample in a child process
+   serves ``BinanceFeed.run()`` (its managed connection, sequencer, queue) and a ``TickWriter``
+   into SQLite in this process: messages stored per second of wall time and of this process's
+   CPU time, against the parse-only floor of the frames the venue sends, and receipt-to-stored
+   p99 with the venue paced (``--speed``) at about 5k and 50k msgs/s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +33,7 @@ import orjson
 from bench._common import report
 from statarb.ingest.binance import BinanceFeed, FeedBatch
 from statarb.ingest.writer import TickWriter
+from statarb.sample import files
 from statarb.store import open_store
 
 N_FRAMES = int(os.environ.get("STATARB_BENCH_FEED_FRAMES", 200_000))
@@ -119,6 +129,122 @@ async def _paced(frames: list[str], tmp: Path, rate: int, seconds: float) -> dic
             "flushes": st.batches}  # fmt: skip
 
 
+#: aggTrade messages per second of the packaged sample (both symbols' aggregates) at speed 1
+SAMPLE_RATE = (10_447 + 6_209) / 344.4
+SOCKET_MESSAGES = int(os.environ.get("STATARB_BENCH_FEED_SOCKET", 300_000))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Venue:
+    """``statarb replay`` of the packaged sample in a child process (``speed=None``: ``--max``)."""
+
+    def __init__(self, speed: float | None) -> None:
+        self.port = _free_port()
+        pace = ["--max"] if speed is None else ["--speed", str(speed)]
+        exe = Path(sys.executable).with_name("statarb")
+        self.proc = subprocess.Popen(
+            [str(exe), "replay", *map(str, files()), "--port", str(self.port), "--loop", *pace],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:  # listening once a connection is accepted
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("statarb replay did not start") from None
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+async def _socket_run(tmp: Path, port: int, n: int, seconds: float | None) -> dict[str, float]:
+    """Feed + writer from the venue until ``n`` more trades are stored (or ``seconds`` pass)."""
+    from statarb.ingest.warm import warm_bar_kernels
+
+    store = open_store(f"sqlite:///{tmp / f'sock-{time.perf_counter_ns()}.db'}")
+    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(maxsize=2000)
+    url = f"127.0.0.1:{port}"
+    feed = BinanceFeed(["BTCUSDT", "ETHUSDT"], out=queue, ws_url=f"ws://{url}",
+                       rest_url=f"http://{url}")  # fmt: skip
+    writer = TickWriter(store)
+    await asyncio.to_thread(warm_bar_kernels)
+    wtask = asyncio.create_task(writer.run(queue))
+    ftask = asyncio.create_task(feed.run())
+    c = writer._c  # the counters, read without building a stats snapshot per poll
+    start = time.monotonic()
+    while c["written"] < 2000:  # connected and flowing
+        if time.monotonic() - start > 120 or ftask.done():
+            feed.stop()
+            raise RuntimeError(f"no trades stored from the venue on port {port}")
+        await asyncio.sleep(0.01)
+    w0, t0, cpu0 = c["written"], time.perf_counter(), time.process_time()
+    end = None if seconds is None else t0 + seconds
+    while c["written"] < w0 + n and (end is None or time.perf_counter() < end):
+        await asyncio.sleep(0.01)
+    t1, cpu1, w1 = time.perf_counter(), time.process_time(), c["written"]
+    feed.stop()
+    await ftask
+    await writer.close()
+    await wtask
+    st, fs = writer.stats, feed.stats
+    store.close()
+    assert fs.lost == 0 and st.dropped == 0, (fs, st)
+    p50, p99 = st.store_latency_p50_ms or 0.0, st.store_latency_p99_ms or 0.0
+    return {"wall": t1 - t0, "cpu": cpu1 - cpu0, "n": w1 - w0, "p50": p50, "p99": p99}
+
+
+def _sample_frames(n: int) -> list[str]:
+    """Combined-stream aggTrade frames as the venue sends them (the floor's input)."""
+    from statarb.venue._clock import Clock
+    from statarb.venue._data import load_recording
+    from statarb.venue._market import Market
+
+    rec = load_recording(files())
+    market = Market(rec, Clock("original", int(rec.ts[0]), None))
+    one = [f'{{"stream":"{s.lower()}@aggTrade","data":{d}}}'
+           for s in rec.trades for d in market.trades(s, 0).agg_json]  # fmt: skip
+    return (one * (n // len(one) + 1))[:n]
+
+
+def socket_bench(tmp: Path) -> None:
+    """Over a real socket from the venue: throughput against the floor, then paced p99."""
+    venue = _Venue(None)
+    try:
+        res = asyncio.run(_socket_run(tmp, venue.port, SOCKET_MESSAGES, None))
+    finally:
+        venue.close()
+    frames = _sample_frames(int(res["n"]))
+    c = time.process_time()
+    baseline_parse(frames)
+    floor_cpu = time.process_time() - c
+    for name, secs in (("wall", res["wall"]), ("CPU", res["cpu"])):
+        rate, ratio = res["n"] / secs, floor_cpu / secs
+        print(f"[feed] socket {name}: {res['n']:,.0f} msgs from statarb replay --max stored at "
+              f"{rate:,.0f} msgs/s = {ratio:.2f}x the parse-only floor "
+              f"({len(frames) / floor_cpu:,.0f}/s CPU) "
+              f"({'meets' if rate >= 100_000 else 'MISSES'} 100k/s, "
+              f"{'meets' if ratio >= 0.5 else 'MISSES'} 0.5x)")  # fmt: skip
+    for rate, target in zip(RATES, (50, 100), strict=True):
+        venue = _Venue(rate / SAMPLE_RATE)
+        try:
+            lat = asyncio.run(_socket_run(tmp, venue.port, 10**9, LATENCY_SECONDS))
+        finally:
+            venue.close()
+        print(f"[feed] socket receipt-to-stored at {rate:,} msgs/s (venue --speed "
+              f"{rate / SAMPLE_RATE:.0f}; {lat['n'] / lat['wall']:,.0f} msgs/s arrived): "
+              f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms "
+              f"({'meets' if lat['p99'] < target else 'MISSES'} p99 < {target} ms)")  # fmt: skip
+
+
 def main() -> None:
     """Throughput (wall and CPU) against the parse-only floor, then paced latency."""
     from bench._common import paired
@@ -150,6 +276,7 @@ def main() -> None:
                   f"over {lat['flushes']:.0f} transactions "
                   f"({'meets' if lat['p99'] < target else 'MISSES'} p99 < {target} ms)"
                   )  # fmt: skip
+        socket_bench(tmp)
 
 
 if __name__ == "__main__":

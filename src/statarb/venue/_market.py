@@ -137,13 +137,17 @@ class Market:
 
     def book_ticker_json(self, sym: str, j: int, rnd: int) -> str:
         """``bookTicker`` payload of quote ``j`` in pass ``rnd`` (encoded once per pass)."""
+        return self.book_tickers(sym, rnd)[j]
+
+    def book_tickers(self, sym: str, rnd: int) -> list[str]:
+        """``bookTicker`` payloads of every quote in pass ``rnd`` (cached)."""
         key = (sym + "@q", rnd)
         hit = self._quotes.get(key)
         if hit is None:
             hit = self._quotes[key] = self._encode_quotes(sym, rnd)
             while len(self._quotes) > 2 * max(1, len(self.rec.symbols)):
                 self._quotes.popitem(last=False)
-        return hit[j]
+        return hit
 
     def _encode_quotes(self, sym: str, rnd: int) -> list[str]:
         q, pr = self.rec.quotes[sym], self.rec.prec[sym]

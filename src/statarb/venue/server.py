@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -39,25 +40,44 @@ from websockets.http11 import Request, Response
 from statarb.errors import InputError
 from statarb.venue._clock import Clock, ClockMode
 from statarb.venue._control import ConnState, handle_control, parse_path, stream_route
-from statarb.venue._data import KIND_DEPTH, KIND_TRADE, Recording, load_recording
+from statarb.venue._data import KIND_DEPTH, KIND_QUOTE, KIND_TRADE, Recording, load_recording
 from statarb.venue._depth import Book
 from statarb.venue._faults import MALFORMED_KINDS, spoilt
 from statarb.venue._market import KLINE_MS, Market, kline_payload
+from statarb.venue._plan import STREAM_KINDS, PassPlan, build_plan, mark_triggers
 from statarb.venue._rest import RestApi
 from statarb.venue._tls import server_ssl_context
+from statarb.venue._wire import text_frame
 
 log = logging.getLogger(__name__)
 
 
+#: frames queued for one connection above which the player waits for its sender
+_HIGH_WATER = 4096
+#: events the ``--max`` fast path hands out per event-loop step
+_CHUNK = 2048
+
+
 class _Client:
-    """One WebSocket connection: its subscriptions and outgoing frames."""
+    """One WebSocket connection: its subscriptions and outgoing frames (encoded, in order)."""
 
     def __init__(self, ws: ServerConnection, state: ConnState) -> None:
         self.ws = ws
         self.state = state
-        self.out: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        self.out: list[bytes] = []
+        self.ctl: list[int] = []  #: positions in ``out`` of control replies (not data frames)
+        self.ready = asyncio.Event()  #: ``out`` has frames
+        self.room = asyncio.Event()  #: the sender took ``out``
         self.sent = 0
         self.incoming: deque[float] = deque()
+        self.lut: tuple[int, np.ndarray] | None = None  #: (subscription version, plan stream mask)
+
+    def put(self, frame: bytes, *, data: bool = True) -> None:
+        """Queue one encoded frame."""
+        if not data:
+            self.ctl.append(len(self.out))
+        self.out.append(frame)
+        self.ready.set()
 
 
 class ReplayServer:
@@ -179,6 +199,12 @@ class ReplayServer:
         self._targets_cache: dict[str, list[_Client]] = {}
         self._kline_open: dict[tuple[str, str], int] = {}
         self._depth_watched: set[str] = set()
+        self._faulty = bool(self.skip_ids or self.malformed or reorder_every or duplicate_every
+                            or stall)  # fmt: skip
+        self._book_at: dict[str, tuple[int, int]] = {}  #: (pass, frames applied) of each book
+        self._depth_ms: dict[str, np.ndarray] = {}
+        self._plan: PassPlan | None = None
+        self._subs_version = 0
 
     @property
     def port(self) -> int:
@@ -210,6 +236,8 @@ class ReplayServer:
                        {pr.price(p): q for p, q in tape.snap_asks}, tape.snap_id)  # fmt: skip
             self._depth_pass[sym] = 0
             self._depth_next[sym] = (0, 0)
+            self._book_at[sym] = (0, 0)
+            self._depth_ms[sym] = np.array([fr.T for fr in tape.frames], dtype=np.int64)
         self.rest = RestApi(self, weight_limit=self._weight_limit)
         ssl = None
         if self.tls:
@@ -301,38 +329,43 @@ class ReplayServer:
                     return
                 reply = handle_control(client.state, msg, max_streams=self.max_streams)
                 self._subs_changed()
-                client.out.put_nowait((orjson.dumps(reply).decode(), False))
+                client.put(text_frame(orjson.dumps(reply)), data=False)
                 if len(client.state.subs) > self.max_streams:
                     await client.ws.close(1008, "too many streams")
                     return
 
     async def _send_loop(self, client: _Client) -> None:
-        """Send queued frames in batches: one write and one drain per batch, not per frame."""
-        ws, out = client.ws, client.out
-        proto = ws.protocol
+        """Write every queued frame in one socket write, then wait for the socket to drain."""
+        ws = client.ws
         try:
             while True:
-                batch = [await out.get()]
-                while not out.empty() and len(batch) < 1024:
-                    batch.append(out.get_nowait())
-                cut = False
-                if self.disconnect_every:
-                    room, keep = self.disconnect_every - client.sent, 0
-                    for keep, (_, is_data) in enumerate(batch, 1):  # noqa: B007
-                        room -= is_data
-                        if room == 0:
-                            cut = True
-                            break
+                if not client.out:
+                    client.ready.clear()
+                    await client.ready.wait()
+                    continue
+                batch, ctl = client.out, client.ctl
+                client.out, client.ctl = [], []
+                client.room.set()
+                data = len(batch) - len(ctl)
+                every = self.disconnect_every or 0
+                cut = every > 0 and client.sent + data >= every
+                if cut:
+                    room, controls, keep = every - client.sent, set(ctl), 0
+                    while room:
+                        room -= keep not in controls
+                        keep += 1
                     batch = batch[:keep]
+                    data = keep - sum(1 for p in ctl if p < keep)
                 async with ws.send_context():
-                    for frame, _ in batch:
-                        proto.send_text(frame.encode())
-                client.sent += sum(d for _, d in batch)
+                    ws.transport.write(b"".join(batch))
+                client.sent += data
                 if cut:
                     ws.transport.abort()
                     return
         except websockets.ConnectionClosed:
             return
+        finally:
+            client.room.set()
 
     # -- playback -----------------------------------------------------------------------------
     async def _play(self) -> None:
@@ -343,6 +376,7 @@ class ReplayServer:
             return
         clock.start()
         market.reset()
+        self._plan = None
         t0 = time.monotonic()
         rnd = 0
         while True:
@@ -353,20 +387,39 @@ class ReplayServer:
         self.done.set()
 
     async def _play_round(self, rec: Recording, rnd: int, t0: float) -> None:
+        i, n = 0, len(rec)
+        while i < n:
+            if self._fast_ok():
+                i = await self._play_runs(rec, rnd, t0, i)
+            else:
+                i = await self._play_events(rec, rnd, t0, i)
+
+    def _fast_ok(self) -> bool:
+        """Whether runs of events can be handed out whole (no per-event work is asked for)."""
+        return not (self._faulty or self._kline_due or self._depth_watched)
+
+    async def _play_events(self, rec: Recording, rnd: int, t0: float, start: int) -> int:
+        """Play event by event from ``start``; return where the ``--max`` fast path may resume."""
         market = self.market
         assert market is not None
         base, dur = int(rec.ts[0]), rec.duration_us
         lower = [s.lower() for s in rec.symbols]
         passes = {s: market.trades(s, rnd) for s in rec.trades}
         kinds, syms, rows, tss = rec.kind.tolist(), rec.sym.tolist(), rec.row.tolist(), rec.ts
-        for i in range(len(rec)):
+        for i in range(start, len(rec)):
             if self.speed is not None:
                 due = t0 + (int(tss[i]) - base + rnd * dur) / 1e6 / self.speed
                 wait = due - time.monotonic()
                 if wait > 0.001:
                     await asyncio.sleep(wait)
+                elif i % 64 == 0:  # behind the clock: still let the connections send
+                    await asyncio.sleep(0)
+                if i % 64 == 0 and self._fast_ok():
+                    return i
             elif i % 64 == 0:
                 await self._yield_to_clients()
+                if self._fast_ok():
+                    return i
             si, j = syms[i], rows[i]
             sym = rec.symbols[si]
             kind = kinds[i]
@@ -390,6 +443,107 @@ class ReplayServer:
                     self._push(f"{lower[si]}@bookTicker", targets, data)
             if now_ms >= self._next_mark:
                 self._deliver_marks(now_ms)
+        return len(rec)
+
+    async def _play_runs(self, rec: Recording, rnd: int, t0: float, start: int) -> int:
+        """The fast path: hand out runs of events, each run's frames in one go.
+
+        With ``--max`` a run is the next :data:`_CHUNK` events; paced, it is every event whose
+        time has come (as :meth:`_play_events` plays them without pausing), then the player
+        sleeps until the next one is due. A run also ends at the event that makes mark prices
+        due, so that the marks follow the same frames as in :meth:`_play_events`; frames,
+        released trades, quotes and depth positions come out as they would event by event
+        (books catch up when read: :meth:`_sync_book`).
+        """
+        market = self.market
+        assert market is not None
+        plan = self._plan
+        if plan is None or plan.rnd != rnd:
+            plan = self._plan = build_plan(rec, market, rnd, self._depth_ms)
+        n = len(rec)
+        due = (mark_triggers(plan.now_ms[start:], self._next_mark) + start).tolist()
+        due.append(n)
+        at: np.ndarray | None = None
+        if self.speed is not None:
+            at = t0 + (rec.ts - int(rec.ts[0]) + rnd * rec.duration_us) / 1e6 / self.speed
+        k, i = 0, start
+        while i < n and self._fast_ok():
+            if at is None:
+                end = min(n, i + _CHUNK)
+            else:
+                now = time.monotonic()
+                wait = float(at[i]) - now
+                if wait > 0.001:
+                    await asyncio.sleep(wait)
+                    continue
+                end = min(n, i + _CHUNK, max(i + 1, int(np.searchsorted(at, now + 0.001, "right"))))
+            while due[k] < i:
+                k += 1
+            marks = due[k] < end
+            if marks:
+                end = due[k] + 1
+            self._emit_run(rec, plan, i, end)
+            if marks:
+                self._deliver_marks(int(plan.now_ms[end - 1]))
+            i = end
+            if at is None:
+                await self._yield_to_clients()
+            elif i < n and at[i] - time.monotonic() <= 0.001:
+                await asyncio.sleep(0)  # behind the clock: still let the connections send
+        return i
+
+    def _emit_run(self, rec: Recording, plan: PassPlan, i0: int, i1: int) -> None:
+        """Queue the frames of events ``i0 .. i1 - 1`` and move the venue's state past them."""
+        e0, e1 = np.searchsorted(plan.ev, (i0, i1)).tolist()
+        if e1 > e0:
+            sids = plan.sid[e0:e1]
+            anyone = np.zeros(e1 - e0, dtype=bool)
+            for combined in (False, True):
+                group = [c for c in self.clients if c.state.combined is combined]
+                if not group:
+                    continue
+                masks = [self._stream_mask(c)[sids] for c in group]
+                union = masks[0] if len(masks) == 1 else np.logical_or.reduce(masks)
+                idx = np.flatnonzero(union)
+                if not len(idx):
+                    continue
+                anyone |= union
+                frames = plan.frames(idx + e0, combined)
+                for c, m in zip(group, masks, strict=True):
+                    if m is union:
+                        c.out.extend(frames)
+                    else:
+                        pos = np.searchsorted(idx, np.flatnonzero(m)).tolist()
+                        c.out.extend(map(frames.__getitem__, pos))
+                    c.ready.set()
+            self.frames_sent += int(np.count_nonzero(anyone))
+        # the last event of each kind and symbol sets the state the per-event player leaves
+        nsym = len(rec.symbols)
+        key = rec.kind[i0:i1].astype(np.int64) * nsym + rec.sym[i0:i1]
+        kinds, first = np.unique(key[::-1], return_index=True)
+        rnd, market = plan.rnd, self.market
+        assert market is not None
+        for kk, ev in zip(kinds.tolist(), (i1 - 1 - first).tolist(), strict=True):
+            kind, si = divmod(kk, nsym)
+            sym, j = rec.symbols[si], int(rec.row[ev])
+            if kind == KIND_TRADE:
+                self.released[sym] = rnd * len(rec.trades[sym]) + j + 1
+                self._last_price[sym] = float(market.trades(sym, rnd).price[j])
+            elif kind == KIND_QUOTE:
+                q = rec.quotes[sym]
+                self._mid[sym] = float(q.bid[j] + q.ask[j]) / 2 * market.factor(sym, rnd)
+            else:
+                nd = len(rec.depth[sym])
+                self._depth_next[sym] = (rnd, j + 1) if j + 1 < nd else (rnd + 1, -1)
+                self._depth_pass[sym] = rnd
+
+    def _stream_mask(self, c: _Client) -> np.ndarray:
+        """Which of the plan's streams client ``c`` takes (by stream id)."""
+        if c.lut is None or c.lut[0] != self._subs_version:
+            assert self.rec is not None
+            names = [f"{s.lower()}@{k}" for s in self.rec.symbols for k in STREAM_KINDS]
+            c.lut = (self._subs_version, np.array([c.state.delivers(x) for x in names], bool))
+        return c.lut[1]
 
     # -- mark price ---------------------------------------------------------------------------
     def _deliver_marks(self, now_ms: int) -> None:
@@ -435,9 +589,13 @@ class ReplayServer:
                 "P": f"{settle:.8f}", "r": "0.00010000", "T": funding}  # fmt: skip
 
     async def _yield_to_clients(self) -> None:
+        """Let the senders run; wait while a connection has more than its share queued."""
         await asyncio.sleep(0)
-        while any(c.out.qsize() > 2000 for c in self.clients):
-            await asyncio.sleep(0.001)
+        while full := next((c for c in self.clients if len(c.out) > _HIGH_WATER), None):
+            full.room.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.05):  # a connection may go away meanwhile
+                    await full.room.wait()
 
     # -- trades -------------------------------------------------------------------------------
     def _deliver_trade(self, sym: str, low: str, j: int, rnd: int, tp: Any) -> None:
@@ -542,7 +700,35 @@ class ReplayServer:
         return {"e": "depthUpdate", "E": t_ms, "T": t_ms, "s": sym, "U": last + 1,
                 "u": tape.snap_id + rnd * tape.id_span, "pu": last, "b": b, "a": a}  # fmt: skip
 
+    def _sync_book(self, sym: str) -> None:
+        """Bring the book of ``sym`` to the depth position played (the fast path skips books)."""
+        assert self.rec is not None
+        tape, book = self.rec.depth[sym], self.books[sym]
+        r, j = self._depth_next[sym]
+        target = (r, j) if j >= 0 else (r - 1, len(tape))
+        at = self._book_at[sym]
+        if at == target:
+            return
+        tr, tj = target
+        done = at[1]
+        if at[0] != tr or done > tj:  # start over from the pass's opening book (the seam's)
+            book.reset(dict(self._depth_levels(sym, tape.snap_bids, tr)),
+                       dict(self._depth_levels(sym, tape.snap_asks, tr)),
+                       tape.snap_id + tr * tape.id_span)  # fmt: skip
+            done = 0
+        for k in range(done, tj):
+            fr = self.depth_frame(sym, k, tr)
+            book.apply(fr["b"], fr["a"], fr["u"])
+        self._book_at[sym] = target
+
     def _deliver_depth(self, sym: str, low: str, j: int, rnd: int) -> int:
+        assert self.rec is not None and self.market is not None
+        if low not in self._depth_watched:  # nobody takes the diff: the book catches up if read
+            tape = self.rec.depth[sym]
+            self._depth_next[sym] = (rnd, j + 1) if j + 1 < len(tape) else (rnd + 1, -1)
+            self._depth_pass[sym] = rnd
+            return self.market.present_ms_one(tape.frames[j].T * 1000, rnd)
+        self._sync_book(sym)
         frame = self.depth_frame(sym, j, rnd)
         if rnd != self._depth_pass[sym]:
             seam = self._seam_frame(sym, rnd, frame["E"])
@@ -551,6 +737,7 @@ class ReplayServer:
         self._apply_and_send(sym, low, frame)
         n = len(self.rec.depth[sym]) if self.rec is not None else 0
         self._depth_next[sym] = (rnd, j + 1) if j + 1 < n else (rnd + 1, -1)
+        self._book_at[sym] = (rnd, j + 1)
         return int(frame["E"])
 
     def _apply_and_send(self, sym: str, low: str, frame: dict[str, Any]) -> None:
@@ -591,6 +778,7 @@ class ReplayServer:
 
     def depth_snapshot(self, sym: str, limit: int) -> dict[str, Any]:
         """``/fapi/v1/depth``: the current book, one diff ahead (so its id falls in ``[U, u]``)."""
+        self._sync_book(sym)
         book = self.books[sym]
         rnd, j = self._depth_next.get(sym, (0, -1))
         view = Book()
@@ -613,6 +801,7 @@ class ReplayServer:
 
     def _subs_changed(self) -> None:
         self._targets_cache.clear()
+        self._subs_version += 1
         self._depth_watched = {
             n.partition("@")[0] for c in self.clients for n in c.state.subs if "@depth" in n
         }
@@ -626,14 +815,16 @@ class ReplayServer:
                     self._kline_due.setdefault((sym.upper(), tf), 0)
 
     def _push(self, name: str, targets: list[_Client], data: str) -> None:
-        wrapped = None
+        raw = wrapped = None
         for c in targets:
             if c.state.combined:
                 if wrapped is None:
-                    wrapped = f'{{"stream":"{name}","data":{data}}}'
-                c.out.put_nowait((wrapped, True))
+                    wrapped = text_frame(f'{{"stream":"{name}","data":{data}}}'.encode())
+                c.put(wrapped)
             else:
-                c.out.put_nowait((data, True))
+                if raw is None:
+                    raw = text_frame(data.encode())
+                c.put(raw)
         self.frames_sent += 1
 
     def _is_stalled(self) -> bool:
