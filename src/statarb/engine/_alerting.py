@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 
 
 class AlertsMixin:
-    """Persist and evaluate rules; record each trigger first, then publish and deliver it.
+    """Persist and evaluate rules; publish and deliver each trigger at once, then record it.
 
     Store calls never run on the event loop: rule writes go to a worker thread
-    (:meth:`save_rule`, :meth:`delete_rule`) and triggers through the :class:`AlertJournal`.
+    (:meth:`save_rule`, :meth:`delete_rule`) and triggers through the :class:`AlertJournal`,
+    which gives each its store id up front and records it right after (never dropped).
     """
 
     store: TickStore
@@ -133,14 +134,14 @@ class AlertsMixin:
                  "delivery": "pending" if hooks else "none"}  # fmt: skip
         self.counts["alerts"] += 1
 
-        def recorded(ev: dict[str, Any]) -> None:  # in the store: now publish and deliver it
+        def publish(ev: dict[str, Any]) -> None:  # it has its id: the store write follows
             self.hub.publish("alerts", "alert", ev)
             if recv_ts:
                 self.latency.add("alert", max(0, self.clock() - recv_ts))
             if hooks:
                 self.notifier.submit(trig, hooks, event_id=ev.get("id"), done=self._delivered)
 
-        self.journal.record(event, recorded)
+        self.journal.record(event, publish)
 
     def _delivered(self, event_id: int | None, results: list[Delivery]) -> None:
         if event_id is None:
