@@ -86,6 +86,11 @@ class AlertJournal:
         """Operations waiting for the store."""
         return len(self._q)
 
+    @property
+    def reserved(self) -> int:
+        """Store ids at hand for the next triggers (the pool is refilled at start and at half)."""
+        return len(self._ids)
+
     def start(self) -> None:
         """Start the writing task (on the running loop)."""
         if self._task is None:
