@@ -61,6 +61,19 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
+def closing_recv(tb: TickBatch, ends: np.ndarray) -> list[int]:
+    """Receipt time of the tick that closed each bar: the first to arrive at or after its end.
+
+    A bar closes only when a tick of a later interval arrives, so such a tick is in ``tb``;
+    the batch's latest receipt stands in should none be (receipt times of 0 are unknown).
+    """
+    reached = np.maximum.accumulate(tb.ts)  # the latest exchange time seen, in arrival order
+    first = np.searchsorted(reached, np.asarray(ends, dtype=np.int64), side="left")
+    found = first < len(tb.ts)
+    recv = tb.recv_ts[np.minimum(first, len(tb.ts) - 1)]
+    return np.where(found, recv, tb.recv_ts.max()).tolist()
+
+
 class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
     """Own the live state: feeds, the single store writer, bars, pair analytics and alerts.
 
@@ -410,9 +423,11 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._last_price[sym] = price
         pkey = metric_key("price", sym)
         if self.evaluator.reads(pkey):  # every tick counts for a per-tick price rule
-            for p, t in zip(tb.price.tolist(), tb.ts.tolist(), strict=True):
+            # latency from the receipt of the tick that crossed, not of the batch's last one
+            cols = (tb.price.tolist(), tb.ts.tolist(), tb.recv_ts.tolist())
+            for p, t, r in zip(*cols, strict=True):
                 self.values[pkey] = p
-                self._evaluate({pkey}, t, recv_ts)
+                self._evaluate({pkey}, t, r)
         self.values[pkey] = price
         changed: set[str] = set()
         builders = self._builders.setdefault(
@@ -421,7 +436,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         for tf, builder in builders.items():
             closed = builder.update(tb)
             if len(closed):
-                self._on_bars(sym, tf, closed, recv_ts)
+                ends = closed.open_time + builder.timeframe.us
+                self._on_bars(sym, tf, closed, recv_ts, closing_recv=closing_recv(tb, ends))
             partial = builder.partial
             if partial is not None:
                 self._bar_end[(sym, tf)] = partial.open_time + builder.timeframe.us
@@ -441,8 +457,22 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         return key
 
     def _on_bars(
-        self, sym: str, tf: str, closed: BarBatch, recv_ts: int, *, publish: bool = True
+        self,
+        sym: str,
+        tf: str,
+        closed: BarBatch,
+        recv_ts: int,
+        *,
+        publish: bool = True,
+        closing_recv: list[int] | None = None,
     ) -> None:
+        """Closed bars in: publish, metrics, alerts, book, pairs.
+
+        ``closing_recv`` holds the receipt time of the tick that closed each bar (latency is
+        measured from it); without it every bar counts from ``recv_ts``.
+        """
+        if closing_recv is not None and closing_recv:
+            recv_ts = closing_recv[-1]
         recent = self._recent.setdefault((sym, tf), RecentBars(self.window_bars))
         topic = f"bars:{sym}:{tf}"
         wants = publish and self.hub.wants(topic)
@@ -456,7 +486,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             vals = symbol_bar_metrics(sym, bar, closes, tf, self.z_window)
             self.values.update(vals)
             end = int(closed.open_time[i]) + Timeframe.parse(tf).us
-            self._evaluate(set(vals), end, recv_ts)
+            self._evaluate(set(vals), end, recv_ts if closing_recv is None else closing_recv[i])
         self.book.on_bars(sym, tf, closed, recv_ts)
         if tf in self.analytics_timeframes:
             for a, b in self._pairs:
