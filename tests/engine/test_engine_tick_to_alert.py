@@ -58,3 +58,18 @@ async def test_a_bar_close_rule_counts_from_the_tick_that_closed_the_bar(tmp_pat
     rule = {"name": "bar", "condition": {"metric": "price", "target": "BTCUSDT",
             "timeframe": "1s", "operator": ">", "threshold": 5}}  # fmt: skip
     assert await _latency_of(tmp_path, rule, ticks) == [T0 + 20]  # the first tick of the next bar
+
+
+async def test_the_pair_analytics_load_only_once_there_is_a_pair(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    store = SQLiteStore(url)
+    engine = Engine(Settings(store_url=url, timeframes=["1m"]), store)
+    await engine.start()
+    try:
+        assert engine._preload is None  # no thread contends with the live path for the GIL
+        engine.watch_pair("ETHUSDT", "BTCUSDT")
+        assert engine._preload is not None
+        await engine._preload
+    finally:
+        await engine.stop()
+        store.close()

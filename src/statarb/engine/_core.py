@@ -137,6 +137,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self.bus: RedisBus | None = None
         self._pending_fires: set[asyncio.Task[None]] = set()
         self._preload: asyncio.Task[None] | None = None
+        self._consumer: asyncio.Task[None] | None = None
         self.notifier = notifier or Notifier(allow=settings.webhook_allow)
         self.journal = AlertJournal(store, spill_path_for(settings.store_url, settings.spill_path))
         self.window_bars, self.z_window, self.method = window_bars, z_window, method
@@ -167,7 +168,6 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._wq: asyncio.Queue[FeedBatch] | None = None
         self._writer: TickWriter | None = None
         self._writer_task: asyncio.Task[None] | None = None
-        self._consumer: asyncio.Task[None] | None = None
         self._feeds: list[_FeedRun] = []
         self._flush_lock: asyncio.Lock | None = None
         self._closing = False
@@ -214,7 +214,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._flush_lock = asyncio.Lock()
         self._start_writer()
         self._consumer = asyncio.create_task(self._consume(), name="statarb-engine")
-        self._preload = asyncio.create_task(asyncio.to_thread(self._preload_analytics))
+        self._start_preload()
         self.started_at = self.clock()
         await self.book.load()
         for a, b in self.pairs:
@@ -454,7 +454,18 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         """
         key = super().watch_pair(a, b)
         self._follow_legs(*key)
+        if self.running:
+            self._start_preload()
         return key
+
+    def _start_preload(self) -> None:
+        """Load the pair analytics in a thread once there is a pair to analyse.
+
+        About a second of imports: an engine with no pair never pays it, so its thread does
+        not contend with the live path for the GIL.
+        """
+        if self._preload is None and self._pairs:
+            self._preload = asyncio.create_task(asyncio.to_thread(self._preload_analytics))
 
     def _on_bars(
         self,
