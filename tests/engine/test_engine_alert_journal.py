@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -68,21 +69,23 @@ def _engine(store: SQLiteStore, tmp_path: Path, hub: _Hub) -> Engine:
     return Engine(Settings(store_url=url, timeframes=["1m"], flush_interval=0.02), store, hub=hub)
 
 
-async def test_alert_is_published_before_its_store_write_under_the_id_it_is_stored_with(
-    store: SQLiteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_alert_is_published_while_the_store_refuses_it_and_stored_under_that_id(
+    tmp_path: Path,
 ) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'db.sqlite'}", busy_timeout=0.05)
     hub = _Hub()
     engine = _engine(store, tmp_path, hub)
     await engine.start()
+    lock = sqlite3.connect(str(tmp_path / "db.sqlite"), isolation_level=None)
     try:
         rule = engine.add_rule(RULE)
         await _until(lambda: engine.journal.reserved)  # the pool was reserved at start
-        held = _gate(store, "add_alert_event", monkeypatch)
+        lock.execute("BEGIN EXCLUSIVE")  # another process holds the file: every write waits
         pushed = asyncio.create_task(engine.ingest(_ticks([1.0, 10.0, 2.0, 11.0])))
-        await _until(lambda: len(hub.alerts) == 2)  # published while the writes are held
-        assert store.list_alert_events(rule_id=rule.id) == []
+        await _until(lambda: len(hub.alerts) == 2 and engine.journal.failing)
+        assert lock.execute("SELECT count(*) FROM alert_events").fetchone() == (0,)
         assert not pushed.done()  # ingest returns once its alerts are recorded
-        held.set()
+        lock.execute("ROLLBACK")
         await asyncio.wait_for(pushed, SAFETY_S)
         hist = store.list_alert_events(rule_id=rule.id)
         assert [h["id"] for h in hist[::-1]] == [a["id"] for a in hub.alerts]
@@ -92,7 +95,9 @@ async def test_alert_is_published_before_its_store_write_under_the_id_it_is_stor
         assert engine.journal.counts["waited_for_id"] == 0
         assert engine.status()["latency"]["alert"]["count"] == 2
     finally:
+        lock.close()
         await engine.stop()
+        store.close()
 
 
 async def test_triggers_wait_for_ids_in_firing_order_while_the_store_reserves_none(

@@ -7,12 +7,12 @@ A trigger takes its id from a pool the store reserved ahead of time
 (:meth:`~statarb.store.base.TickStore.reserve_alert_event_ids`), is handed back to the engine to
 publish and deliver **at once** (no I/O, no thread hop on the way from tick to alert), and is
 appended to the journal. One task writes the journal to the store in a worker thread, oldest
-first, retrying a failing store (locked, disk full, connection lost) with backoff until it takes
-the event, exactly as the tick writer does; the event is stored under the id it was published
-with, so subscribers and the history agree, and a retried write never records it twice. When
-the pool is empty (a store that refused the last refill, a burst larger than the pool) triggers
-wait, in firing order, until the store reserves more ids. Delivery results go through the same
-journal, after the event they update.
+first (what queued up meanwhile in one transaction), retrying a failing store (locked, disk
+full, connection lost) with backoff until it takes the events, exactly as the tick writer does.
+An event is stored under the id it was published with, so subscribers and the history agree,
+and a retried write never records it twice. When the pool is empty (a store that refused the
+last refill, a burst larger than the pool) triggers wait, in firing order, until the store
+reserves more ids. Delivery results go through the same journal, after the event they update.
 
 At shutdown the journal is given :data:`CLOSE_GRACE_S`; what the store still refuses then is
 appended to a spill file (JSON lines), which :meth:`AlertJournal.replay_spill` records at the
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 from collections import deque
@@ -45,6 +46,8 @@ CLOSE_GRACE_S = 5.0
 _MAX_PAUSE_S = 2.0
 #: ids reserved at a time; the pool is refilled once it is down to half
 ID_POOL = 256
+#: queued writes committed in one transaction, at most
+WRITE_BATCH = 512
 
 
 @dataclass
@@ -176,19 +179,29 @@ class AlertJournal:
         self._give_ids()
 
     async def _write_head(self) -> None:
-        entry = self._q[0]  # an event at the head has its id: those waiting make `low` true
-        await asyncio.to_thread(self._write, entry)
-        self._q.popleft()
-        if entry.done is not None and not entry.done.done():
-            entry.done.set_result(None)
+        # what is queued goes in one transaction; every event here has its id (those waiting
+        # for one make `low` true, and the pool is refilled first)
+        batch = list(itertools.islice(self._q, WRITE_BATCH))
+        await asyncio.to_thread(self._write, batch)
+        for entry in batch:
+            self._q.popleft()
+            self.counts["recorded" if entry.op == "add" else "updated"] += 1
+            if entry.done is not None and not entry.done.done():
+                entry.done.set_result(None)
 
-    def _write(self, entry: _Entry) -> None:
+    def _write(self, batch: list[_Entry]) -> None:
+        if len(batch) == 1:  # a lone write is its own transaction
+            self._write_one(batch[0])
+            return
+        with self.store.transaction():  # one commit for all
+            for entry in batch:
+                self._write_one(entry)
+
+    def _write_one(self, entry: _Entry) -> None:
         if entry.op == "add":
             self.store.add_alert_event(entry.event)  # under the id it was published with
-            self.counts["recorded"] += 1
         else:
             self.store.update_alert_event(entry.event["id"], entry.event["changes"])
-            self.counts["updated"] += 1
 
     async def close(self, grace: float | None = None) -> None:
         """Write what is queued within ``grace`` seconds (default :attr:`grace`); spill the rest."""

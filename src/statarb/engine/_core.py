@@ -416,19 +416,20 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         if len(tb) == 0:
             return
         recv_ts = int(tb.recv_ts.max()) if len(tb.recv_ts) else 0
-        if self.hub.wants(f"ticks:{sym}"):
-            self.hub.publish(f"ticks:{sym}", "ticks", [tick_dict(t) for t in tb.to_ticks()])
         last = int(np.argmax(tb.ts))
         price, ts = float(tb.price[last]), int(tb.ts[last])
         self._last_price[sym] = price
         pkey = metric_key("price", sym)
         if self.evaluator.reads(pkey):  # every tick counts for a per-tick price rule
-            # latency from the receipt of the tick that crossed, not of the batch's last one
+            # first, so the alert does not wait for the ticks payload; latency counts from
+            # the receipt of the tick that crossed, not of the batch's last one
             cols = (tb.price.tolist(), tb.ts.tolist(), tb.recv_ts.tolist())
             for p, t, r in zip(*cols, strict=True):
                 self.values[pkey] = p
                 self._evaluate({pkey}, t, r)
         self.values[pkey] = price
+        if self.hub.wants(f"ticks:{sym}"):
+            self.hub.publish(f"ticks:{sym}", "ticks", [tick_dict(t) for t in tb.to_ticks()])
         changed: set[str] = set()
         builders = self._builders.setdefault(
             sym, {tf: BarBuilder(sym, tf) for tf in self.timeframes}
