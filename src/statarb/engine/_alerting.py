@@ -116,7 +116,7 @@ class AlertsMixin:
         return removed
 
     def _evaluate(self, changed: set[str], ts: int, recv_ts: int) -> None:
-        if not changed or not self.evaluator.rules:
+        if not changed:  # the evaluator answers in O(rules reading `changed`), once per tick
             return
         for trig in self.evaluator.evaluate(self.values, ts, changed=changed):
             self._fire(trig, recv_ts)
@@ -128,7 +128,7 @@ class AlertsMixin:
             self._record_fire(trig, recv_ts)
 
     def _record_fire(self, trig: Trigger, recv_ts: int) -> None:
-        rule = next((r for r in self.evaluator.rules if r.id == trig.rule_id), None)
+        rule = self.evaluator.rule(trig.rule_id)
         hooks = rule.webhooks if rule is not None else ()
         event = {**trig.to_dict(), "time": us_to_iso(trig.ts), "fired_at": self.clock(),
                  "delivery": "pending" if hooks else "none"}  # fmt: skip
