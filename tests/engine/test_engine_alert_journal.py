@@ -123,3 +123,25 @@ async def test_triggers_wait_for_ids_in_firing_order_while_the_store_reserves_no
     finally:
         held.set()
         await engine.stop()
+
+
+async def test_a_burst_larger_than_the_id_pool_goes_out_whole_and_in_order(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    hub = _Hub()
+    engine = _engine(store, tmp_path, hub)
+    await engine.start()
+    try:
+        rule = engine.add_rule({**RULE, "condition": {**RULE["condition"],  # type: ignore[dict-item]
+                                "operator": "crosses_above"}})  # fmt: skip
+        await _until(lambda: engine.journal.reserved)
+        n = 1200  # 600 crosses in one batch: more than the pool holds
+        await engine.ingest(_ticks([1.0 if i % 2 == 0 else 10.0 for i in range(n)]))
+        assert engine.journal.counts["waited_for_id"] > 0
+        ids = [a["id"] for a in hub.alerts]
+        assert len(ids) == n // 2 and ids == sorted(ids) and len(set(ids)) == n // 2
+        assert [a["ts"] for a in hub.alerts] == sorted(a["ts"] for a in hub.alerts)
+        hist = store.list_alert_events(rule_id=rule.id, limit=n)
+        assert sorted(h["id"] for h in hist) == ids
+    finally:
+        await engine.stop()
