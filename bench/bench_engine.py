@@ -1,11 +1,17 @@
 """The live engine and its API: tick-in to alert-out latency and REST batch ingest throughput.
 
 1. End to end at 5,000 ticks/s for ``SECONDS``: batches of 50 ticks every 10 ms enter the engine
-   through :meth:`Engine.ingest` (the path of API and feed ticks) with a receipt time; a per-tick
-   price rule crosses its threshold every 50 ticks, so alerts fire at 100/s. Latency =
-   alert published on the hub - tick receipt (the engine's ``alert`` stage). Baseline, same
-   stream in the same process: the seed-style consumer that inserts and commits each tick into
-   SQLite and then compares it with the threshold. Target: p99 well under 50 ms at 5k ticks/s.
+   through :meth:`Engine.ingest` (the path of API and feed ticks), each tick stamped with its
+   receipt time as it is made, like a feed frame read off the socket. The producer does not
+   wait for the engine (a feed does not), so a slow engine shows as latency, not as a slower
+   stream. A per-tick price rule crosses its threshold every 50 ticks, so alerts fire at 100/s.
+   Tick-to-alert = alert published on the hub - receipt of the tick that crossed the threshold
+   (the engine's ``alert`` stage; for a rule on closed bars, the tick that closed the bar).
+   Every alert must reach the subscriber and the store, in order. Baseline, same stream in the
+   same process: the seed-style consumer that inserts and commits each tick into SQLite and
+   then compares it with the threshold. Target: p99 < 20 ms at 5k ticks/s. The CPU seconds
+   of this process over each stream are reported too (the wall-clock latency of a loaded
+   machine says as much about the neighbours as about the code).
 2. REST ``POST /api/v1/ticks/batch?wait=true`` of 10,000-tick JSON and NDJSON bodies to a live
    uvicorn server (parsing, validation, engine, store commit) vs ``TickStore.write_ticks`` of the
    same rows as one numpy batch (the floor: storage alone, no HTTP/JSON/engine). Reported as
@@ -25,13 +31,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from bench._common import report
 from statarb.model import Tick, TickBatch
 
 RATE = 5_000
 BATCH = 50
-SECONDS = 4.0
+SECONDS = 6
 T0 = 1_723_118_400_000_000
 REST_ROWS = int(os.environ.get("STATARB_BENCH_REST_ROWS", 10_000))
 REST_CALLS = int(os.environ.get("STATARB_BENCH_REST_CALLS", 6))
@@ -46,7 +53,7 @@ def _stream(n: int, start: int) -> list[Tick]:
                  start + i + 1) for i in range(n)]  # fmt: skip
 
 
-async def _engine_latency(folder: Path) -> tuple[np.ndarray, int]:
+async def _engine_latency(folder: Path) -> tuple[np.ndarray, int, float, float]:
     from statarb.api.ws import BroadcastHub
     from statarb.config import Settings
     from statarb.engine import Engine
@@ -54,31 +61,47 @@ async def _engine_latency(folder: Path) -> tuple[np.ndarray, int]:
 
     url = f"sqlite:///{folder / 'engine.db'}"
     store = open_store(url)
-    hub = BroadcastHub(max_queue=10_000_000)
+    hub = BroadcastHub(max_queue=10_000_000, max_bytes=2**40)
     sink = hub.connect()
     hub.subscribe(sink, ["alerts", "ticks:BTCUSDT"])
     engine = Engine(Settings(store_url=url, timeframes=["1s", "1m"]), store, hub=hub)
     await engine.start()
-    engine.add_rule({"name": "flip", "condition": {"metric": "price", "target": "BTCUSDT",
-                     "operator": "crosses_above", "threshold": 100.5}})  # fmt: skip
+    rule = engine.add_rule({"name": "flip", "condition": {"metric": "price", "target": "BTCUSDT",
+                            "operator": "crosses_above", "threshold": 100.5}})  # fmt: skip
     sent = 0
+    pushed: list[asyncio.Task[int]] = []
+    woke: list[float] = []  # how late the producer's own timer fires: the machine's floor
+    cpu = time.process_time()
     t_start = time.perf_counter()
     while sent < RATE * SECONDS:
         ticks = [Tick(t.symbol, t.ts, t.price, t.size, None, t.trade_id, "", _now())
                  for t in _stream(BATCH, sent)]  # fmt: skip
-        await engine.ingest(ticks)
+        pushed.append(asyncio.create_task(engine.ingest(ticks)))  # a feed does not wait
         sent += BATCH
         due = t_start + sent / RATE
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        woke.append(max(0.0, time.perf_counter() - due))
+    await asyncio.gather(*pushed)
     await engine.flush()
+    cpu = time.process_time() - cpu
     lat = np.array(list(engine.latency._data["alert"]), dtype=np.int64)
     fired = engine.counts["alerts"]
     await engine.stop()
+    published = []
+    while not sink.queue.empty():
+        msg = orjson.loads(sink.queue.get_nowait())
+        if msg["topic"] == "alerts":
+            published.append(msg["data"]["id"])
+    stored = sorted(e["id"] for e in store.list_alert_events(rule_id=rule.id, limit=10**6))
     store.close()
-    return lat, fired
+    expected = RATE * SECONDS // (2 * 25)
+    # nothing dropped, nothing twice, in order: every alert reached the subscriber and the store
+    assert fired == len(lat) == expected and published == stored and len(set(stored)) == fired, (
+        fired, len(lat), expected, len(published), len(stored))  # fmt: skip
+    return lat, fired, cpu, float(np.percentile(woke, 99))
 
 
-async def _seed_latency(folder: Path) -> np.ndarray:
+async def _seed_latency(folder: Path) -> tuple[np.ndarray, float]:
     con = sqlite3.connect(folder / "seed.db", isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("CREATE TABLE ticks (symbol TEXT, ts INTEGER, price REAL, size REAL, "
@@ -101,6 +124,7 @@ async def _seed_latency(folder: Path) -> np.ndarray:
 
     task = asyncio.create_task(consume())
     sent = 0
+    cpu = time.process_time()
     t_start = time.perf_counter()
     while sent < RATE * SECONDS:
         queue.put_nowait([(t, _now()) for t in _stream(BATCH, sent)])
@@ -109,8 +133,9 @@ async def _seed_latency(folder: Path) -> np.ndarray:
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
     queue.put_nowait(None)
     await task
+    cpu = time.process_time() - cpu
     con.close()
-    return np.array(lat, dtype=np.int64)
+    return np.array(lat, dtype=np.int64), cpu
 
 
 def _q(lat: np.ndarray, q: float) -> float:
@@ -119,15 +144,24 @@ def _q(lat: np.ndarray, q: float) -> float:
 
 def _latency() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        ours, fired = asyncio.run(_engine_latency(Path(tmp)))
-        base = asyncio.run(_seed_latency(Path(tmp)))
-    for name, q in (("p50", 50), ("p99", 99)):
+        ours, fired, cpu_ours, woke = asyncio.run(_engine_latency(Path(tmp)))
+        base, cpu_base = asyncio.run(_seed_latency(Path(tmp)))
+    load = os.getloadavg()[0]
+    floor = f"timer wake-up p99 {woke * 1e3:.1f} ms"
+    for name, q in (("p50", 50), ("p99", 99), ("max", 100)):
         o, b = _q(ours, q), _q(base, q)
-        task = f"tick->alert {name} latency at {RATE} ticks/s ({fired} alerts)"
+        task = (f"tick->alert {name} latency at {RATE} ticks/s ({fired} alerts, load {load:.1f}, "
+                f"{floor})")  # fmt: skip
         report("engine", task,
                {"median": o, "min": o, "max": o}, {"median": b, "min": b, "max": b},
                ours_name="engine", base_name="seed (commit per tick)",
-               target="target: p99 < 50 ms")  # fmt: skip
+               target="target: p99 < 20 ms" if name == "p99" else "")  # fmt: skip
+    n = int(RATE * SECONDS)
+    report("engine", f"CPU of the {n:,}-tick stream at {RATE} ticks/s (this process)",
+           {"median": cpu_ours, "min": cpu_ours, "max": cpu_ours},
+           {"median": cpu_base, "min": cpu_base, "max": cpu_base},
+           ours_name="engine (store, 1s+1m bars, ticks topic, alerts)",
+           base_name="seed (commit per tick)", items=n)  # fmt: skip
 
 
 def _free_port() -> int:

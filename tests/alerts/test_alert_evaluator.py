@@ -128,6 +128,23 @@ def test_pending_rule_is_evaluated_without_a_changed_key() -> None:
     assert ev.evaluate({K: 3.0}, ts=6 * S, changed=["other"])
 
 
+def test_a_held_trigger_survives_restore_and_ends_with_its_rule() -> None:
+    others = [_rule(10 + i, target=f"S{i}USDT/ETHUSDT") for i in range(50)]  # read other keys
+    ev = AlertEvaluator([_rule(cooldown=5.0), *others])  # type: ignore[list-item]
+    assert ev.evaluate({K: 3.0}, ts=0, changed=[K])
+    assert not ev.evaluate({K: 1.0}, ts=1 * S, changed=[K])
+    assert not ev.evaluate({K: 3.0}, ts=2 * S, changed=[K])  # held by the cooldown
+    fresh = AlertEvaluator([_rule(cooldown=5.0), *others])  # type: ignore[list-item]
+    fresh.restore(ev.snapshot())
+    assert [t.rule_id for t in fresh.evaluate({K: 3.0}, ts=6 * S, changed=["x"])] == [1]
+    assert not ev.evaluate({K: 3.0}, ts=3 * S, changed=[K])
+    ev.add(_rule(cooldown=5.0, threshold=2.5))  # type: ignore[arg-type]  # new condition
+    assert not ev.evaluate({K: 3.0}, ts=6 * S, changed=["x"])  # nothing held any more
+    assert ev.rule(1) is not None and ev.rule(1).condition.threshold == 2.5  # type: ignore[union-attr]
+    ev.remove(1)
+    assert ev.rule(1) is None and ev.evaluate({K: 3.0}, ts=20 * S, changed=["x"]) == []
+
+
 def test_snapshot_restore_keeps_the_edge_state() -> None:
     ev = AlertEvaluator([_rule(), _rule(2, operator="crosses_above")])  # type: ignore[list-item]
     ev.evaluate({K: 3.0}, ts=0)

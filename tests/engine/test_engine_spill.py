@@ -30,6 +30,8 @@ async def test_refused_writes_are_spilled_at_stop_and_stored_at_start(tmp_path: 
     engine.journal.grace = 0.5
     rule = engine.add_rule({"name": "hi", "cooldown_seconds": 0, "condition": {
         "metric": "price", "target": "BTCUSDT", "operator": ">", "threshold": 5}})  # fmt: skip
+    while not engine.journal.reserved:  # the store reserved ids for triggers before the lock
+        await asyncio.sleep(0.01)
     lock = sqlite3.connect(str(tmp_path / "db.sqlite"), isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")  # another process holds the file until after the stop
     try:
@@ -52,6 +54,8 @@ async def test_refused_writes_are_spilled_at_stop_and_stored_at_start(tmp_path: 
     try:
         events = store.list_alert_events(rule_id=rule.id)
         assert [e["values"] for e in events] == [{"price:BTCUSDT:tick": 10.0}]
+        # published before the store refused it: it keeps the id subscribers saw
+        assert [e["id"] for e in events] == [k["event"]["id"] for k in kept if k["op"] == "add"]
         assert store.read_ticks("BTCUSDT").price.tolist() == [1.0, 10.0, 2.0]
         assert not spill.exists()
     finally:

@@ -306,6 +306,30 @@ def test_alert_events(store: TickStore) -> None:
         store.add_alert_event({"ts": T0})
 
 
+def test_reserved_alert_event_ids(store: TickStore) -> None:
+    first = store.add_alert_event({"rule_id": 1, "ts": T0})
+    ids = store.reserve_alert_event_ids(3)
+    assert ids == sorted(ids) and len(set(ids)) == 3 and min(ids) > first
+    assigned = store.add_alert_event({"rule_id": 1, "ts": T0 + 1})  # never one of the reserved
+    assert assigned not in ids
+    assert store.add_alert_event({"id": ids[1], "rule_id": 2, "ts": T0 + 2, "v": 1}) == ids[1]
+    # recording it again (a retry after a lost reply) changes nothing
+    assert store.add_alert_event({"id": ids[1], "rule_id": 2, "ts": T0 + 2, "v": 1}) == ids[1]
+    with pytest.raises(StoreError, match="taken"):
+        store.add_alert_event({"id": ids[1], "rule_id": 3, "ts": T0 + 3})
+    assert [e["id"] for e in store.list_alert_events()] == [ids[1], assigned, first]  # by ts
+    assert store.list_alert_events(rule_id=2) == [
+        {"id": ids[1], "rule_id": 2, "ts": T0 + 2, "v": 1}
+    ]
+    later = store.reserve_alert_event_ids(2)
+    assert min(later) > max(ids[1], assigned)
+    for bad in (0, -1, True, 100_001, "2"):
+        with pytest.raises(InputError, match="n must be"):
+            store.reserve_alert_event_ids(bad)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="alert event id"):
+        store.add_alert_event({"id": "7", "rule_id": 1, "ts": T0})
+
+
 def test_bad_input_is_refused(store: TickStore) -> None:
     b = ticks(5)
     bad = TickBatch("BTCUSDT", b.ts, np.array([1.0, np.nan, 1, 1, 1]), b.size)

@@ -87,6 +87,10 @@ class _RuleState:
     suppressed: int = 0
 
 
+def _order(rule_id: int | None) -> int:
+    return -1 if rule_id is None else rule_id
+
+
 def _compare(op: str, v: float, thr: float) -> bool:
     if op == ">":
         return v > thr
@@ -140,6 +144,7 @@ class AlertEvaluator:
         self._rules: dict[int | None, Rule] = {}
         self._state: dict[int | None, _RuleState] = {}
         self._by_key: dict[str, set[int | None]] = {}
+        self._pending: set[int | None] = set()  # rules with a trigger held by the cooldown
         for r in rules:
             self.add(r)
 
@@ -157,6 +162,10 @@ class AlertEvaluator:
         """Whether an enabled rule reads the metric ``key`` (O(1))."""
         return bool(self._by_key.get(key))
 
+    def rule(self, rule_id: int | None) -> Rule | None:
+        """The rule with this id, or ``None`` (O(1))."""
+        return self._rules.get(rule_id)
+
     def add(self, rule: Rule) -> None:
         """Add or replace a rule; a replaced rule with the same condition keeps its state."""
         old = self._rules.get(rule.id)
@@ -164,6 +173,7 @@ class AlertEvaluator:
             self._unindex(old)
             if old.condition != rule.condition:
                 self._state[rule.id] = _RuleState()
+                self._pending.discard(rule.id)
         else:
             self._state[rule.id] = _RuleState()
         self._rules[rule.id] = rule
@@ -175,6 +185,7 @@ class AlertEvaluator:
         """Drop a rule and its state; return whether it existed."""
         rule = self._rules.pop(rule_id, None)
         self._state.pop(rule_id, None)
+        self._pending.discard(rule_id)
         if rule is not None:
             self._unindex(rule)
         return rule is not None
@@ -201,13 +212,14 @@ class AlertEvaluator:
         """
         if changed is None:
             ids = {rid for rid, r in self._rules.items() if r.enabled}
-        else:
-            ids = set()
+        else:  # O(rules reading the changed keys), not O(all rules): this runs per tick
+            ids = set(self._pending)
             for k in changed:
                 ids.update(self._by_key.get(k, ()))
-            ids.update(rid for rid, s in self._state.items() if s.pending)
+            if not ids:
+                return []
         out = []
-        for rid in sorted(ids, key=lambda i: -1 if i is None else i):
+        for rid in sorted(ids, key=_order) if len(ids) > 1 else ids:
             rule = self._rules[rid]
             if rule.enabled:
                 trig = self._step(rule, self._state[rid], values, ts)
@@ -223,6 +235,7 @@ class AlertEvaluator:
         st.was_true = now
         if not now:
             st.pending = False
+            self._pending.discard(rule.id)
             return None
         if not (rising or st.pending):
             return None
@@ -231,8 +244,10 @@ class AlertEvaluator:
             if rising:
                 st.suppressed += 1
             st.pending = True
+            self._pending.add(rule.id)
             return None
         st.pending = False
+        self._pending.discard(rule.id)
         st.last_fired = ts
         st.fired += 1
         read = {c.key: float(values[c.key]) for c in rule.conditions() if c.key in values}
@@ -310,6 +325,10 @@ class AlertEvaluator:
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise InputError(f"alert evaluator snapshot for rule {key} is malformed") from exc
+            if self._state[rid].pending:
+                self._pending.add(rid)
+            else:
+                self._pending.discard(rid)
 
 
 __all__ = ["AlertEvaluator", "Trigger"]

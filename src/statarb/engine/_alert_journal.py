@@ -1,13 +1,18 @@
-"""Alert events on their way to the store: recorded in order, off the event loop, never lost.
+"""Alert events on their way to the store: published at once, recorded in order, never lost.
 
 The same spill file also keeps the ticks and quotes the tick writer could not store at shutdown
 (:meth:`AlertJournal.spill_rows`); they are stored again at the next start.
 
-A trigger is appended to the journal at once (no I/O on the loop); one task writes the journal
-to the store in a worker thread, oldest first, retrying a failing store (locked, disk full,
-connection lost) with backoff until it takes the event, exactly as the tick writer does. Only
-once an event is recorded is it published and handed to webhook delivery, so the history and
-what subscribers see agree. Delivery results go through the same journal.
+A trigger takes its id from a pool the store reserved ahead of time
+(:meth:`~statarb.store.base.TickStore.reserve_alert_event_ids`), is handed back to the engine to
+publish and deliver **at once** (no I/O, no thread hop on the way from tick to alert), and is
+appended to the journal. One task writes the journal to the store in a worker thread, oldest
+first (what queued up meanwhile in one transaction), retrying a failing store (locked, disk
+full, connection lost) with backoff until it takes the events, exactly as the tick writer does.
+An event is stored under the id it was published with, so subscribers and the history agree,
+and a retried write never records it twice. When the pool is empty (a store that refused the
+last refill, a burst larger than the pool) triggers wait, in firing order, until the store
+reserves more ids. Delivery results go through the same journal, after the event they update.
 
 At shutdown the journal is given :data:`CLOSE_GRACE_S`; what the store still refuses then is
 appended to a spill file (JSON lines), which :meth:`AlertJournal.replay_spill` records at the
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 from collections import deque
@@ -38,6 +44,10 @@ log = logging.getLogger(__name__)
 #: seconds the journal gets at shutdown before what is left goes to the spill file
 CLOSE_GRACE_S = 5.0
 _MAX_PAUSE_S = 2.0
+#: ids reserved at a time; the pool is refilled once it is down to half
+ID_POOL = 256
+#: queued writes committed in one transaction, at most
+WRITE_BATCH = 512
 
 
 @dataclass
@@ -46,7 +56,7 @@ class _Entry:
 
     op: str
     event: dict[str, Any]
-    on_recorded: Callable[[dict[str, Any]], None] | None = None
+    on_id: Callable[[dict[str, Any]], None] | None = None
     done: asyncio.Future[None] | None = field(default=None, repr=False)
 
 
@@ -64,26 +74,63 @@ class AlertJournal:
     def __init__(self, store: TickStore, spill_path: str | Path) -> None:
         self.store, self.spill_path = store, Path(spill_path)
         self._q: deque[_Entry] = deque()
+        self._ids: deque[int] = deque()  # reserved in the store, not given to an event yet
+        self._waiting: deque[_Entry] = deque()  # events waiting for an id, in firing order
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.grace = CLOSE_GRACE_S
         self.failing = False
-        self.counts = {"recorded": 0, "updated": 0, "store_errors": 0, "spilled": 0}
+        self.counts = {"recorded": 0, "updated": 0, "store_errors": 0, "spilled": 0,
+                       "waited_for_id": 0}  # fmt: skip
 
     @property
     def pending(self) -> int:
         """Operations waiting for the store."""
         return len(self._q)
 
+    @property
+    def reserved(self) -> int:
+        """Store ids at hand for the next triggers (the pool is refilled at start and at half)."""
+        return len(self._ids)
+
     def start(self) -> None:
         """Start the writing task (on the running loop)."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="alert-journal")
 
-    def record(self, event: dict[str, Any], on_recorded: Callable[[dict[str, Any]], None]) -> None:
-        """Queue ``event`` for the store; ``on_recorded(event with its id)`` runs once stored."""
-        self._push(_Entry("add", event, on_recorded))
+    def record(self, event: dict[str, Any], on_id: Callable[[dict[str, Any]], None]) -> None:
+        """Give ``event`` its id and queue it for the store.
+
+        ``on_id(event with its id)`` (publish, deliver) runs now when a reserved id is at hand
+        and no earlier event waits for one; otherwise once the store has reserved more, in the
+        order the events were recorded. The store write follows either way.
+        """
+        entry = _Entry("add", event, on_id)
+        if self._ids and not self._waiting:
+            event["id"] = self._ids.popleft()
+            self._handed(entry)
+        else:
+            self.counts["waited_for_id"] += 1
+            self._waiting.append(entry)
+        if len(self._ids) < ID_POOL // 2:
+            self._wake.set()  # the task refills the pool
+        self._push(entry)
+
+    def _handed(self, entry: _Entry) -> None:
+        if entry.on_id is None:
+            return
+        try:
+            entry.on_id(entry.event)
+        except Exception:  # publishing or delivery must not stop the journal
+            log.exception("handling alert event %s failed", entry.event.get("id"))
+
+    def _give_ids(self) -> None:
+        """Hand reserved ids to the waiting events, oldest first."""
+        while self._waiting and self._ids:
+            entry = self._waiting.popleft()
+            entry.event["id"] = self._ids.popleft()
+            self._handed(entry)
 
     def update(self, event_id: int, changes: dict[str, Any]) -> None:
         """Queue a merge of ``changes`` into the recorded event ``event_id``."""
@@ -104,41 +151,57 @@ class AlertJournal:
     async def _run(self) -> None:
         attempt = 0
         while True:
-            if not self._q:
+            # events wait for ids, or the pool runs low while running: reserve more first
+            low = bool(self._waiting) or (len(self._ids) < ID_POOL // 2 and not self._closing)
+            if not self._q and not low:
                 if self._closing:
                     return
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            entry = self._q[0]
+            what = "alert event ids not reserved yet" if low else "alert event not recorded yet"
             try:
-                await asyncio.to_thread(self._write, entry)
+                await (self._refill() if low else self._write_head())
             except StatarbError as exc:
                 attempt += 1
                 self.failing = True
                 self.counts["store_errors"] += 1
-                log.error("alert event not recorded yet (attempt %d, retried): %s", attempt, exc)
+                log.error("%s (attempt %d, retried): %s", what, attempt, exc)
                 if self._closing:
                     return
                 await asyncio.sleep(min(0.05 * 2**attempt, _MAX_PAUSE_S))
                 continue
             attempt, self.failing = 0, False
+
+    async def _refill(self) -> None:
+        n = min(ID_POOL - len(self._ids) + len(self._waiting), 100_000)
+        self._ids.extend(await asyncio.to_thread(self.store.reserve_alert_event_ids, n))
+        self._give_ids()
+
+    async def _write_head(self) -> None:
+        # what is queued goes in one transaction; every event here has its id (those waiting
+        # for one make `low` true, and the pool is refilled first)
+        batch = list(itertools.islice(self._q, WRITE_BATCH))
+        await asyncio.to_thread(self._write, batch)
+        for entry in batch:
             self._q.popleft()
-            if entry.on_recorded is not None:
-                try:
-                    entry.on_recorded(entry.event)
-                except Exception:  # publishing or delivery must not stop the journal
-                    log.exception("handling recorded alert event %s failed", entry.event.get("id"))
+            self.counts["recorded" if entry.op == "add" else "updated"] += 1
             if entry.done is not None and not entry.done.done():
                 entry.done.set_result(None)
 
-    def _write(self, entry: _Entry) -> None:
+    def _write(self, batch: list[_Entry]) -> None:
+        if len(batch) == 1:  # a lone write is its own transaction
+            self._write_one(batch[0])
+            return
+        with self.store.transaction():  # one commit for all
+            for entry in batch:
+                self._write_one(entry)
+
+    def _write_one(self, entry: _Entry) -> None:
         if entry.op == "add":
-            entry.event["id"] = self.store.add_alert_event(entry.event)
-            self.counts["recorded"] += 1
+            self.store.add_alert_event(entry.event)  # under the id it was published with
         else:
             self.store.update_alert_event(entry.event["id"], entry.event["changes"])
-            self.counts["updated"] += 1
 
     async def close(self, grace: float | None = None) -> None:
         """Write what is queued within ``grace`` seconds (default :attr:`grace`); spill the rest."""
@@ -209,12 +272,12 @@ class AlertJournal:
                 continue
             event = item["event"]
             if item["op"] == "add":
-                old = event.pop("id", None)
+                old = event.get("id")
                 delivery = str(event.get("delivery"))
-                # never sent (held or pending): it was not recorded in time
+                # never sent (held or pending; a later update line says if it went)
                 if delivery == "pending" or delivery.startswith("held"):
                     event["delivery"] = "not sent (recorded after a restart)"
-                new = self.store.add_alert_event(event)
+                new = self.store.add_alert_event(event)  # a published event keeps its id
                 if isinstance(old, int):
                     ids[old] = new
             else:

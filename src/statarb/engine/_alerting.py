@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class AlertsMixin:
-    """Persist and evaluate rules; record each trigger first, then publish and deliver it.
+    """Persist and evaluate rules; publish and deliver each trigger at once, then record it.
 
     Store calls never run on the event loop: rule writes go to a worker thread
-    (:meth:`save_rule`, :meth:`delete_rule`) and triggers through the :class:`AlertJournal`.
+    (:meth:`save_rule`, :meth:`delete_rule`) and triggers through the :class:`AlertJournal`,
+    which gives each its store id up front and records it right after (never dropped).
     """
 
     store: TickStore
@@ -118,7 +119,7 @@ class AlertsMixin:
         return removed
 
     def _evaluate(self, changed: set[str], ts: int, recv_ts: int) -> None:
-        if not changed or not self.evaluator.rules:
+        if not changed:  # the evaluator answers in O(rules reading `changed`), once per tick
             return
         for trig in self.evaluator.evaluate(self.values, ts, changed=changed):
             self._fire(trig, recv_ts)
@@ -130,7 +131,7 @@ class AlertsMixin:
             self._record_fire(trig, recv_ts)
 
     def _record_fire(self, trig: Trigger, recv_ts: int) -> None:
-        rule = next((r for r in self.evaluator.rules if r.id == trig.rule_id), None)
+        rule = self.evaluator.rule(trig.rule_id)
         fired_at = self.clock()
         severity = rule.severity if rule is not None else DEFAULT_SEVERITY
         delivery = "none" if rule is None else delivery_status(rule, fired_at)
@@ -138,11 +139,11 @@ class AlertsMixin:
                  "severity": severity, "delivery": delivery}  # fmt: skip
         self.counts["alerts"] += 1
 
-        def recorded(ev: dict[str, Any]) -> None:  # in the store: now publish and deliver it
+        def publish(ev: dict[str, Any]) -> None:  # it has its id: the store write follows
             self.hub.publish("alerts", "alert", ev)
             if recv_ts:
                 self.latency.add("alert", max(0, self.clock() - recv_ts))
             if rule is not None and ev["delivery"] != "none":
                 self.outbox.admit(rule, trig, ev)
 
-        self.journal.record(event, recorded)
+        self.journal.record(event, publish)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -59,6 +60,19 @@ class _Ingest:
 
 def _now_us() -> int:
     return time.time_ns() // 1000
+
+
+def closing_recv(tb: TickBatch, ends: np.ndarray) -> list[int]:
+    """Receipt time of the tick that closed each bar: the first to arrive at or after its end.
+
+    A bar closes only when a tick of a later interval arrives, so such a tick is in ``tb``;
+    the batch's latest receipt stands in should none be (receipt times of 0 are unknown).
+    """
+    reached = np.maximum.accumulate(tb.ts)  # the latest exchange time seen, in arrival order
+    first = np.searchsorted(reached, np.asarray(ends, dtype=np.int64), side="left")
+    found = first < len(tb.ts)
+    recv = tb.recv_ts[np.minimum(first, len(tb.ts) - 1)]
+    return np.where(found, recv, tb.recv_ts.max()).tolist()
 
 
 class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
@@ -124,6 +138,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self.bus: RedisBus | None = None
         self._pending_fires: set[asyncio.Task[None]] = set()
         self._preload: asyncio.Task[None] | None = None
+        self._consumer: asyncio.Task[None] | None = None
         self.notifier = notifier or Notifier(
             allow=settings.webhook_allow, telegram_api=settings.telegram_api
         )
@@ -159,7 +174,6 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._wq: asyncio.Queue[FeedBatch] | None = None
         self._writer: TickWriter | None = None
         self._writer_task: asyncio.Task[None] | None = None
-        self._consumer: asyncio.Task[None] | None = None
         self._feeds: list[_FeedRun] = []
         self._flush_lock: asyncio.Lock | None = None
         self._closing = False
@@ -201,12 +215,14 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             from statarb.ingest.warm import warm_bar_kernels
 
             await asyncio.to_thread(warm_bar_kernels)
+        # the feed module (FeedBatch) loads now, not under the first ingested tick (~0.3 s)
+        await asyncio.to_thread(importlib.import_module, "statarb.ingest.binance")
         self._queue = asyncio.Queue(maxsize=max(16, self.settings.queue_size // 100))
         self._wq = asyncio.Queue()
         self._flush_lock = asyncio.Lock()
         self._start_writer()
         self._consumer = asyncio.create_task(self._consume(), name="statarb-engine")
-        self._preload = asyncio.create_task(asyncio.to_thread(self._preload_analytics))
+        self._start_preload()
         self.started_at = self.clock()
         await self.book.load()
         for a, b in self.pairs:
@@ -409,17 +425,20 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         if len(tb) == 0:
             return
         recv_ts = int(tb.recv_ts.max()) if len(tb.recv_ts) else 0
-        if self.hub.wants(f"ticks:{sym}"):
-            self.hub.publish(f"ticks:{sym}", "ticks", [tick_dict(t) for t in tb.to_ticks()])
         last = int(np.argmax(tb.ts))
         price, ts = float(tb.price[last]), int(tb.ts[last])
         self._last_price[sym] = price
         pkey = metric_key("price", sym)
         if self.evaluator.reads(pkey):  # every tick counts for a per-tick price rule
-            for p, t in zip(tb.price.tolist(), tb.ts.tolist(), strict=True):
+            # first, so the alert does not wait for the ticks payload; latency counts from
+            # the receipt of the tick that crossed, not of the batch's last one
+            cols = (tb.price.tolist(), tb.ts.tolist(), tb.recv_ts.tolist())
+            for p, t, r in zip(*cols, strict=True):
                 self.values[pkey] = p
-                self._evaluate({pkey}, t, recv_ts)
+                self._evaluate({pkey}, t, r)
         self.values[pkey] = price
+        if self.hub.wants(f"ticks:{sym}"):
+            self.hub.publish(f"ticks:{sym}", "ticks", [tick_dict(t) for t in tb.to_ticks()])
         changed: set[str] = set()
         builders = self._builders.setdefault(
             sym, {tf: BarBuilder(sym, tf) for tf in self.timeframes}
@@ -427,7 +446,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         for tf, builder in builders.items():
             closed = builder.update(tb)
             if len(closed):
-                self._on_bars(sym, tf, closed, recv_ts)
+                ends = closed.open_time + builder.timeframe.us
+                self._on_bars(sym, tf, closed, recv_ts, closing_recv=closing_recv(tb, ends))
             partial = builder.partial
             if partial is not None:
                 self._bar_end[(sym, tf)] = partial.open_time + builder.timeframe.us
@@ -444,11 +464,36 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         """
         key = super().watch_pair(a, b)
         self._follow_legs(*key)
+        if self.running:
+            self._start_preload()
         return key
 
+    def _start_preload(self) -> None:
+        """Load the pair analytics in a thread once there is a pair to analyse.
+
+        About a second of imports: an engine with no pair never pays it, so its thread does
+        not contend with the live path for the GIL.
+        """
+        if self._preload is None and self._pairs:
+            self._preload = asyncio.create_task(asyncio.to_thread(self._preload_analytics))
+
     def _on_bars(
-        self, sym: str, tf: str, closed: BarBatch, recv_ts: int, *, publish: bool = True
+        self,
+        sym: str,
+        tf: str,
+        closed: BarBatch,
+        recv_ts: int,
+        *,
+        publish: bool = True,
+        closing_recv: list[int] | None = None,
     ) -> None:
+        """Closed bars in: publish, metrics, alerts, book, pairs.
+
+        ``closing_recv`` holds the receipt time of the tick that closed each bar (latency is
+        measured from it); without it every bar counts from ``recv_ts``.
+        """
+        if closing_recv is not None and closing_recv:
+            recv_ts = closing_recv[-1]
         recent = self._recent.setdefault((sym, tf), RecentBars(self.window_bars))
         topic = f"bars:{sym}:{tf}"
         wants = publish and self.hub.wants(topic)
@@ -462,7 +507,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             vals = symbol_bar_metrics(sym, bar, closes, tf, self.z_window)
             self.values.update(vals)
             end = int(closed.open_time[i]) + Timeframe.parse(tf).us
-            self._evaluate(set(vals), end, recv_ts)
+            self._evaluate(set(vals), end, recv_ts if closing_recv is None else closing_recv[i])
         self.book.on_bars(sym, tf, closed, recv_ts)
         if tf in self.analytics_timeframes:
             for a, b in self._pairs:

@@ -20,9 +20,10 @@ class LatencyStats:
 
     Stages: ``receipt`` = receipt time - exchange time; ``processed`` = bars, analytics and
     alert evaluation done - receipt; ``alert`` = alert published on the hub - receipt of the
-    tick that fired it; ``book`` = a book pair's analytics published - receipt of the tick that
-    closed its bar. The ``stored`` stage (row committed - receipt) is measured by the
-    writer and merged in by :meth:`~statarb.engine.Engine.status`.
+    tick that fired it (the tick that crossed the threshold, or that closed the bar of a rule
+    on closed bars; docs/alerts-latency.md); ``book`` = a book pair's analytics published -
+    receipt of the tick that closed its bar. The ``stored`` stage (row committed - receipt) is
+    measured by the writer and merged in by :meth:`~statarb.engine.Engine.status`.
     """
 
     def __init__(self, size: int = 8192) -> None:

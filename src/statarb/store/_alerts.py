@@ -72,15 +72,57 @@ class AlertPersistence(ABC):
             _, count = self._execute("DELETE FROM alert_rules WHERE id = ?", (int(rule_id),))
             return count > 0
 
+    def _reserve_ids(self, table: str, n: int) -> list[int]:
+        """Take ``n`` ids of ``table`` that the store will never assign itself (inside a
+        transaction); each store knows its own id generator."""
+        raise NotImplementedError
+
+    def reserve_alert_event_ids(self, n: int) -> list[int]:
+        """Reserve ``n`` ids for alert events recorded later with :meth:`add_alert_event`.
+
+        The ids are ascending and the store never assigns them to another event, in this
+        process or any other writing the same store; unused ones are simply skipped.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100_000:
+            raise InputError(f"n must be an int from 1 to 100000, got {n!r}")
+        with self.transaction():
+            return self._reserve_ids("alert_events", n)
+
     def add_alert_event(self, event: dict[str, Any]) -> int:
-        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id."""
+        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id.
+
+        An ``"id"`` in the event must come from :meth:`reserve_alert_event_ids`: the event is
+        stored under it, and recording the same event again (a retry after a lost reply) is a
+        no-op. Without one the store assigns the id.
+        """
         rule_id, ts, payload = c.event_parts(event)
+        eid = event.get("id")
+        if eid is not None:
+            return self._add_reserved_event(eid, rule_id, ts, payload)
         with self.transaction():
             rows, _ = self._execute(
                 "INSERT INTO alert_events (rule_id, ts, payload) VALUES (?, ?, ?) RETURNING id",
                 (rule_id, ts, payload),
             )
             return int(rows[0][0])
+
+    def _add_reserved_event(self, eid: Any, rule_id: int, ts: int, payload: str) -> int:
+        if isinstance(eid, bool) or not isinstance(eid, int) or not 1 <= eid < 2**63:
+            raise InputError(f"alert event id must be an int from reserve_alert_event_ids, "
+                             f"got {eid!r}")  # fmt: skip
+        with self.transaction():
+            _, count = self._execute(
+                "INSERT INTO alert_events (id, rule_id, ts, payload) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (eid, rule_id, ts, payload),
+            )
+            if count == 0:
+                rows, _ = self._execute(
+                    "SELECT rule_id, ts FROM alert_events WHERE id = ?", (eid,)
+                )  # fmt: skip
+                if not rows or (int(rows[0][0]), int(rows[0][1])) != (rule_id, ts):
+                    raise StoreError(f"alert event id {eid} is taken by another event")
+        return eid
 
     def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:
         """Merge ``changes`` (e.g. delivery status) into a recorded trigger."""

@@ -115,8 +115,15 @@ class TickStore(Protocol):
         """Delete a rule (its history stays); return whether it existed."""
         ...
 
+    def reserve_alert_event_ids(self, n: int) -> list[int]:
+        """Reserve ``n`` ascending ids that the store never assigns to another alert event."""
+        ...
+
     def add_alert_event(self, event: dict[str, Any]) -> int:
-        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id."""
+        """Record a trigger (``rule_id``, ``ts`` in epoch µs, any JSON payload); return its id.
+
+        An ``"id"`` (from :meth:`reserve_alert_event_ids`) is kept; recording it again is a no-op.
+        """
         ...
 
     def update_alert_event(self, event_id: int, changes: dict[str, Any]) -> None:

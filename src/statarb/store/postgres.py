@@ -507,6 +507,16 @@ class PostgresStore(AlertPersistence, BookPersistence):
             f"GREATEST((SELECT max(id) FROM {table}), 1))"
         )
 
+    def _reserve_ids(self, table: str, n: int) -> list[int]:
+        # nextval is never rolled back nor handed out twice, whichever session asks
+        if table not in ("alert_rules", "alert_events"):
+            raise ValueError(f"no id sequence for table {table!r}")
+        rows, _ = self._execute(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, ?)",
+            (n,),
+        )
+        return sorted(int(r[0]) for r in rows)
+
     def close(self) -> None:
         """Release the connection (idempotent)."""
         with self._lock:

@@ -532,6 +532,23 @@ class SQLiteStore(AlertPersistence, BookPersistence):
             except sqlite3.Error as exc:
                 raise self._error("statement", exc) from exc
 
+    def _reserve_ids(self, table: str, n: int) -> list[int]:
+        # AUTOINCREMENT assigns ids above sqlite_sequence.seq only: moving it up reserves them
+        if table not in ("alert_rules", "alert_events"):
+            raise ValueError(f"no id sequence for table {table!r}")
+        seq, _ = self._execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+        top, _ = self._execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+        first = max(int(seq[0][0]) if seq else 0, int(top[0][0])) + 1
+        if seq:
+            self._execute(
+                "UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (first + n - 1, table)
+            )
+        else:
+            self._execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, first + n - 1)
+            )
+        return list(range(first, first + n))
+
     def close(self) -> None:
         """Flush and release the connection (idempotent)."""
         with self._lock:
