@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -134,40 +133,3 @@ class JSONBytes(Response):
 def json_response(content: Any, status_code: int = 200) -> JSONBytes:
     """Fast JSON (orjson) without response-model validation."""
     return JSONBytes(content, status_code=status_code)
-
-
-class _Rendered(Response):
-    media_type = "application/json"
-
-
-async def json_off_loop(build: Callable[[], Any]) -> Response:
-    """JSON of ``build()``, built and serialised in a worker thread (large responses).
-
-    Turning a million rows into JSON takes seconds of CPU; on the event loop it would stall
-    every other request, ``/health`` and the WebSocket fan-out for that long.
-    """
-    import asyncio
-
-    return _Rendered(await asyncio.to_thread(lambda: dumps_chunked(build())))
-
-
-#: rows serialised per ``orjson.dumps`` call: each call holds the GIL, so the event loop waits
-#: at most one chunk's time for its turn
-RENDER_CHUNK_ROWS = 5_000
-
-
-def dumps_chunked(content: Any) -> bytes:
-    """``orjson.dumps(content)``, a long list serialised a chunk of rows at a time."""
-    opt = orjson.OPT_SERIALIZE_NUMPY
-    if not isinstance(content, list) or len(content) <= RENDER_CHUNK_ROWS:
-        return orjson.dumps(content, option=opt)
-    parts = [orjson.dumps(content[i : i + RENDER_CHUNK_ROWS], option=opt)[1:-1]
-             for i in range(0, len(content), RENDER_CHUNK_ROWS)]  # fmt: skip
-    return b"[" + b",".join(parts) + b"]"
-
-
-async def csv_off_loop(build: Callable[[], Any], name: str) -> Response:
-    """:func:`csv_response` of the frame ``build()`` returns, made in a worker thread."""
-    import asyncio
-
-    return await asyncio.to_thread(lambda: csv_response(build(), name))
