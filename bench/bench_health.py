@@ -40,6 +40,15 @@ from statarb.config import Settings
 cfg = Settings(store_url=sys.argv[1], api_token=sys.argv[3], timeframes=["1m"])
 uvicorn.run(create_app(cfg), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
+_READER = """
+import sys, time, httpx
+n, t = 0, time.perf_counter()
+with httpx.stream("GET", sys.argv[1], timeout=600) as r:
+    r.raise_for_status()
+    for part in r.iter_raw(1 << 20):
+        n += len(part)
+print(n, time.perf_counter() - t)
+"""
 
 
 def make_ticks(n: int, seed: int = 11) -> TickBatch:
@@ -103,22 +112,22 @@ def probe(base: str, done: threading.Event, out: list[float]) -> None:
 
 
 def during(base: str, path: str) -> tuple[list[float], int, float]:
-    """``/health`` latencies while ``GET path`` is read; its byte count and seconds."""
+    """``/health`` latencies while ``GET path`` is read; its byte count and seconds.
+
+    The large read runs in a child process, so that reading it does not hold up the probe.
+    """
     lat: list[float] = []
     done = threading.Event()
     th = threading.Thread(target=probe, args=(base, done, lat))
     th.start()
-    n, t = 0, time.perf_counter()
     try:
-        with httpx.stream("GET", base + path, timeout=600) as r:
-            r.raise_for_status()
-            for part in r.iter_raw(1 << 20):
-                n += len(part)
+        out = subprocess.run([sys.executable, "-c", _READER, base + path], check=True,
+                             capture_output=True, text=True, timeout=600).stdout  # fmt: skip
     finally:
-        secs = time.perf_counter() - t
         done.set()
         th.join()
-    return lat, n, secs
+    size, secs = out.split()
+    return lat, int(size), float(secs)
 
 
 def at_rest(base: str, samples: int) -> list[float]:

@@ -90,7 +90,7 @@ def needs_micros(times: pd.Series) -> bool:
     """Whether any of the tz-aware ``times`` has a sub-millisecond part."""
     if not len(times):
         return False
-    return bool((times.dt.microsecond.to_numpy() % 1000).any())
+    return bool((times.dt.microsecond.to_numpy() % 1000 > 0).any())  # NaT: NaN, not > 0
 
 
 def iso_text(times: pd.Series, *, micros: bool | None = None) -> pd.Series:
@@ -98,12 +98,16 @@ def iso_text(times: pd.Series, *, micros: bool | None = None) -> pd.Series:
 
     Milliseconds, or microseconds when ``micros`` (by default: when the column needs them).
     """
+    import pandas as pd
+
     t = times.dt.tz_convert("UTC")
     if micros is None:
         micros = needs_micros(t)
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%S.%f"
-    text = t.dt.strftime(fmt)
-    return text if fmt.endswith("Z") else text.str[:-3] + "Z"
+    us = t.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(us, unit="us" if micros else "ms", casting="unsafe")
+    out = pd.Series(np.char.add(text, "Z").astype(object), index=times.index, name=times.name)
+    out[np.isnat(us)] = np.nan
+    return out
 
 
 def csv_frame(frame: pd.DataFrame, *, micros: Mapping[str, bool] | None = None) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from fastapi import HTTPException, Path
 from fastapi.responses import Response
 
 from statarb.model import BarBatch, TickBatch
-from statarb.timeutil import us_to_iso
+from statarb.timeutil import us_array_to_iso
 
 OutFormat = Literal["json", "csv", "arrow"]
 SymbolPath = Path(pattern=r"^[A-Za-z0-9]{1,40}$", examples=["BTCUSDT"])
@@ -45,10 +45,10 @@ def ticks_json(tb: TickBatch) -> list[dict[str, Any]]:
     side = tb.side.tolist()
     ids = tb.trade_id.tolist()
     return [
-        {"symbol": tb.symbol, "ts": ts, "time": us_to_iso(ts), "price": p, "size": s,
+        {"symbol": tb.symbol, "ts": ts, "time": iso, "price": p, "size": s,
          "is_buyer_maker": None if sd < 0 else bool(sd), "trade_id": None if i < 0 else i}
-        for ts, p, s, sd, i in zip(tb.ts.tolist(), tb.price.tolist(), tb.size.tolist(), side, ids,
-                                   strict=True)
+        for ts, iso, p, s, sd, i in zip(tb.ts.tolist(), us_array_to_iso(tb.ts), tb.price.tolist(),
+                                        tb.size.tolist(), side, ids, strict=True)
     ]  # fmt: skip
 
 
@@ -57,14 +57,15 @@ def bars_json(bars: BarBatch) -> list[dict[str, Any]]:
     with np.errstate(invalid="ignore", divide="ignore"):
         vwap = np.where(bars.volume > 0, bars.notional / np.where(bars.volume > 0, bars.volume, 1),
                         np.nan)  # fmt: skip
-    cols = [bars.open_time.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(),
-            bars.close.tolist(), bars.volume.tolist(), bars.notional.tolist(),
-            bars.trades.tolist(), bars.taker_buy_volume.tolist(), vwap.tolist()]  # fmt: skip
+    cols = [us_array_to_iso(bars.open_time), bars.open_time.tolist(), bars.open.tolist(),
+            bars.high.tolist(), bars.low.tolist(), bars.close.tolist(), bars.volume.tolist(),
+            bars.notional.tolist(), bars.trades.tolist(), bars.taker_buy_volume.tolist(),
+            vwap.tolist()]  # fmt: skip
     return [
-        {"time": us_to_iso(ot), "open_time": ot, "open": o, "high": h, "low": lo, "close": c,
+        {"time": iso, "open_time": ot, "open": o, "high": h, "low": lo, "close": c,
          "volume": v, "notional": n, "trades": k, "taker_buy_volume": tb,
          "vwap": None if w != w else w}
-        for ot, o, h, lo, c, v, n, k, tb, w in zip(*cols, strict=True)
+        for iso, ot, o, h, lo, c, v, n, k, tb, w in zip(*cols, strict=True)
     ]  # fmt: skip
 
 
