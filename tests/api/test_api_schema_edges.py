@@ -5,7 +5,8 @@ Hooks of this schema instance replace generated query and path values:
 - time parameters (``start``/``end``: their description names ISO-8601) get epoch numbers of
   every magnitude and unit (s, ms, µs, ns), negatives, floats such as ``1e30``, ``inf`` and
   ``nan``, ISO-8601 text over years 1..9999 with and without offsets, and ``start > end``;
-- integer parameters (query and path) get values far beyond int64 and the edges of 32/53/64 bits;
+- integer parameters (query and path), and the integers of JSON bodies, get values far beyond
+  int64 and the edges of 32/53/64 bits;
 - number parameters get ±1e308, subnormals, infinities and NaN.
 
 ``STATARB_SCHEMA_EDGE_EXAMPLES`` sets the examples per operation (default 12, a few seconds);
@@ -106,6 +107,43 @@ def _edge_values(
     return draws.map(merge)
 
 
+def _int_leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths to the integers (not booleans) inside a JSON value."""
+    if isinstance(value, dict):
+        return [q for k, v in value.items() for q in _int_leaves(v, (*path, k))]
+    if isinstance(value, list):
+        return [q for i, v in enumerate(value) for q in _int_leaves(v, (*path, i))]
+    return [path] if isinstance(value, int) and not isinstance(value, bool) else []
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: int) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: _replaced(value[head], rest, new)}
+    return [_replaced(v, rest, new) if i == head else v for i, v in enumerate(value)]
+
+
+def _edge_body(body: Any, used: list[int]) -> st.SearchStrategy[Any]:
+    """A JSON body with each of its integers kept or replaced by a large one."""
+    leaves = _int_leaves(body)
+    if not leaves:
+        return st.just(body)
+    big = st.one_of(st.integers(-(2**80), 2**80), st.sampled_from(_EDGE_INTS))
+    draws = st.lists(st.one_of(st.just(None), big), min_size=len(leaves), max_size=len(leaves))
+
+    def apply(new: list[int | None]) -> Any:
+        out = body
+        for path, v in zip(leaves, new, strict=True):
+            if v is not None:
+                out = _replaced(out, path, v)
+                used[0] += 1
+        return out
+
+    return draws.map(apply)
+
+
 def edge_schema(url: str, used: list[int]) -> Any:
     """The schema at ``url`` with hooks drawing edge values (counted in ``used[0]``)."""
     schema = schemathesis.openapi.from_url(url + "/openapi.json")
@@ -117,6 +155,10 @@ def edge_schema(url: str, used: list[int]) -> Any:
     @schema.hook("flatmap_path_parameters")
     def flatmap_path(ctx: Any, path: dict[str, Any] | None) -> st.SearchStrategy[Any]:
         return _edge_values(ctx, path, "path_parameters", used)
+
+    @schema.hook("flatmap_body")
+    def flatmap_body(ctx: Any, body: Any) -> st.SearchStrategy[Any]:
+        return _edge_body(body, used)
 
     return schema
 
