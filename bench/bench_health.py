@@ -6,7 +6,8 @@ does. A probe thread asks for ``/health`` back to back while a child process mak
 request (a read streamed and discarded, or an upload), so neither the client's parsing nor the
 probe competes with the server for its GIL. Ours: ``/health`` during each request. Baseline,
 same run and server: ``/health`` at rest for as many samples. Reported: median, max and the
-count of samples over 200 ms (``/health`` answers 503 while the store refuses writes: timed too).
+count of samples over 200 ms (``/health`` answers 503 while the store refuses writes: timed too),
+and the server's peak RSS during each request.
 
 Size: ``STATARB_BENCH_HEALTH_TICKS`` (default 1.5M). Target: the slowest ``/health`` under 200 ms.
 """
@@ -94,8 +95,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(db: Path) -> Iterator[str]:
-    """The API on ``db`` in a child process; yields its base URL."""
+def server(db: Path) -> Iterator[tuple[str, int]]:
+    """The API on ``db`` in a child process; yields its base URL and process id."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-c", _SERVER, f"sqlite:///{db}", str(port), TOKEN])
     base = f"http://127.0.0.1:{port}"
@@ -109,7 +110,7 @@ def server(db: Path) -> Iterator[str]:
                 time.sleep(0.1)
         else:
             raise RuntimeError("the API did not start")
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
@@ -197,7 +198,17 @@ READS = (
 )
 
 
-def show(base: str, task: str, lat: list[float], size: int, secs: float) -> None:
+def peak_rss_mb(pid: int, *, reset: bool = False) -> float:
+    """The process's peak RSS (VmHWM) in MB; ``reset`` starts a new peak (Linux clear_refs)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    if reset:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    return peak / 1024
+
+
+def show(base: str, pid: int, task: str, lat: list[float], size: int, secs: float) -> None:
+    peak = peak_rss_mb(pid, reset=True)
     base_lat = at_rest(base, max(len(lat), 20))
     slow = sum(x > SLOW_S for x in lat)
     report("health", f"/health during {task} ({size / 1e6:.0f} MB, {secs:.1f}s)", stats(lat),
@@ -206,7 +217,7 @@ def show(base: str, task: str, lat: list[float], size: int, secs: float) -> None
     p99 = statistics.quantiles(lat, n=100)[98] if len(lat) > 1 else lat[0]
     print(f"[health] {task}: {len(lat)} samples, median {statistics.median(lat) * 1e3:.0f} ms, "
           f"p99 {p99 * 1e3:.0f} ms, max {max(lat) * 1e3:.0f} ms, {slow} over 200 ms; at rest max "
-          f"{max(base_lat) * 1e3:.0f} ms", flush=True)  # fmt: skip
+          f"{max(base_lat) * 1e3:.0f} ms; server peak RSS {peak:,.0f} MB", flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -218,13 +229,14 @@ def main() -> None:
         fill(db, n)
         print(f"[health] stored {n:,} ticks in {time.perf_counter() - t:.1f}s", flush=True)
         upload = upload_file(folder, n // 3)
-        with server(db) as base:
+        with server(db) as (base, pid):
             for task, path in READS:
                 during(base, "GET", path)  # warm: numba kernels, page cache
-                show(base, task, *during(base, "GET", path))
+                peak_rss_mb(pid, reset=True)
+                show(base, pid, task, *during(base, "GET", path))
             task = f"an upload of {n // 3:,} trades (CSV)"
-            show(base, task, *during(base, "POST", "/api/v1/ticks/file", str(upload)))
-            show(base, "an alert-rule write on a locked database (3 s)",
+            show(base, pid, task, *during(base, "POST", "/api/v1/ticks/file", str(upload)))
+            show(base, pid, "an alert-rule write on a locked database (3 s)",
                  *locked(base, db, folder, 3.0))  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
