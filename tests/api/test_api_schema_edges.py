@@ -9,13 +9,14 @@ Hooks of this schema instance replace generated query and path values:
   int64 and the edges of 32/53/64 bits;
 - number parameters get ±1e308, subnormals, infinities and NaN.
 
-``STATARB_SCHEMA_EDGE_EXAMPLES`` sets the examples per operation (default 12, a few seconds);
+``STATARB_SCHEMA_EDGE_EXAMPLES`` sets the examples per operation (default 6, a few seconds);
 a larger run prints its case count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from typing import Any
 
@@ -24,7 +25,7 @@ from api_helpers import AUTH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-EXAMPLES = int(os.environ.get("STATARB_SCHEMA_EDGE_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("STATARB_SCHEMA_EDGE_EXAMPLES", "6"))
 
 _UNITS = (1, 1_000, 1_000_000, 1_000_000_000)  # epoch s, ms, µs, ns
 _EDGE_INTS = (0, -1, 2**31 - 1, 2**31, 2**53 + 1, 2**63 - 1, 2**63, 2**64, -(2**63) - 1,
@@ -79,7 +80,19 @@ def _kind(param: dict[str, Any]) -> str | None:
     return None
 
 
-_EDGES = {"time": time_values, "integer": big_ints, "number": extreme_numbers}
+_EDGES = {"time": time_values(), "integer": big_ints(), "number": extreme_numbers()}
+_REVERSED_RANGE = st.tuples(st.integers(0, 4 * 10**15), st.integers(1, 10**15)).map(
+    lambda t: {"start": str(t[0] + t[1]), "end": str(t[0])}
+)
+
+
+@functools.cache
+def _draws(kinds: tuple[tuple[str, str], ...]) -> st.SearchStrategy[dict[str, str | None]]:
+    """Per parameter: ``None`` (keep the generated value) or an edge value of its kind."""
+    draws = st.fixed_dictionaries({n: st.one_of(st.just(None), _EDGES[k]) for n, k in kinds})
+    if {"start", "end"} <= {n for n, _ in kinds}:
+        return st.one_of(draws, _REVERSED_RANGE)
+    return draws
 
 
 def _edge_values(
@@ -88,23 +101,17 @@ def _edge_values(
     """``values`` with each time/integer/number parameter kept or replaced by an edge value
     (``used[0]`` counts the replacements drawn)."""
     params = [p.definition for p in getattr(ctx.operation, where)]
-    edges = {p["name"]: _EDGES[k]() for p in params if (k := _kind(p))}
-    if not edges:
+    kinds = tuple((p["name"], k) for p in params if (k := _kind(p)))
+    if not kinds:
         return st.just(values)
     base = dict(values or {})
-    keep = st.just(None)
-    draws = st.fixed_dictionaries({n: st.one_of(keep, s) for n, s in edges.items()})
 
     def merge(new: dict[str, str | None]) -> dict[str, Any]:
         new = {n: v for n, v in new.items() if v is not None}
         used[0] += len(new)
         return {**base, **new}
 
-    if where == "query" and {"start", "end"} <= edges.keys():
-        ordered = st.tuples(st.integers(0, 4 * 10**15), st.integers(1, 10**15))
-        reversed_range = ordered.map(lambda t: {"start": str(t[0] + t[1]), "end": str(t[0])})
-        return st.one_of(draws, reversed_range).map(merge)
-    return draws.map(merge)
+    return _draws(kinds).map(merge)
 
 
 def _int_leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -125,13 +132,18 @@ def _replaced(value: Any, path: tuple[Any, ...], new: int) -> Any:
     return [_replaced(v, rest, new) if i == head else v for i, v in enumerate(value)]
 
 
+@functools.cache
+def _body_draws(n: int) -> st.SearchStrategy[list[int | None]]:
+    big = st.one_of(st.integers(-(2**80), 2**80), st.sampled_from(_EDGE_INTS))
+    return st.lists(st.one_of(st.just(None), big), min_size=n, max_size=n)
+
+
 def _edge_body(body: Any, used: list[int]) -> st.SearchStrategy[Any]:
     """A JSON body with each of its integers kept or replaced by a large one."""
     leaves = _int_leaves(body)
     if not leaves:
         return st.just(body)
-    big = st.one_of(st.integers(-(2**80), 2**80), st.sampled_from(_EDGE_INTS))
-    draws = st.lists(st.one_of(st.just(None), big), min_size=len(leaves), max_size=len(leaves))
+    draws = _body_draws(len(leaves))
 
     def apply(new: list[int | None]) -> Any:
         out = body
