@@ -16,6 +16,7 @@ from statarb.export import (
     TICK_FRAME_COLUMNS,
     bars_frame,
     iso_text,
+    needs_micros,
     ticks_frame,
     write_table,
     write_tables,
@@ -132,3 +133,18 @@ def test_empty_bar_has_nan_vwap():
     f = bars_frame(resample(gap, "1m", empty="carry"))
     assert f["trades"].tolist() == [1, 0, 0, 1]
     assert np.isnan(f["vwap"]).tolist() == [False, True, True, False]
+
+
+def test_iso_text_of_a_part_keeps_the_whole_columns_choice():
+    times = pd.Series(pd.to_datetime([T0, T0 + 1000, T0 + 1], unit="us", utc=True))
+    assert needs_micros(times) and not needs_micros(times[:2])
+    assert iso_text(times[:2], micros=True).tolist() == ["2024-08-08T23:54:15.000000Z",
+                                                         "2024-08-08T23:54:15.001000Z"]  # fmt: skip
+    assert iso_text(times[:2], micros=False).tolist() == iso_text(times[:2]).tolist()
+
+
+def test_iso_text_leaves_missing_times_missing():
+    times = pd.Series(pd.to_datetime([T0, None], unit="us", utc=True))
+    assert not needs_micros(times)
+    text = iso_text(times)
+    assert text[0] == "2024-08-08T23:54:15.000Z" and pd.isna(text[1])

@@ -12,6 +12,7 @@ from statarb.timeutil import (
     epoch_to_us,
     parse_tick_time,
     parse_time,
+    us_array_to_iso,
     us_to_iso,
 )
 
@@ -99,3 +100,12 @@ def test_tick_time_out_of_range_is_refused_not_reinterpreted(value):
 def test_tick_time_in_range():
     assert parse_tick_time(1_723_118_400_000) == 1_723_118_400_000_000
     assert parse_tick_time("2000-01-01") == 946_684_800_000_000
+
+
+# every time datetime can hold (years 1..9999), with whole and fractional milliseconds
+_ANY_US = st.integers(-62_135_596_800_000_000, 253_402_300_799_999_999)
+
+
+@given(st.lists(st.one_of(_ANY_US, _ANY_US.map(lambda us: us // 1000 * 1000)), max_size=50))
+def test_us_array_to_iso_is_us_to_iso_of_each(values):
+    assert us_array_to_iso(np.array(values, dtype=np.int64)) == [us_to_iso(v) for v in values]

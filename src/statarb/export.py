@@ -9,7 +9,7 @@ renamed when complete, so a failed export never leaves a truncated file behind.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -86,24 +86,44 @@ def table_format(path: Path, format: TableFormat | None = None) -> TableFormat:
     return fmt
 
 
-def iso_text(times: pd.Series) -> pd.Series:
-    """Tz-aware timestamps as ISO-8601 UTC text with ``Z`` (µs only when the column needs it)."""
+def needs_micros(times: pd.Series) -> bool:
+    """Whether any of the tz-aware ``times`` has a sub-millisecond part."""
+    if not len(times):
+        return False
+    return bool((times.dt.microsecond.to_numpy() % 1000 > 0).any())  # NaT: NaN, not > 0
+
+
+def iso_text(times: pd.Series, *, micros: bool | None = None) -> pd.Series:
+    """Tz-aware timestamps as ISO-8601 UTC text with ``Z``.
+
+    Milliseconds, or microseconds when ``micros`` (by default: when the column needs them).
+    """
+    import pandas as pd
+
     t = times.dt.tz_convert("UTC")
-    us = t.dt.microsecond.to_numpy() if len(t) else np.empty(0, dtype=np.int64)
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if (us % 1000).any() else "%Y-%m-%dT%H:%M:%S.%f"
-    text = t.dt.strftime(fmt)
-    return text if fmt.endswith("Z") else text.str[:-3] + "Z"
+    if micros is None:
+        micros = needs_micros(t)
+    us = t.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(us, unit="us" if micros else "ms", casting="unsafe")
+    out = pd.Series(np.char.add(text, "Z").astype(object), index=times.index, name=times.name)
+    out[np.isnat(us)] = np.nan
+    return out
 
 
-def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with its tz-aware time columns as ISO-8601 UTC text."""
+def csv_frame(frame: pd.DataFrame, *, micros: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` with its tz-aware time columns as ISO-8601 UTC text.
+
+    ``micros`` fixes, per column name, whether times are written with microseconds (a part of
+    a larger frame written in pieces keeps the whole column's choice); by default each column
+    decides for itself.
+    """
     import pandas as pd
 
     out = frame.copy()
     for name in out.columns:
         col = out[name]
         if isinstance(col.dtype, pd.DatetimeTZDtype):
-            out[name] = iso_text(col)
+            out[name] = iso_text(col, micros=(micros or {}).get(name))
         elif col.dtype.kind == "M":
             raise InputError(f"column {name!r} holds naive times; localize them to UTC first")
     return out
@@ -179,6 +199,7 @@ __all__ = [
     "bars_frame",
     "csv_frame",
     "iso_text",
+    "needs_micros",
     "table_format",
     "ticks_frame",
     "write_table",

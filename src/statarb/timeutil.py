@@ -179,6 +179,23 @@ def us_to_iso(ts: int) -> str:
     return d.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
+def us_array_to_iso(ts: np.ndarray) -> list[str]:
+    """:func:`us_to_iso` of each of the epoch µs ``ts``, vectorised (the same text).
+
+    Examples
+    --------
+    >>> us_array_to_iso(np.array([1_723_161_255_123_000, 1_723_161_255_123_456]))
+    ['2024-08-08T23:54:15.123Z', '2024-08-08T23:54:15.123456Z']
+    """
+    arr = np.asarray(ts, dtype=np.int64)
+    d = arr.astype("datetime64[us]")
+    text = np.datetime_as_string(d, unit="us")
+    fine = arr % US_PER_MS != 0
+    if not fine.all():
+        text = np.where(fine, text, np.datetime_as_string(d, unit="ms", casting="unsafe"))
+    return [t + "Z" for t in text.tolist()]
+
+
 __all__ = [
     "QUERY_MAX_US",
     "QUERY_MIN_US",
@@ -192,6 +209,7 @@ __all__ = [
     "epoch_unit",
     "parse_tick_time",
     "parse_time",
+    "us_array_to_iso",
     "us_to_datetime",
     "us_to_iso",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import uvicorn
 from api_helpers import AUTH, make_settings, ticks
@@ -196,3 +197,48 @@ def test_health_reports_a_store_refusing_writes(impatient_server: str, sqlite_ur
             break
         threading.Event().wait(0.01)
     assert _get(server + "/health").json()["store_ok"] is True
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_large_read_is_streamed_and_health_answers_between_chunks(
+    server: str, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """The first chunk reaches the client while the second is still being rendered, and
+    ``/health`` answers in between: the response is streamed, never rendered whole."""
+    from statarb.api.routers import _stream
+
+    rows = ticks("BTCUSDT", [1.0 + i % 5 for i in range(450)])
+    assert _post(server + "/api/v1/ticks/batch?wait=true", json=rows,
+                 headers=AUTH).json()["accepted"] == 450  # fmt: skip
+    whole = _get(server + f"/api/v1/ticks/BTCUSDT?limit=1000&format={fmt}").content
+    monkeypatch.setattr(_stream, "STREAM_CHUNK_ROWS", 100)
+    started, release, rendered = threading.Event(), threading.Event(), []
+    real = _stream._rendered
+
+    async def held(render: Any, n: int) -> Any:
+        def second_waits(lo: int, hi: int) -> bytes:
+            if lo == 100:
+                started.set()
+                release.wait(SAFETY_S)
+            rendered.append((lo, hi))
+            return bytes(render(lo, hi))
+
+        async for part in real(second_waits, n):
+            yield part
+
+    monkeypatch.setattr(_stream, "_rendered", held)
+    with httpx.stream("GET", server + f"/api/v1/ticks/BTCUSDT?limit=1000&format={fmt}",
+                      timeout=SAFETY_S) as r:  # fmt: skip
+        assert r.status_code == 200
+        parts = r.iter_raw()
+        first = next(parts)  # arrives while the second chunk is held
+        assert started.wait(SAFETY_S)
+        assert rendered == [(0, 100)]
+        assert _get(server + "/health").status_code == 200
+        assert rendered == [(0, 100)]
+        release.set()
+        body = first + b"".join(parts)
+    assert rendered == [(i, i + 100) for i in range(0, 400, 100)] + [(400, 450)]
+    assert body == whole  # the same bytes as a response rendered in one chunk
+    if fmt == "json":
+        assert [t["price"] for t in orjson.loads(body)] == [r["price"] for r in rows]

@@ -9,6 +9,7 @@ Prometheus ``/metrics``, schema at ``/openapi.json``, Swagger UI at ``/docs`` an
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import logging
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from statarb.api import problems
+from statarb.api import heap, problems
 from statarb.api._hosts import TrustedHosts, trusted_hosts
 from statarb.api.problems import PROBLEM_MEDIA, problem_bytes, problem_openapi
 from statarb.api.routers import alerts, bars, book, feeds, health, pairs, strategy, ticks
@@ -167,6 +168,7 @@ def create_app(
         if own_engine:
             await eng.start()
         try:
+            await asyncio.to_thread(heap.settle)  # full collections walk only what comes next
             if settings.symbols and own_engine:
                 ws_url, rest_url = feed_urls or (None, None)
                 await eng.start_feed(settings.symbols, ws_url=ws_url, rest_url=rest_url)

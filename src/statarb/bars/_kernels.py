@@ -33,7 +33,7 @@ def bar_capacity(ts: np.ndarray, step: int) -> int:
     return min(n, (last - (first - first % step)) // step + 1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ohlcv_from_ticks(ts, price, size, side, step, ints, floats):
     """Bars of non-empty intervals from ticks sorted by ``ts`` (ties keep input order).
 
@@ -109,7 +109,7 @@ def ohlcv_from_ticks(ts, price, size, side, step, ints, floats):
     return OK, j + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ohlcv_from_bars(ot_in, o_in, h_in, l_in, c_in, v_in, nt_in, k_in, tb_in, step):
     """Coarser bars from finer bars sorted by open time.
 

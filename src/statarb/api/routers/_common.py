@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -12,7 +11,7 @@ from fastapi import HTTPException, Path
 from fastapi.responses import Response
 
 from statarb.model import BarBatch, TickBatch
-from statarb.timeutil import us_to_iso
+from statarb.timeutil import us_array_to_iso
 
 OutFormat = Literal["json", "csv", "arrow"]
 SymbolPath = Path(pattern=r"^[A-Za-z0-9]{1,40}$", examples=["BTCUSDT"])
@@ -46,10 +45,10 @@ def ticks_json(tb: TickBatch) -> list[dict[str, Any]]:
     side = tb.side.tolist()
     ids = tb.trade_id.tolist()
     return [
-        {"symbol": tb.symbol, "ts": ts, "time": us_to_iso(ts), "price": p, "size": s,
+        {"symbol": tb.symbol, "ts": ts, "time": iso, "price": p, "size": s,
          "is_buyer_maker": None if sd < 0 else bool(sd), "trade_id": None if i < 0 else i}
-        for ts, p, s, sd, i in zip(tb.ts.tolist(), tb.price.tolist(), tb.size.tolist(), side, ids,
-                                   strict=True)
+        for ts, iso, p, s, sd, i in zip(tb.ts.tolist(), us_array_to_iso(tb.ts), tb.price.tolist(),
+                                        tb.size.tolist(), side, ids, strict=True)
     ]  # fmt: skip
 
 
@@ -58,14 +57,15 @@ def bars_json(bars: BarBatch) -> list[dict[str, Any]]:
     with np.errstate(invalid="ignore", divide="ignore"):
         vwap = np.where(bars.volume > 0, bars.notional / np.where(bars.volume > 0, bars.volume, 1),
                         np.nan)  # fmt: skip
-    cols = [bars.open_time.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(),
-            bars.close.tolist(), bars.volume.tolist(), bars.notional.tolist(),
-            bars.trades.tolist(), bars.taker_buy_volume.tolist(), vwap.tolist()]  # fmt: skip
+    cols = [us_array_to_iso(bars.open_time), bars.open_time.tolist(), bars.open.tolist(),
+            bars.high.tolist(), bars.low.tolist(), bars.close.tolist(), bars.volume.tolist(),
+            bars.notional.tolist(), bars.trades.tolist(), bars.taker_buy_volume.tolist(),
+            vwap.tolist()]  # fmt: skip
     return [
-        {"time": us_to_iso(ot), "open_time": ot, "open": o, "high": h, "low": lo, "close": c,
+        {"time": iso, "open_time": ot, "open": o, "high": h, "low": lo, "close": c,
          "volume": v, "notional": n, "trades": k, "taker_buy_volume": tb,
          "vwap": None if w != w else w}
-        for ot, o, h, lo, c, v, n, k, tb, w in zip(*cols, strict=True)
+        for iso, ot, o, h, lo, c, v, n, k, tb, w in zip(*cols, strict=True)
     ]  # fmt: skip
 
 
@@ -134,40 +134,3 @@ class JSONBytes(Response):
 def json_response(content: Any, status_code: int = 200) -> JSONBytes:
     """Fast JSON (orjson) without response-model validation."""
     return JSONBytes(content, status_code=status_code)
-
-
-class _Rendered(Response):
-    media_type = "application/json"
-
-
-async def json_off_loop(build: Callable[[], Any]) -> Response:
-    """JSON of ``build()``, built and serialised in a worker thread (large responses).
-
-    Turning a million rows into JSON takes seconds of CPU; on the event loop it would stall
-    every other request, ``/health`` and the WebSocket fan-out for that long.
-    """
-    import asyncio
-
-    return _Rendered(await asyncio.to_thread(lambda: dumps_chunked(build())))
-
-
-#: rows serialised per ``orjson.dumps`` call: each call holds the GIL, so the event loop waits
-#: at most one chunk's time for its turn
-RENDER_CHUNK_ROWS = 5_000
-
-
-def dumps_chunked(content: Any) -> bytes:
-    """``orjson.dumps(content)``, a long list serialised a chunk of rows at a time."""
-    opt = orjson.OPT_SERIALIZE_NUMPY
-    if not isinstance(content, list) or len(content) <= RENDER_CHUNK_ROWS:
-        return orjson.dumps(content, option=opt)
-    parts = [orjson.dumps(content[i : i + RENDER_CHUNK_ROWS], option=opt)[1:-1]
-             for i in range(0, len(content), RENDER_CHUNK_ROWS)]  # fmt: skip
-    return b"[" + b",".join(parts) + b"]"
-
-
-async def csv_off_loop(build: Callable[[], Any], name: str) -> Response:
-    """:func:`csv_response` of the frame ``build()`` returns, made in a worker thread."""
-    import asyncio
-
-    return await asyncio.to_thread(lambda: csv_response(build(), name))

@@ -16,11 +16,10 @@ from statarb.api.routers._common import (
     bar_columns,
     bars_json,
     check_symbol,
-    csv_off_loop,
-    json_off_loop,
     json_response,
     table_responses,
 )
+from statarb.api.routers._stream import stream_csv, stream_json
 from statarb.api.schemas import BarOut, StatsOut
 
 router = APIRouter(prefix="/api/v1", tags=["bars"])
@@ -64,11 +63,11 @@ async def get_bars(
     if format == "csv":
         from statarb.export import bars_frame
 
-        return await csv_off_loop(lambda: bars_frame(bars), f"{sym}_{tf}_bars")
+        return await stream_csv(lambda: bars_frame(bars), f"{sym}_{tf}_bars")
     if format == "arrow":
         body = await asyncio.to_thread(arrow_bytes, bar_columns(bars))
         return arrow_response(body, f"{sym}_{tf}_bars")
-    return await json_off_loop(lambda: bars_json(bars))
+    return stream_json(lambda lo, hi: bars_json(bars.take(slice(lo, hi))), len(bars))
 
 
 @router.get("/stats/{symbol}", response_model=StatsOut)

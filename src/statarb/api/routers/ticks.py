@@ -20,13 +20,12 @@ from statarb.api.routers._common import (
     arrow_bytes,
     arrow_response,
     check_symbol,
-    csv_off_loop,
-    json_off_loop,
     json_response,
     table_responses,
     tick_columns,
     ticks_json,
 )
+from statarb.api.routers._stream import stream_csv, stream_json
 from statarb.api.schemas import ImportReportOut, IngestResult, TickIn, TickOut
 
 router = APIRouter(prefix="/api/v1/ticks", tags=["ticks"])
@@ -171,8 +170,8 @@ async def get_ticks(
     if format == "csv":
         from statarb.export import ticks_frame
 
-        return await csv_off_loop(lambda: ticks_frame(tb), f"{sym}_ticks")
+        return await stream_csv(lambda: ticks_frame(tb), f"{sym}_ticks")
     if format == "arrow":
         body = await asyncio.to_thread(arrow_bytes, tick_columns(tb))
         return arrow_response(body, f"{sym}_ticks")
-    return await json_off_loop(lambda: ticks_json(tb))
+    return stream_json(lambda lo, hi: ticks_json(tb.take(slice(lo, hi))), len(tb))
