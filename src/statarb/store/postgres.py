@@ -36,6 +36,7 @@ from statarb.store import _common as c
 from statarb.store import _pgcopy, _pgticks
 from statarb.store._alerts import AlertPersistence
 from statarb.store._book import BookPersistence
+from statarb.store._paper import PaperLedger
 from statarb.store._migrate import migrate_postgres, postgres_version
 from statarb.store.base import SymbolInfo
 
@@ -93,6 +94,7 @@ class PostgresStore(AlertPersistence, BookPersistence):
         self._ids: dict[str, int] = {}
         self._parts: set[int] = set()
         self._depth = 0
+        self.paper = PaperLedger(self._execute, self.transaction)
         self._con = self._connect()
 
     # -- connection and schema ------------------------------------------------------------
