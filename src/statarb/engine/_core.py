@@ -19,6 +19,7 @@ from statarb.bars import BarBuilder
 from statarb.engine._alert_journal import AlertJournal, spill_path_for
 from statarb.engine._alerting import AlertsMixin
 from statarb.engine._book import PairBook
+from statarb.engine._paper import PaperTrader
 from statarb.engine._cluster import ClusterMixin
 from statarb.engine._events import (
     Hub,
@@ -161,6 +162,11 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self.book = PairBook(
             store, lambda: self.hub, timeframes=self.timeframes, on_metrics=self._book_metrics,
             on_latency=lambda us: self.latency.add("book", us), clock=clock,
+            on_update=lambda *a: self.paper.on_update(*a),
+        )  # fmt: skip
+        self.paper = PaperTrader(
+            store, self.book, lambda: self.hub, on_metrics=self._book_metrics,
+            on_latency=lambda us: self.latency.add("paper", us), clock=clock,
         )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -201,6 +207,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._preload = asyncio.create_task(asyncio.to_thread(self._preload_analytics))
         self.started_at = self.clock()
         await self.book.load()
+        await self.paper.load()
         for a, b in self.pairs:
             await self.warm_up(a, b)
 
@@ -272,6 +279,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         if self._writer is not None and self._writer_task is not None:
             await self._writer.close()
             await asyncio.gather(self._writer_task, return_exceptions=True)
+        await self.paper.close()
         await self.notifier.aclose()
         await self.journal.close()  # what the store refuses now goes to the spill file
 
@@ -281,6 +289,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             return
         async with self._flush_lock:
             await self._queue.join()
+            await self.paper.flush()
             self._check_writer()
             writer, task = self._writer, self._writer_task
             if task is None:
@@ -346,6 +355,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         assert self._wq is not None
         self._check_writer()
         self._wq.put_nowait(batch)
+        if batch.quote_rows and self.paper.active:
+            self.paper.on_quotes(batch.quote_rows)
         rows = batch.trade_rows
         if not rows:
             return
@@ -425,6 +436,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
                 topic = f"bars:{sym}:{tf}"
                 if self.hub.wants(topic):
                     self.hub.publish(topic, "partial", bar_obj(partial))
+        if self.paper.active:
+            self.paper.on_trades(sym, tb)
         changed |= self._live_pairs(sym)
         self._evaluate(changed, ts, recv_ts)
 
@@ -499,6 +512,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             "webhooks": {**self.notifier.counts, "pending": self.notifier.pending},
             "bus": None if self.bus is None else self.bus.stats(),
             "book": {"pairs": len(self.book.entries), **self.book.counts},
+            "paper": {"strategies": len(self.paper.desk.strategies), **self.paper.counts},
         }
 
     def _book_metrics(self, values: dict[str, float], ts: int, recv_ts: int) -> None:
