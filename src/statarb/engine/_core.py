@@ -423,6 +423,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
                 self._evaluate({pkey}, t, recv_ts)
         self.values[pkey] = price
         changed: set[str] = set()
+        if self.paper.active:  # on the tape before this batch closes bars: orders sent at a
+            self.paper.on_trades(sym, tb)  # close fill at the first trade after it
         builders = self._builders.setdefault(
             sym, {tf: BarBuilder(sym, tf) for tf in self.timeframes}
         )
@@ -436,8 +438,6 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
                 topic = f"bars:{sym}:{tf}"
                 if self.hub.wants(topic):
                     self.hub.publish(topic, "partial", bar_obj(partial))
-        if self.paper.active:
-            self.paper.on_trades(sym, tb)
         changed |= self._live_pairs(sym)
         self._evaluate(changed, ts, recv_ts)
 

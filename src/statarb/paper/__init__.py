@@ -10,6 +10,7 @@ trades) after the close (:class:`Fill`); the legs make one spread position
 from statarb.paper.desk import PaperDesk
 from statarb.paper.orders import Fill, Order, Tape, client_order_id, round_lot
 from statarb.paper.position import PaperPosition
+from statarb.paper.report import pnl_report
 from statarb.paper.settings import (
     PAPER_SETTINGS,
     PaperSettings,
@@ -34,6 +35,7 @@ __all__ = [
     "Tape",
     "client_order_id",
     "paper_settings",
+    "pnl_report",
     "round_lot",
     "symbol_rules",
 ]
