@@ -1,4 +1,4 @@
-"""``statarb paper start|stop|status`` on a real SQLite store (the --api path: tests/test_paper_kill9)."""
+"""``statarb paper start|stop|status`` on a real SQLite store (--api: tests/test_paper_kill9.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The engine's paper trader on a real store: decide at bar close, fill on quotes, persist, resume."""
+"""The engine's paper trader on a real store: decide at close, fill on quotes, persist, resume."""
 
 from __future__ import annotations
 
@@ -73,8 +73,12 @@ async def test_a_position_opens_on_quotes_after_the_close_and_survives_a_restart
         assert spike == 120 and st.position.target == -1  # short the spread
         assert len(st.working) == 2 and rig.latency
         end = T0 + (spike + 1) * M
-        rig.paper.on_quotes([(A, end + 5, yi - 0.01, 1.0, yi + 0.01, 1.0, 1, 0),
-                             (B, end - 5, x[spike] - 0.01, 1.0, x[spike] + 0.01, 1.0, 2, 0)])
+        rig.paper.on_quotes(
+            [
+                (A, end + 5, yi - 0.01, 1.0, yi + 0.01, 1.0, 1, 0),
+                (B, end - 5, x[spike] - 0.01, 1.0, x[spike] + 0.01, 1.0, 2, 0),
+            ]
+        )
         assert st.position.status == "entering"  # B's quote came before the close
         rig.paper.on_quotes([(B, end + 9, x[spike] - 0.02, 1.0, x[spike] + 0.02, 1.0, 3, 0)])
         assert st.position.status == "open"

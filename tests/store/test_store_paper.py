@@ -62,7 +62,7 @@ def test_ledger_round_trips_and_a_replay_duplicates_nothing(
 
 
 def test_an_order_without_a_reference_price_reads_back_nan(store: TickStore) -> None:
-    desk, opened, _ = _changes()
+    _, opened, _ = _changes()
     o = {**opened.orders[0].to_dict(), "ref_price": math.nan}
     store.paper.save_changes([o])
     (back,) = [r for r in store.paper.orders() if r["client_id"] == o["client_id"]]

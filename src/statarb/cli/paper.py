@@ -9,14 +9,15 @@ import typer
 from statarb.cli._common import EXIT_OK, fail, settings, store_from
 from statarb.cli.book import RESTART_NOTE, ApiOpt, StoreOpt, _api, _fmt
 
+_INFO_HELP = (
+    "venue base URL: lot sizes and minimum notional from its /fapi/v1/exchangeInfo "
+    "(e.g. https://fapi.binance.com)"
+)
 PairArg = Annotated[int, typer.Argument(help="book pair id (see statarb book ls)")]
 
 
 def _legs(pair_id: int, api: str | None, token: str | None, store: Any) -> tuple[str, str]:
-    if api:
-        rows = _api("GET", api, "/api/v1/book", token)
-    else:
-        rows = store.list_book_pairs()
+    rows = _api("GET", api, "/api/v1/book", token) if api else store.list_book_pairs()
     row = next((r for r in rows if r["id"] == pair_id), None)
     if row is None:
         fail(f"book pair {pair_id} does not exist (see statarb book ls)", 1)
@@ -78,11 +79,7 @@ def register(app: typer.Typer) -> None:
         leg_timeout: Annotated[float, typer.Option(help="seconds a late leg may wait")] = 5.0,
         on_timeout: Annotated[str, typer.Option(help="retry or unwind")] = "retry",
         max_retries: Annotated[int, typer.Option(help="retries of a late entry leg")] = 3,
-        exchange_info: Annotated[
-            str | None,
-            typer.Option(help="venue base URL: lot sizes and minimum notional from its "
-                         "/fapi/v1/exchangeInfo (e.g. https://fapi.binance.com)"),
-        ] = None,  # fmt: skip
+        exchange_info: Annotated[str | None, typer.Option(help=_INFO_HELP)] = None,
         api: ApiOpt = None,
         store: StoreOpt = None,
     ) -> None:

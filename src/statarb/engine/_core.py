@@ -19,7 +19,6 @@ from statarb.bars import BarBuilder
 from statarb.engine._alert_journal import AlertJournal, spill_path_for
 from statarb.engine._alerting import AlertsMixin
 from statarb.engine._book import PairBook
-from statarb.engine._paper import PaperTrader
 from statarb.engine._cluster import ClusterMixin
 from statarb.engine._events import (
     Hub,
@@ -35,6 +34,7 @@ from statarb.engine._feeds import FeedsMixin, _FeedRun
 from statarb.engine._latency import LatencyStats
 from statarb.engine._live import PairFrame, RecentBars, symbol_bar_metrics, timeframe_names
 from statarb.engine._pairs import PairsMixin
+from statarb.engine._paper import PaperTrader
 from statarb.errors import AlertRuleError, InputError, StatarbError
 from statarb.model import BarBatch, Tick, TickBatch, Timeframe
 from statarb.timeutil import us_to_iso

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class _Batch:
     """A change set frozen as plain rows (positions as they were at that moment)."""
@@ -246,8 +245,10 @@ class PaperTrader:
             if st is not None:
                 positions[pid] = st.position.to_dict()
                 views[pid] = self._position_row(st)
-        batch = _Batch([o.to_dict() for o in out.orders], [f.to_dict() for f in out.fills],
-                       [e.to_dict() for e in out.events], positions, views, ts, recv_ts)  # fmt: skip
+        batch = _Batch(
+            [o.to_dict() for o in out.orders], [f.to_dict() for f in out.fills],
+            [e.to_dict() for e in out.events], positions, views, ts, recv_ts,
+        )  # fmt: skip
         if self._queue is None:  # no loop (a synchronous caller): write and publish here
             self._write(batch)
             self._publish(batch)

@@ -22,7 +22,9 @@ FillSource = Literal["quote", "trade"]
 TAPE_DEPTH = 1024
 
 
-def client_order_id(pair_id: int, signal_time: int, purpose: Purpose, leg: Leg, attempt: int) -> str:
+def client_order_id(
+    pair_id: int, signal_time: int, purpose: Purpose, leg: Leg, attempt: int
+) -> str:
     """The order's id, fixed by what decided it, so a replay cannot send it twice.
 
     ``pa<pair>-<signal bar µs>-<o|c|u><leg><attempt>``, at most 36 characters (Binance's

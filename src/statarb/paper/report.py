@@ -8,7 +8,9 @@ from typing import Any
 _SUMS = ("realised", "unrealised", "fees", "slippage", "funding", "pnl")
 
 
-def pnl_report(positions: Iterable[dict[str, Any]], fills: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def pnl_report(
+    positions: Iterable[dict[str, Any]], fills: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
     """Per-pair P&L, totals and the realised equity curve.
 
     Parameters

@@ -68,7 +68,9 @@ class PaperSettings:
             raise InputError(f"stop must exceed entry ({self.entry}), got {self.stop!r}")
         if self.time_stop is not None:
             _positive(self.time_stop, "time_stop")
-        if self.max_hold is not None and not (isinstance(self.max_hold, int) and self.max_hold >= 1):
+        if self.max_hold is not None and not (
+            isinstance(self.max_hold, int) and self.max_hold >= 1
+        ):
             raise InputError(f"max_hold must be a whole number of bars >= 1, got {self.max_hold!r}")
         _positive(self.notional, "notional")
         if self.notional > MAX_NOTIONAL:
@@ -92,7 +94,7 @@ class PaperSettings:
     @property
     def timeout_us(self) -> int:
         """:attr:`leg_timeout` in µs."""
-        return int(round(self.leg_timeout * 1_000_000))
+        return round(self.leg_timeout * 1_000_000)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-friendly)."""

@@ -138,7 +138,8 @@ class PaperStrategy:
         p.status, p.signal_time, p.filled_legs = "exiting", signal_time, []
         for leg, q, px in (("y", p.qty_y, p.mark_y), ("x", p.qty_x, p.mark_x)):
             if q != 0.0:
-                self._send(leg, -q, "close", signal_time, ts, 0, math.nan if px is None else px, out)  # type: ignore[arg-type]
+                ref = math.nan if px is None else px
+                self._send(leg, -q, "close", signal_time, ts, 0, ref, out)  # type: ignore[arg-type]
         if not self.working:
             self._complete(ts, out)
 
@@ -197,7 +198,7 @@ class PaperStrategy:
         due = self.deadline()
         if due is None or now < due:
             return
-        p, s = self.position, self.settings
+        s = self.settings
         for leg, o in list(self.working.items()):
             if now - o.sent < s.timeout_us:
                 continue

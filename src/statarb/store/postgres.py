@@ -36,8 +36,8 @@ from statarb.store import _common as c
 from statarb.store import _pgcopy, _pgticks
 from statarb.store._alerts import AlertPersistence
 from statarb.store._book import BookPersistence
-from statarb.store._paper import PaperLedger
 from statarb.store._migrate import migrate_postgres, postgres_version
+from statarb.store._paper import PaperLedger
 from statarb.store.base import SymbolInfo
 
 _TICK_LOCK = 0x57A7  # pg_advisory_xact_lock(class, symbol_id): one tick writer per symbol

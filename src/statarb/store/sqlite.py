@@ -22,8 +22,8 @@ from statarb.model import BarBatch, QuoteBatch, TickBatch, Timeframe
 from statarb.store import _common as c
 from statarb.store._alerts import AlertPersistence
 from statarb.store._book import BookPersistence
-from statarb.store._paper import PaperLedger
 from statarb.store._migrate import migrate_sqlite, sqlite_version
+from statarb.store._paper import PaperLedger
 from statarb.store._sqlite_faults import hint, immutable, not_writable
 from statarb.store.base import SymbolInfo
 
