@@ -16,12 +16,24 @@ _INFO_HELP = (
 PairArg = Annotated[int, typer.Argument(help="book pair id (see statarb book ls)")]
 
 
-def _legs(pair_id: int, api: str | None, token: str | None, store: Any) -> tuple[str, str]:
-    rows = _api("GET", api, "/api/v1/book", token) if api else store.list_book_pairs()
+def _legs(pair_id: int, rows: list[dict[str, Any]]) -> tuple[str, str]:
     row = next((r for r in rows if r["id"] == pair_id), None)
     if row is None:
         fail(f"book pair {pair_id} does not exist (see statarb book ls)", 1)
     return row["a"], row["b"]
+
+
+def _settings(conf: dict[str, Any], info_url: str | None, a: str, b: str) -> dict[str, Any]:
+    """Validated settings (lot sizes from the venue when asked), as a plain dict."""
+    from statarb.errors import InputError
+    from statarb.paper import paper_settings
+
+    if info_url:
+        conf = {**conf, **_exchange_rules(info_url, a, b)}
+    try:
+        return paper_settings(conf).to_dict()
+    except InputError as exc:
+        fail(str(exc))
 
 
 def _exchange_rules(url: str, a: str, b: str) -> dict[str, float]:
@@ -84,8 +96,7 @@ def register(app: typer.Typer) -> None:
         store: StoreOpt = None,
     ) -> None:
         """Attach a paper strategy to a pair of the book (re-configures a running one)."""
-        from statarb.errors import InputError
-        from statarb.paper import PaperPosition, paper_settings
+        from statarb.paper import PaperPosition
 
         conf: dict[str, Any] = {
             "entry": entry, "exit": exit_, "stop": stop, "time_stop": time_stop,
@@ -94,23 +105,19 @@ def register(app: typer.Typer) -> None:
             "max_retries": max_retries,
         }  # fmt: skip
         s = settings(store_url=store)
-        with store_from(s, read_only=bool(api)) as st:
-            a, b = _legs(pair_id, api, s.api_token, st)
-            if exchange_info:
-                conf.update(_exchange_rules(exchange_info, a, b))
-            try:
-                ps = paper_settings(conf)
-            except InputError as exc:
-                fail(str(exc))
-            if api:
-                row = _api("POST", api, "/api/v1/paper/start", s.api_token,
-                           {"pair_id": pair_id, "settings": ps.to_dict()})  # fmt: skip
-                typer.echo(f"paper trading book pair {pair_id} {a}/{b} (live, position "
-                           f"{row['position']['status']})")  # fmt: skip
-                return
+        if api:
+            a, b = _legs(pair_id, _api("GET", api, "/api/v1/book", s.api_token))
+            body = {"pair_id": pair_id, "settings": _settings(conf, exchange_info, a, b)}
+            row = _api("POST", api, "/api/v1/paper/start", s.api_token, body)
+            typer.echo(f"paper trading book pair {pair_id} {a}/{b} (live, position "
+                       f"{row['position']['status']})")  # fmt: skip
+            return
+        with store_from(s) as st:
+            a, b = _legs(pair_id, st.list_book_pairs())
+            ps = _settings(conf, exchange_info, a, b)
             prior = {r["pair_id"]: r for r in st.paper.strategies()}.get(pair_id)
             pos = prior["position"] if prior else PaperPosition().to_dict()
-            st.paper.save_strategy(pair_id, ps.to_dict(), pos, active=True)
+            st.paper.save_strategy(pair_id, ps, pos, active=True)
         typer.echo(f"paper strategy attached to book pair {pair_id} {a}/{b} ({RESTART_NOTE})")
 
     @group.command("stop")
