@@ -7,6 +7,7 @@ fills; replaying the same ticks must add no fill; the ticks after it close the p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -63,10 +64,8 @@ class _Server:
                     return r.json()
             except (httpx.HTTPError, ValueError):
                 pass
-            try:  # pace the polls on the process itself, not on a fixed sleep
+            with contextlib.suppress(subprocess.TimeoutExpired):  # pace polls on the process
                 self.proc.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                pass
 
     def get(self, path: str, **params: Any) -> Any:
         r = httpx.get(self.url + path, params=params, timeout=30)
@@ -139,6 +138,6 @@ def test_kill_9_with_an_open_position_then_restart(servers: Callable[[], _Server
     assert len(ids) == len(set(ids)) and len(ids) == 4 * pos[0]["trades"] + (
         2 if pos[0]["status"] == "open" else 0
     )
-    res = CliRunner().invoke(build_app(), ["paper", "stop", str(pid), "--flatten", "--api",
-                                           second.url], env={"STATARB_API_TOKEN": TOKEN})  # fmt: skip
+    stop = ["paper", "stop", str(pid), "--flatten", "--api", second.url]
+    res = CliRunner().invoke(build_app(), stop, env={"STATARB_API_TOKEN": TOKEN})
     assert res.exit_code == 0, res.output
