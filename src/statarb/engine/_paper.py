@@ -156,6 +156,7 @@ class PaperTrader:
         await asyncio.to_thread(self.store.paper.save_strategy, pair_id, s.to_dict(),
                                 strategy.position.to_dict(), active=True)  # fmt: skip
         self._attach(entry, strategy)
+        self._stopping.discard(pair_id)  # a start cancels a stop still waiting for its fills
         return self.strategy_row(pair_id)
 
     async def stop(self, pair_id: int, *, flatten: bool) -> dict[str, Any]:
