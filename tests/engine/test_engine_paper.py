@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from _live_helpers import served_trades
 
+from _live_helpers import served_trades
 from statarb.engine._book import PairBook
 from statarb.engine._events import NullHub
 from statarb.engine._paper import PaperTrader
