@@ -166,12 +166,8 @@ class PaperTrader:
         st = self.desk.strategies.get(pair_id)
         if st is None:
             raise LookupError(f"book pair {pair_id} has no paper strategy running")
-        out = Changes()
         now = self.desk.now or self.clock()
-        if flatten:
-            st.flatten(now, out)
-        else:
-            st.cancel_all(now, out)
+        out = self.desk.flatten(pair_id, now) if flatten else self.desk.cancel(pair_id, now)
         out.positions.add(pair_id)
         self._stopping.add(pair_id)
         self._submit(out, now)
