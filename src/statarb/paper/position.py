@@ -22,8 +22,9 @@ class PaperPosition:
     closed quantities (slippage included, as it is in the fill prices), ``fees`` every fee paid;
     ``funding`` the funding cash received (negative: paid) at the funding times of the legs'
     mark-price streams (``last_funding_*``: the last settled, never settled twice). ``held``
-    counts bar closes since the entry filled, ``limit`` is the time stop in bars fixed at the signal bar (0: none). ``last_bar`` is the
-    open time of the last bar decided on (a bar at or before it is never decided again).
+    counts bar closes since the entry filled, ``limit`` is the time stop in bars fixed at the
+    signal bar (0: none). ``last_bar`` is the open time of the last bar decided on (a bar at or
+    before it is never decided again).
     """
 
     status: PositionStatus = "flat"
