@@ -81,6 +81,11 @@ PAIR_METRICS: frozenset[str] = frozenset(
         "half_life_ratio",
         "return_correlation",
         "health",
+        # the paper trader of a book pair (per bar of the pair's timeframe; paper_fill is 1 on
+        # each fill, 0 otherwise)
+        "paper_pnl",
+        "paper_unrealised",
+        "paper_fill",
     }
 )
 TICK = "tick"

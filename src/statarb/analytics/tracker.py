@@ -32,6 +32,7 @@ import numpy as np
 from statarb._typing import Float64Array
 from statarb.analytics._window import WindowMoments
 from statarb.analytics.breakdown import Cusum, Health, HealthMonitor, HealthThresholds
+from statarb.analytics.signal_rule import next_side, signal_step_py
 from statarb.errors import InputError
 
 TrackerMethod = Literal["rolling-ols", "kalman"]
@@ -168,20 +169,12 @@ _SNAPSHOT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PairSnapshot))
 def next_signal(pos: int, z: float, *, entry: float, exit: float, stop: float | None = None) -> int:
     """The position after a bar with z-score ``z`` (1 long spread, -1 short, 0 flat).
 
-    The rule of the backtester: enter short above ``entry``, long below ``-entry``; a long exits
-    once ``z >= -exit`` (or ``z <= -stop``), a short once ``z <= exit`` (or ``z >= stop``).
+    The rule of the backtester, :func:`statarb.analytics.signal_rule.signal_step` (without a
+    time stop): enter short above ``entry``, long below ``-entry``; a long exits once
+    ``z >= -exit`` (or ``z <= -stop``), a short once ``z <= exit`` (or ``z >= stop``); an exit
+    and an entry never happen on the same bar.
     """
-    if not math.isfinite(z):
-        return pos
-    beyond_stop = stop is not None and abs(z) >= stop
-    if (pos == 1 and (z >= -exit or beyond_stop)) or (pos == -1 and (z <= exit or beyond_stop)):
-        pos = 0
-    if pos == 0 and (stop is None or abs(z) < stop):
-        if z > entry:
-            return -1
-        if z < -entry:
-            return 1
-    return pos
+    return next_side(pos, z, entry=entry, exit=exit, stop=stop)[0]
 
 
 def eg_pvalue(y: Float64Array, x: Float64Array) -> float:
@@ -470,15 +463,10 @@ class PairTracker:
         from statarb.analytics.ou import time_stop_bars
 
         s = self.settings
-        pos = next_signal(self._pos, z, entry=s.entry, exit=s.exit, stop=s.stop)
         held = self._pos_bars + 1
-        if (
-            pos != 0
-            and pos == self._pos
-            and self._stop_bars is not None
-            and held >= self._stop_bars
-        ):
-            pos = 0  # the time stop: out after k half-lives, whatever z says
+        pos, _ = signal_step_py(
+            self._pos, z, held, self._stop_bars or 0, s.entry, s.exit, s.stop or 0.0, 0
+        )  # the backtester's rule, time stop included
         if pos != self._pos or self._pos_since is None:
             if pos != 0 and s.time_stop is not None:
                 self._stop_bars = time_stop_bars(half_life, s.time_stop)

@@ -22,7 +22,7 @@ from fastapi_offline import FastAPIOffline
 from statarb.api import heap, problems
 from statarb.api._hosts import TrustedHosts, trusted_hosts
 from statarb.api.problems import PROBLEM_MEDIA, problem_bytes, problem_openapi
-from statarb.api.routers import alerts, bars, book, feeds, health, pairs, strategy, ticks
+from statarb.api.routers import alerts, bars, book, feeds, health, pairs, paper, strategy, ticks
 from statarb.api.ws import BroadcastHub
 from statarb.api.ws import router as ws_router
 from statarb.errors import StatarbError
@@ -190,7 +190,7 @@ def create_app(
     )
     app.state.settings, app.state.hub = settings, hub
     for r in (health.router, ticks.router, bars.router, pairs.router, alerts.router,
-              book.router, strategy.router, feeds.router, ws_router):  # fmt: skip
+              book.router, strategy.router, feeds.router, paper.router, ws_router):  # fmt: skip
         app.include_router(r)
     problems.install(app)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]

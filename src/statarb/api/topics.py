@@ -1,7 +1,7 @@
 """The WebSocket topics the engine publishes, and the check that refuses any other.
 
-``ticks:<SYMBOL>``, ``bars:<SYMBOL>:<tf>``, ``pair:<A>:<B>``, ``book`` and ``alerts`` (see
-``docs/websocket.md``). Symbols are upper case, as the engine publishes them.
+``ticks:<SYMBOL>``, ``bars:<SYMBOL>:<tf>``, ``pair:<A>:<B>``, ``book``, ``alerts`` and ``paper``
+(see ``docs/websocket.md``). Symbols are upper case, as the engine publishes them.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import re
 
 _SYM = r"[A-Z0-9]{1,40}"
 _TF = r"[0-9]{1,6}(?:ms|s|m|h|d|w)"
-TOPIC_RE = re.compile(rf"^(?:ticks:{_SYM}|bars:{_SYM}:{_TF}|pair:{_SYM}:{_SYM}|book|alerts)$")
+TOPIC_RE = re.compile(rf"^(?:ticks:{_SYM}|bars:{_SYM}:{_TF}|pair:{_SYM}:{_SYM}|book|alerts|paper)$")
 #: what an error reply says a topic may be
 TOPIC_FORMS = (
-    "ticks:<SYMBOL>, bars:<SYMBOL>:<tf>, pair:<A>:<B>, book or alerts (symbols in upper case)"
+    "ticks:<SYMBOL>, bars:<SYMBOL>:<tf>, pair:<A>:<B>, book, alerts or paper "
+    "(symbols in upper case)"
 )
 
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from statarb.analytics.signal_rule import (  # noqa: F401  (the reason codes, re-exported)
+    R_END,
+    R_MAX_HOLD,
+    R_RUIN,
+    R_SIGNAL,
+    R_STOP,
+    R_TIME_STOP,
+    signal_step,
+)
+
 # trade record columns
 T_ENTRY_BAR, T_EXIT_BAR, T_SIDE, T_QTY_Y, T_QTY_X = 0, 1, 2, 3, 4
 T_ENTRY_Y, T_ENTRY_X, T_EXIT_Y, T_EXIT_X, T_BETA = 5, 6, 7, 8, 9
 T_ENTRY_Z, T_EXIT_Z, T_GROSS, T_COSTS, T_FUNDING, T_REASON = 10, 11, 12, 13, 14, 15
 T_FEES, T_SLIP, T_RT_COST, T_BE_Z = 16, 17, 18, 19
 N_TRADE_COLS = 20
-# exit reasons
-R_SIGNAL, R_STOP, R_MAX_HOLD, R_END, R_RUIN, R_TIME_STOP = 0, 1, 2, 3, 4, 5
 # pending orders
 _NONE, _ENTER_LONG, _ENTER_SHORT, _EXIT = 0, 1, 2, 3
 
@@ -223,63 +231,43 @@ def run_kernel(
         zt = z[t]
         if not np.isfinite(zt):
             continue
+        # the one signal rule (statarb.analytics.signal_rule), shared with the live paths
+        new, why = signal_step(side, zt, held, limit, entry, exit_, stop, max_hold)
         if side == 0:
             b = beta[t]
             # an entry filled on the last bar would be closed on it at once: costs only
-            if not np.isfinite(b) or t >= n - 2:
+            if new == 0 or not np.isfinite(b) or t >= n - 2:
                 continue
-            if zt > entry or zt < -entry:
-                s = -1.0 if zt > entry else 1.0
-                unit = abs(close_y[t]) + abs(b) * abs(close_x[t])
-                size = notional * cash / capital if size_from_equity else notional
-                q_y = _round_lot(s * size / unit, lot_y)
-                q_x = _round_lot(-s * b * size / unit, lot_x)
-                if min(abs(q_y * close_y[t]), abs(q_x * close_x[t])) < min_notional or q_y == 0.0:
-                    skipped += 1
-                    continue
-                pending = _ENTER_SHORT if s < 0 else _ENTER_LONG
-                pend_qy = q_y
-                pend_qx = q_x
-                pend_beta = b
-                pend_z = zt
-                pend_limit = hold_limit[t] if use_limit else 0.0
-                # cost awareness: a round trip of one unit of spread, in spread units and in z
-                pend_cost = rt_rate * unit
-                mu = 0.0
-                for i in range(t - window + 1, t + 1):
-                    mu += close_y[i] - (beta[i] * close_x[i] + alpha[i])
-                mu /= window
-                ss = 0.0
-                for i in range(t - window + 1, t + 1):
-                    dv = close_y[i] - (beta[i] * close_x[i] + alpha[i]) - mu
-                    ss += dv * dv
-                sd_w = np.sqrt(ss / (window - 1))
-                pend_bez = pend_cost / sd_w if sd_w > 0.0 else np.nan
-        else:
-            go = False
-            if side == 1:
-                if zt >= -exit_:
-                    go = True
-                    reason = R_SIGNAL
-                elif stop > 0.0 and zt <= -stop:
-                    go = True
-                    reason = R_STOP
-            else:
-                if zt <= exit_:
-                    go = True
-                    reason = R_SIGNAL
-                elif stop > 0.0 and zt >= stop:
-                    go = True
-                    reason = R_STOP
-            if not go and max_hold > 0 and held >= max_hold:
-                go = True
-                reason = R_MAX_HOLD
-            if not go and limit > 0 and held >= limit:
-                go = True
-                reason = R_TIME_STOP
-            if go:
-                pending = _EXIT
-                pend_z = zt
+            s = float(new)
+            unit = abs(close_y[t]) + abs(b) * abs(close_x[t])
+            size = notional * cash / capital if size_from_equity else notional
+            q_y = _round_lot(s * size / unit, lot_y)
+            q_x = _round_lot(-s * b * size / unit, lot_x)
+            if min(abs(q_y * close_y[t]), abs(q_x * close_x[t])) < min_notional or q_y == 0.0:
+                skipped += 1
+                continue
+            pending = _ENTER_SHORT if s < 0 else _ENTER_LONG
+            pend_qy = q_y
+            pend_qx = q_x
+            pend_beta = b
+            pend_z = zt
+            pend_limit = hold_limit[t] if use_limit else 0.0
+            # cost awareness: a round trip of one unit of spread, in spread units and in z
+            pend_cost = rt_rate * unit
+            mu = 0.0
+            for i in range(t - window + 1, t + 1):
+                mu += close_y[i] - (beta[i] * close_x[i] + alpha[i])
+            mu /= window
+            ss = 0.0
+            for i in range(t - window + 1, t + 1):
+                dv = close_y[i] - (beta[i] * close_x[i] + alpha[i]) - mu
+                ss += dv * dv
+            sd_w = np.sqrt(ss / (window - 1))
+            pend_bez = pend_cost / sd_w if sd_w > 0.0 else np.nan
+        elif new == 0:
+            pending = _EXIT
+            reason = why
+            pend_z = zt
     r_mean = s1 / n if n > 0 else np.nan
     sd = np.sqrt(max(s2 - s1 * r_mean, 0.0) / (n - 1)) if n > 1 else np.nan
     dsd = np.sqrt(r_down / n) if n > 0 else np.nan

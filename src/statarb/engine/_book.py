@@ -51,7 +51,9 @@ BOOK_METRICS: dict[str, str] = {
 }
 
 #: metrics only the book publishes (a rule on them needs the pair in the book, not watched)
-BOOK_ONLY_METRICS: frozenset[str] = frozenset({*BOOK_METRICS.values(), "health"})
+#: metrics of the paper trader of a book pair (see statarb.engine._paper)
+PAPER_METRICS: tuple[str, ...] = ("paper_pnl", "paper_unrealised", "paper_fill")
+BOOK_ONLY_METRICS: frozenset[str] = frozenset({*BOOK_METRICS.values(), "health", *PAPER_METRICS})
 
 
 def tracker_settings(data: dict[str, Any]) -> TrackerSettings:
@@ -121,6 +123,9 @@ class PairBook:
         Called with the bar-close-to-published time of each update (µs).
     clock
         Wall clock in epoch µs.
+    on_update
+        Called after each update with the pair, its snapshot, the bar's closes (y, x), the bar's
+        end and its receipt time (the paper trader decides there).
     """
 
     def __init__(
@@ -132,8 +137,10 @@ class PairBook:
         on_metrics: Callable[[dict[str, float], int, int], None],
         on_latency: Callable[[int], None],
         clock: Callable[[], int],
+        on_update: Callable[[BookEntry, PairSnapshot, float, float, int, int], None] | None = None,
     ) -> None:
         self.store, self._hub, self.timeframes = store, hub, timeframes
+        self._on_update = on_update
         self._on_metrics, self._on_latency, self.clock = on_metrics, on_latency, clock
         self._live: dict[int, _Live] = {}
         self._by_leg: dict[tuple[str, str], list[_Live]] = {}
@@ -285,6 +292,8 @@ class PairBook:
         self._on_metrics(self._metrics(lv.entry, snap), ot + step, recv_ts)
         if recv_ts:
             self._on_latency(max(0, self.clock() - recv_ts))
+        if self._on_update is not None:
+            self._on_update(lv.entry, snap, ya, xb, ot + step, recv_ts)
 
     def _schedule_coint(self, lv: _Live) -> None:
         if lv.coint_task is not None and not lv.coint_task.done():
@@ -338,6 +347,7 @@ __all__ = [
     "BOOK_METRICS",
     "BOOK_ONLY_METRICS",
     "BOOK_SETTINGS",
+    "PAPER_METRICS",
     "BookEntry",
     "PairBook",
     "tracker_settings",

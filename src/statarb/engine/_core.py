@@ -36,6 +36,7 @@ from statarb.engine._feeds import FeedsMixin, _FeedRun
 from statarb.engine._latency import LatencyStats
 from statarb.engine._live import PairFrame, RecentBars, symbol_bar_metrics, timeframe_names
 from statarb.engine._pairs import PairsMixin
+from statarb.engine._paper import PaperTrader
 from statarb.errors import AlertRuleError, InputError, StatarbError
 from statarb.model import BarBatch, Tick, TickBatch, Timeframe
 from statarb.timeutil import us_to_iso
@@ -181,6 +182,11 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self.book = PairBook(
             store, lambda: self.hub, timeframes=self.timeframes, on_metrics=self._book_metrics,
             on_latency=lambda us: self.latency.add("book", us), clock=clock,
+            on_update=lambda *a: self.paper.on_update(*a),
+        )  # fmt: skip
+        self.paper = PaperTrader(
+            store, self.book, lambda: self.hub, on_metrics=self._book_metrics,
+            on_latency=lambda us: self.latency.add("paper", us), clock=clock,
         )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -225,6 +231,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._start_preload()
         self.started_at = self.clock()
         await self.book.load()
+        await self.paper.load()
         for a, b in self.pairs:
             await self.warm_up(a, b)
 
@@ -296,6 +303,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         if self._writer is not None and self._writer_task is not None:
             await self._writer.close()
             await asyncio.gather(self._writer_task, return_exceptions=True)
+        await self.paper.close()
         await self.outbox.close()  # held notifications are kept for the next start
         await self.notifier.aclose()
         await self.journal.close()  # what the store refuses now goes to the spill file
@@ -306,6 +314,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             return
         async with self._flush_lock:
             await self._queue.join()
+            await self.paper.flush()
             self._check_writer()
             writer, task = self._writer, self._writer_task
             if task is None:
@@ -371,6 +380,10 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         assert self._wq is not None
         self._check_writer()
         self._wq.put_nowait(batch)
+        if batch.quote_rows and self.paper.active:
+            self.paper.on_quotes(batch.quote_rows)
+        if batch.marks and self.paper.active:
+            self.paper.on_marks(batch.marks)
         rows = batch.trade_rows
         if not rows:
             return
@@ -440,6 +453,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         if self.hub.wants(f"ticks:{sym}"):
             self.hub.publish(f"ticks:{sym}", "ticks", [tick_dict(t) for t in tb.to_ticks()])
         changed: set[str] = set()
+        if self.paper.active:  # on the tape before this batch closes bars: orders sent at a
+            self.paper.on_trades(sym, tb)  # close fill at the first trade after it
         builders = self._builders.setdefault(
             sym, {tf: BarBuilder(sym, tf) for tf in self.timeframes}
         )
@@ -557,6 +572,7 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
             },
             "bus": None if self.bus is None else self.bus.stats(),
             "book": {"pairs": len(self.book.entries), **self.book.counts},
+            "paper": {"strategies": len(self.paper.desk.strategies), **self.paper.counts},
         }
 
     def _book_metrics(self, values: dict[str, float], ts: int, recv_ts: int) -> None:

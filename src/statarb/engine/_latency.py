@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 #: the stages measured, each from the tick's exchange time or receipt time
-STAGES: tuple[str, ...] = ("receipt", "processed", "alert", "book")
+STAGES: tuple[str, ...] = ("receipt", "processed", "alert", "book", "paper")
 #: upper bounds (seconds) of the latency histogram buckets (``+Inf`` implied)
 BUCKETS_SECONDS: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                       0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)  # fmt: skip
@@ -22,8 +22,9 @@ class LatencyStats:
     alert evaluation done - receipt; ``alert`` = alert published on the hub - receipt of the
     tick that fired it (the tick that crossed the threshold, or that closed the bar of a rule
     on closed bars; docs/alerts-latency.md); ``book`` = a book pair's analytics published -
-    receipt of the tick that closed its bar. The ``stored`` stage (row committed - receipt) is
-    measured by the writer and merged in by :meth:`~statarb.engine.Engine.status`.
+    receipt of the tick that closed its bar; ``paper`` = the paper trader decided on that
+    update - the same receipt (its cost over ``book``). The ``stored`` stage (row committed -
+    receipt) is measured by the writer and merged in by :meth:`~statarb.engine.Engine.status`.
     """
 
     def __init__(self, size: int = 8192) -> None:

@@ -114,6 +114,62 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             UNIQUE (a, b, timeframe)
         )""",
     ),
+    # 4: the paper trader (strategies per book pair, orders, fills, events)
+    (
+        """CREATE TABLE paper_strategies (
+            pair_id INTEGER PRIMARY KEY,
+            body TEXT NOT NULL,
+            active INTEGER NOT NULL,
+            position TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            updated_us INTEGER NOT NULL
+        )""",
+        """CREATE TABLE paper_orders (
+            client_id TEXT PRIMARY KEY,
+            pair_id INTEGER NOT NULL,
+            symbol TEXT NOT NULL,
+            leg TEXT NOT NULL,
+            side INTEGER NOT NULL,
+            qty REAL NOT NULL,
+            purpose TEXT NOT NULL,
+            signal_time INTEGER NOT NULL,
+            sent INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            ref_price REAL,
+            status TEXT NOT NULL,
+            done_ts INTEGER
+        )""",
+        "CREATE INDEX paper_orders_sent ON paper_orders (sent)",
+        "CREATE INDEX paper_orders_pair ON paper_orders (pair_id, sent)",
+        """CREATE TABLE paper_fills (
+            fill_id TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL UNIQUE,
+            pair_id INTEGER NOT NULL,
+            symbol TEXT NOT NULL,
+            leg TEXT NOT NULL,
+            side INTEGER NOT NULL,
+            qty REAL NOT NULL,
+            price REAL NOT NULL,
+            base REAL NOT NULL,
+            ref_price REAL,
+            fee REAL NOT NULL,
+            slippage REAL NOT NULL,
+            ts INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            assumed_spread INTEGER NOT NULL,
+            realised REAL NOT NULL
+        )""",
+        "CREATE INDEX paper_fills_ts ON paper_fills (ts)",
+        "CREATE INDEX paper_fills_pair ON paper_fills (pair_id, ts)",
+        """CREATE TABLE paper_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            pair_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX paper_events_ts ON paper_events (ts, id)",
+    ),
 )
 
 #: created before any migration runs, so the version can be read from an empty schema
@@ -214,6 +270,62 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_us BIGINT NOT NULL,
             UNIQUE (a, b, timeframe)
         )""",
+    ),
+    # 3: the paper trader (strategies per book pair, orders, fills, events)
+    (
+        """CREATE TABLE paper_strategies (
+            pair_id BIGINT PRIMARY KEY,
+            body TEXT NOT NULL,
+            active SMALLINT NOT NULL,
+            position TEXT NOT NULL,
+            created_us BIGINT NOT NULL,
+            updated_us BIGINT NOT NULL
+        )""",
+        """CREATE TABLE paper_orders (
+            client_id TEXT PRIMARY KEY,
+            pair_id BIGINT NOT NULL,
+            symbol TEXT NOT NULL,
+            leg TEXT NOT NULL,
+            side SMALLINT NOT NULL,
+            qty DOUBLE PRECISION NOT NULL,
+            purpose TEXT NOT NULL,
+            signal_time BIGINT NOT NULL,
+            sent BIGINT NOT NULL,
+            attempt INTEGER NOT NULL,
+            ref_price DOUBLE PRECISION,
+            status TEXT NOT NULL,
+            done_ts BIGINT
+        )""",
+        "CREATE INDEX paper_orders_sent ON paper_orders (sent)",
+        "CREATE INDEX paper_orders_pair ON paper_orders (pair_id, sent)",
+        """CREATE TABLE paper_fills (
+            fill_id TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL UNIQUE,
+            pair_id BIGINT NOT NULL,
+            symbol TEXT NOT NULL,
+            leg TEXT NOT NULL,
+            side SMALLINT NOT NULL,
+            qty DOUBLE PRECISION NOT NULL,
+            price DOUBLE PRECISION NOT NULL,
+            base DOUBLE PRECISION NOT NULL,
+            ref_price DOUBLE PRECISION,
+            fee DOUBLE PRECISION NOT NULL,
+            slippage DOUBLE PRECISION NOT NULL,
+            ts BIGINT NOT NULL,
+            source TEXT NOT NULL,
+            assumed_spread SMALLINT NOT NULL,
+            realised DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX paper_fills_ts ON paper_fills (ts)",
+        "CREATE INDEX paper_fills_pair ON paper_fills (pair_id, ts)",
+        """CREATE TABLE paper_events (
+            id BIGSERIAL PRIMARY KEY,
+            pair_id BIGINT NOT NULL,
+            ts BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX paper_events_ts ON paper_events (ts, id)",
     ),
 )
 

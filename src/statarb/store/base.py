@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from statarb.model import BarBatch, QuoteBatch, TickBatch
+from statarb.store._paper import PaperLedger
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,8 @@ class TickStore(Protocol):
     """A store of ticks, quotes and bars (and, for the engine, alert rules and history)."""
 
     url: str
+    #: the paper trader's ledger (strategies, orders, fills, events)
+    paper: PaperLedger
 
     def write_ticks(self, batch: TickBatch) -> int:
         """Store ticks, skipping ones already stored; return how many were new."""

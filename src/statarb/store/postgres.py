@@ -37,6 +37,7 @@ from statarb.store import _pgcopy, _pgticks
 from statarb.store._alerts import AlertPersistence
 from statarb.store._book import BookPersistence
 from statarb.store._migrate import migrate_postgres, postgres_version
+from statarb.store._paper import PaperLedger
 from statarb.store.base import SymbolInfo
 
 _TICK_LOCK = 0x57A7  # pg_advisory_xact_lock(class, symbol_id): one tick writer per symbol
@@ -93,6 +94,7 @@ class PostgresStore(AlertPersistence, BookPersistence):
         self._ids: dict[str, int] = {}
         self._parts: set[int] = set()
         self._depth = 0
+        self.paper = PaperLedger(self._execute, self.transaction)
         self._con = self._connect()
 
     # -- connection and schema ------------------------------------------------------------

@@ -23,6 +23,7 @@ from statarb.store import _common as c
 from statarb.store._alerts import AlertPersistence
 from statarb.store._book import BookPersistence
 from statarb.store._migrate import migrate_sqlite, sqlite_version
+from statarb.store._paper import PaperLedger
 from statarb.store._sqlite_faults import hint, immutable, not_writable
 from statarb.store.base import SymbolInfo
 
@@ -119,6 +120,7 @@ class SQLiteStore(AlertPersistence, BookPersistence):
         self._lock = threading.RLock()
         self._depth = 0
         self._ids: dict[str, int] = {}
+        self.paper = PaperLedger(self._execute, self.transaction)
         self._con = self._connect()
         try:
             migrate_sqlite(self._con, f"store {self._path}", read_only=self.read_only)
