@@ -118,18 +118,18 @@ def _design(x: Float64Array, lags: int, regression: str) -> tuple[Float64Array, 
 
 
 def _select_lag(x: Float64Array, maxlag: int, regression: str, autolag: str) -> tuple[int, float]:
-    """Lag chosen by statsmodels' rule, from one Cholesky factor of the full design."""
-    X, y = _design(x, maxlag, regression)
-    nobs = len(y)
-    scale = np.sqrt((X * X).sum(axis=0))
+    """Lag chosen by statsmodels' rule, from one Cholesky factor of the full design's Gram
+    (its cross products come from :func:`~statarb.analytics._adf_gram.adf_gram` in O(n k))."""
+    from statarb.analytics._adf_gram import adf_gram
+
+    gram, xty, yy, nobs = adf_gram(x, maxlag, regression)
+    scale = np.sqrt(np.diag(gram))
     scale[scale == 0] = 1.0
-    Xs = X / scale
-    G = Xs.T @ Xs
+    G = gram / np.outer(scale, scale)
     L = np.linalg.cholesky(G)
-    # a k x k solve (k <= ~40): numpy's, so that the test needs no scipy.linalg import
-    z = np.linalg.solve(L, Xs.T @ y)
-    yy = float(y @ y)
-    ntrend = X.shape[1] - maxlag - 1
+    # a k x k solve (k <= ~70): numpy's, so that the test needs no scipy.linalg import
+    z = np.linalg.solve(L, xty / scale)
+    ntrend = len(gram) - maxlag - 1
     startlag = ntrend + 1
     ks = np.arange(startlag, startlag + maxlag + 1)
     rss = yy - np.cumsum(z * z)[ks - 1]
