@@ -28,12 +28,18 @@ def _trend(nobs: int, regression: str) -> list[Float64Array]:
     return cols
 
 
+def _dot(u: Float64Array, v: Float64Array) -> float:
+    """``u @ v`` by numpy's own loop: BLAS ``ddot`` wakes its thread pool for every call, which
+    costs ten times the product on a busy machine (the dashboard serves other threads too)."""
+    return float(np.einsum("i,i->", u, v))
+
+
 def _lag_products(dx: Float64Array, maxlag: int) -> Float64Array:
     """``C[i, j] = Σ_t Δx[t-i] Δx[t-j]`` over ``t = maxlag..n-1``, for ``i, j = 0..maxlag``."""
     n, p = len(dx), maxlag
     c = np.empty((p + 1, p + 1))
     head = dx[p:]
-    c[0] = [head @ dx[p - j : n - j] for j in range(p + 1)]
+    c[0] = [_dot(head, dx[p - j : n - j]) for j in range(p + 1)]
     for d in range(p + 1):  # along each diagonal j - i = d
         m = np.arange(p - d)
         enter = dx[p - 1 - m] * dx[p - 1 - m - d]
@@ -59,8 +65,8 @@ def adf_gram(
     nd = len(dense)
     k = nd + p
     gram = np.empty((k, k))
-    cross = np.array([[u @ v for v in lags] for u in dense])  # (nd, p + 1)
-    gram[:nd, :nd] = [[u @ v for v in dense] for u in dense]
+    cross = np.array([[_dot(u, v) for v in lags] for u in dense])  # (nd, p + 1)
+    gram[:nd, :nd] = [[_dot(u, v) for v in dense] for u in dense]
     gram[:nd, nd:] = cross[:, 1:]
     gram[nd:, :nd] = cross[:, 1:].T
     gram[nd:, nd:] = c[1:, 1:]
