@@ -82,10 +82,14 @@ def test_validation():
         spread([1.0], [1.0, 2.0], 1.0)
 
 
-def test_rolling_zscore_skips_a_warm_up_of_nans_in_the_compiled_kernel(monkeypatch):
+@pytest.mark.parametrize("numpy_max", [0, 10_000])
+def test_rolling_zscore_skips_a_warm_up_of_nans_in_the_block_scheme(monkeypatch, numpy_max):
+    """Leading NaNs stay off the pandas path, in the compiled kernel and in its numpy twin."""
     import pandas as pd
 
     import statarb.analytics._kernels as kernels
+    import statarb.analytics._window as window
+    import statarb.analytics.spread as spread_mod
 
     y, _ = coint_pair(n=300)
     v = y.copy()
@@ -93,8 +97,27 @@ def test_rolling_zscore_skips_a_warm_up_of_nans_in_the_compiled_kernel(monkeypat
     ref = pd.Series(v)
     want = ((ref - ref.rolling(20).mean()) / ref.rolling(20).std()).to_numpy()
     calls = []
-    real = kernels.rolling_mean_std
-    monkeypatch.setattr(kernels, "rolling_mean_std", lambda *a: calls.append(1) or real(*a))
+    mod = window if numpy_max else kernels
+    real = mod.rolling_mean_std
+    monkeypatch.setattr(mod, "rolling_mean_std", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(spread_mod, "NUMPY_MAX", numpy_max)
     np.testing.assert_allclose(zscore(v, window=20), want, rtol=1e-9)
-    assert calls, "the compiled kernel was not used"
+    assert calls, f"{mod.__name__}.rolling_mean_std was not used"
     assert np.isnan(zscore(np.r_[np.full(295, np.nan), y[:5]], window=20)).all()
+
+
+@pytest.mark.parametrize(
+    ("n", "window"), [(40_320, 60), (1_000, 7), (100, 2), (61, 60), (60, 60), (12_345, 1_000)]
+)
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_numpy_rolling_mean_std_is_the_compiled_kernel_bit_for_bit(n, window, ddof):
+    from statarb.analytics._kernels import rolling_mean_std as compiled
+    from statarb.analytics._window import rolling_mean_std
+
+    rng = np.random.default_rng(n + window)
+    v = 84_000 + np.cumsum(rng.normal(0, 5, n))  # prices whose digits cancellation would eat
+    v[n // 3 : n // 3 + 3 * window] = v[n // 3]  # a flat stretch: zero variance
+    for got, want in zip(rolling_mean_std(v, window, ddof), compiled(v, window, ddof), strict=True):
+        np.testing.assert_array_equal(got, want)
+    short = rolling_mean_std(v[: window - 1], window, ddof)
+    assert np.isnan(short[0]).all() and np.isnan(short[1]).all()

@@ -414,7 +414,7 @@ def _half_life(b: Float64Array) -> Float64Array:
 
 def pvalues(statistic: Float64Array) -> Float64Array:
     """MacKinnon's asymptotic p-values of Engle-Granger statistics (two variables, constant)."""
-    from statsmodels.tsa.adfvalues import mackinnonp
+    from statarb.analytics._mackinnon import mackinnonp
 
     out = np.full(len(statistic), np.nan)
     for k, s in enumerate(statistic):

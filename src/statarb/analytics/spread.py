@@ -31,25 +31,37 @@ def _values(values: Any) -> Float64Array:
     return v
 
 
+#: series up to this length take the numpy twin of the compiled kernel (bit-identical, a few ms):
+#: a short command such as ``statarb pair`` then does not pay the compiler runtime's start-up
+NUMPY_MAX = 250_000
+
+
+def _rolling_mean_std(v: Float64Array, window: int, ddof: int) -> Any:
+    if len(v) <= NUMPY_MAX:
+        from statarb.analytics._window import rolling_mean_std
+    else:
+        from statarb.analytics._kernels import rolling_mean_std  # compiled
+    return rolling_mean_std(v, window, ddof)
+
+
 def zscore(values: Any, *, window: int, ddof: int = 1) -> Float64Array:
     """Rolling z-score over the ``window`` values ending at ``t`` (inclusive).
 
     Equal to ``(s - s.rolling(window).mean()) / s.rolling(window).std(ddof)`` in pandas (sample
     standard deviation, ``ddof=1``, by default); NaN before index ``window - 1``, where a value
     is NaN or where the window is constant. Leading NaNs (a warm-up) are skipped by the compiled
-    kernel; only NaNs after the first finite value take the pandas path.
+    kernel (or its numpy twin, up to :data:`NUMPY_MAX` values); only NaNs after the first finite
+    value take the pandas path.
     """
     v = _values(values)
     window = check_window(window, len(v))
-    from statarb.analytics._kernels import rolling_mean_std
-
     finite = np.isfinite(v)
     first = int(np.argmax(finite)) if finite.any() else len(v)
     mean = np.full(len(v), np.nan)
     std = np.full(len(v), np.nan)
     if finite[first:].all():
         if len(v) - first >= window:
-            mean[first:], std[first:] = rolling_mean_std(v[first:], window, ddof)
+            mean[first:], std[first:] = _rolling_mean_std(v[first:], window, ddof)
     else:
         # NaN anywhere in a window makes that window's z NaN, as in pandas
         import pandas as pd

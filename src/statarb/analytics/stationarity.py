@@ -1,7 +1,7 @@
 """Unit-root and cointegration tests with typed results: ADF, Engle-Granger, Johansen.
 
 :func:`adf` reproduces statsmodels ``adfuller`` (same statistic, chosen lag, p-value and critical
-values, MacKinnon's tables via statsmodels) but chooses the lag from one factorisation of the
+values, MacKinnon's tables as in statsmodels) but chooses the lag from one factorisation of the
 largest design instead of fitting every candidate model, which makes it two orders of magnitude
 faster on long series.
 """
@@ -118,19 +118,18 @@ def _design(x: Float64Array, lags: int, regression: str) -> tuple[Float64Array, 
 
 
 def _select_lag(x: Float64Array, maxlag: int, regression: str, autolag: str) -> tuple[int, float]:
-    """Lag chosen by statsmodels' rule, from one Cholesky factor of the full design."""
-    X, y = _design(x, maxlag, regression)
-    nobs = len(y)
-    scale = np.sqrt((X * X).sum(axis=0))
-    scale[scale == 0] = 1.0
-    Xs = X / scale
-    G = Xs.T @ Xs
-    L = np.linalg.cholesky(G)
-    from scipy.linalg import solve_triangular
+    """Lag chosen by statsmodels' rule, from one Cholesky factor of the full design's Gram
+    (its cross products come from :func:`~statarb.analytics._adf_gram.adf_gram` in O(n k))."""
+    from statarb.analytics._adf_gram import adf_gram
 
-    z = solve_triangular(L, Xs.T @ y, lower=True)
-    yy = float(y @ y)
-    ntrend = X.shape[1] - maxlag - 1
+    gram, xty, yy, nobs = adf_gram(x, maxlag, regression)
+    scale = np.sqrt(np.diag(gram))
+    scale[scale == 0] = 1.0
+    G = gram / np.outer(scale, scale)
+    L = np.linalg.cholesky(G)
+    # a k x k solve (k <= ~70): numpy's, so that the test needs no scipy.linalg import
+    z = np.linalg.solve(L, xty / scale)
+    ntrend = len(gram) - maxlag - 1
     startlag = ntrend + 1
     ks = np.arange(startlag, startlag + maxlag + 1)
     rss = yy - np.cumsum(z * z)[ks - 1]
@@ -218,7 +217,7 @@ def adf(
     if autolag is not None:
         used, icbest = _select_lag(x, maxlag, regression, autolag)
     stat, n_used = _level_tstat(x, used, regression)
-    from statsmodels.tsa.adfvalues import mackinnoncrit, mackinnonp
+    from statarb.analytics._mackinnon import mackinnoncrit, mackinnonp
 
     crit = mackinnoncrit(N=1, regression=regression, nobs=n_used)
     return ADFResult(
@@ -248,7 +247,7 @@ def spread_adf(
     one-series tables would over-reject.
     """
     res = adf(spread, regression=regression, autolag=autolag)
-    from statsmodels.tsa.adfvalues import mackinnoncrit, mackinnonp
+    from statarb.analytics._mackinnon import mackinnoncrit, mackinnonp
 
     crit = mackinnoncrit(N=n_series, regression=regression, nobs=res.nobs)
     return ADFResult(
@@ -339,7 +338,7 @@ class CointResult:
 def _eg_direction(
     dep: Float64Array, reg: Float64Array, name: str, trend: str, autolag: Autolag | None
 ) -> EGDirection:
-    from statsmodels.tsa.adfvalues import mackinnonp
+    from statarb.analytics._mackinnon import mackinnonp
 
     cols = [reg, *_trend_columns(len(reg), trend)]
     X = np.column_stack(cols)
@@ -380,7 +379,7 @@ def engle_granger(
     ya, xa = pair_arrays(y, x, min_length=21)
     if trend not in ("c", "ct"):
         raise InputError(f"trend must be 'c' or 'ct', got {trend!r}")
-    from statsmodels.tsa.adfvalues import mackinnoncrit
+    from statarb.analytics._mackinnon import mackinnoncrit
 
     crit = mackinnoncrit(N=2, regression=trend, nobs=len(ya) - 1)
     return CointResult(

@@ -29,9 +29,18 @@ TIMEFRAMES = ("1s", "1m", "5m", "15m", "1h")
 
 @st.cache_resource(show_spinner=False)
 def settings() -> Settings:
-    """The dashboard's settings (from the ``STATARB_*`` environment the launcher passed)."""
+    """The dashboard's settings (from the ``STATARB_*`` environment the launcher passed).
+
+    The first call (every page makes it) also caps BLAS at one thread: the server's session
+    threads already share the cores, and a BLAS pool woken for each small product of the pair
+    page (dot products, least squares on 86,400 bars) cost it several times its work on a busy
+    machine.
+    """
+    from threadpoolctl import threadpool_limits
+
     from statarb.config import load_settings
 
+    threadpool_limits(1, user_api="blas")
     return load_settings()
 
 

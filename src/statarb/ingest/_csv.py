@@ -172,7 +172,9 @@ class CsvReader:
             read_options=pacsv.ReadOptions(
                 block_size=PARSE_BLOCK_SIZE,
                 column_names=list(self.info.columns),
-                use_threads=True,
+                # one thread: the reader already runs beside the store writer (files._prefetch),
+                # and pyarrow's pool on top of it doubled the parse's CPU time on two cores
+                use_threads=False,
             ),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
