@@ -55,6 +55,7 @@ async def test_two_clients_one_pushes_the_other_receives(live: str) -> None:
         assert ack == {"topic": "control", "type": "ack",
                        "data": {"id": 7, "accepted": 4, "errors": []}}  # fmt: skip
         got = [json.loads(await asyncio.wait_for(reader.recv(), 10)) for _ in range(3)]
-    assert [m["topic"] for m in got] == ["ticks:ETHUSDT", "alerts", "alerts"]
-    assert [t["price"] for t in got[0]["data"]] == [10.0, 11.0, 10.2, 12.0]
-    assert [m["data"]["values"]["price:ETHUSDT:tick"] for m in got[1:]] == [11.0, 12.0]
+    # the alerts go out first (they do not wait for the ticks payload), then the ticks
+    assert [m["topic"] for m in got] == ["alerts", "alerts", "ticks:ETHUSDT"]
+    assert [t["price"] for t in got[2]["data"]] == [10.0, 11.0, 10.2, 12.0]
+    assert [m["data"]["values"]["price:ETHUSDT:tick"] for m in got[:2]] == [11.0, 12.0]

@@ -141,6 +141,8 @@ def _pick(page: object, label: str, option: str) -> None:
     """Choose ``option`` in the Streamlit selectbox labelled ``label``."""
     box = page.locator("[data-testid=stSelectbox]").filter(has_text=label).first  # type: ignore[attr-defined]
     box.click()
+    # long option lists are virtualised: type to filter so the option is in the page
+    box.locator("input").first.fill(option)
     page.get_by_role("option", name=option, exact=True).click()  # type: ignore[attr-defined]
 
 
