@@ -33,8 +33,7 @@ async def _collect(send: list[str | list[str]]) -> list[bytes]:
         pass
 
     async with serve(handler, "127.0.0.1", port):
-        conn = ManagedConnection(
-            "test", lambda: f"ws://127.0.0.1:{port}", on_frames, on_open)
+        conn = ManagedConnection("test", lambda: f"ws://127.0.0.1:{port}", on_frames, on_open)
         task = asyncio.create_task(conn.run())
         await done.wait()
         assert conn.connected

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,12 +44,16 @@ OpenHandler = Callable[[OpenKind], None]
 MAX_MESSAGE = 2**24
 
 
+def _same(inbox: _Inbox) -> _Inbox:
+    return inbox
+
+
 def now_us() -> int:
     """Wall-clock time, epoch µs."""
     return time.time_ns() // 1000
 
 
-class _Inbox(WSListener):  # type: ignore[misc]
+class _Inbox(WSListener):
     """The messages of one socket, from picows' frame callback to the reader task.
 
     ``recv_us`` is the receipt time of the oldest message not yet taken, so a message never
@@ -335,15 +340,15 @@ class ManagedConnection:
                     return None
             url = self.url()
             inbox = _Inbox(self.max_queue)
-            pings = self.ping_interval is not None
+            idle = self.ping_interval
             try:
                 ws, _ = await asyncio.wait_for(
                     ws_connect(
-                        lambda: inbox,
+                        functools.partial(_same, inbox),
                         url,
                         websocket_handshake_timeout=self.open_timeout,
-                        enable_auto_ping=pings,
-                        auto_ping_idle_timeout=self.ping_interval if pings else 10.0,
+                        enable_auto_ping=idle is not None,
+                        auto_ping_idle_timeout=idle if idle is not None else 10.0,
                         auto_ping_reply_timeout=self.ping_timeout or 20.0,
                         max_frame_size=MAX_MESSAGE,
                     ),
