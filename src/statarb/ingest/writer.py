@@ -153,18 +153,24 @@ def rows_to_tick_batches(rows: Sequence[TradeRow]) -> list[TickBatch]:
         return [rows_to_tick_batch(s, v) for s, v in by_symbol.items()]
     symbols = rec["symbol"].tolist()
     names = list(dict.fromkeys(symbols))
-    cols = ("ts", "price", "size", "side", "trade_id", "recv")
     if len(names) == 1:
-        return [TickBatch(names[0], *(rec[c] for c in cols), source=rec["source"][0])]
+        return [_record_batch(names[0], rec)]
     index = {s: i for i, s in enumerate(names)}
     codes = np.fromiter(map(index.__getitem__, symbols), np.int64, len(symbols))
     order = np.argsort(codes, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))])
-    split = [rec[c][order] for c in cols]
+    cols = {c: rec[c][order] for c in ("ts", "price", "size", "side", "trade_id", "recv")}
+    cols["source"] = rec["source"][order]
+    starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))]).tolist()
     return [
-        TickBatch(name, *(col[lo:hi] for col in split), source=rec["source"][order[lo]])
+        _record_batch(name, {c: v[lo:hi] for c, v in cols.items()})
         for name, lo, hi in zip(names, starts[:-1], starts[1:], strict=True)
     ]
+
+
+def _record_batch(symbol: str, rec: Any) -> TickBatch:
+    """One symbol's columns (a record array or a dict of columns) as a batch."""
+    return TickBatch(symbol, rec["ts"], rec["price"], rec["size"], rec["side"],
+                     rec["trade_id"], rec["recv"], source=rec["source"][0])  # fmt: skip
 
 
 def rows_to_quote_batch(symbol: str, rows: Sequence[QuoteRow]) -> QuoteBatch:
