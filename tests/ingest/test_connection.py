@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 
+import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
+from _live_helpers import write_recording
 from _ports import free_port
 from statarb.ingest.connection import ManagedConnection, OpenKind
 
@@ -81,3 +84,39 @@ async def test_a_slow_consumer_pauses_the_socket_and_loses_nothing() -> None:
         conn.stop()
         await task
     assert got == [m.encode() for m in sent]
+
+
+async def test_tls_verifies_the_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("cryptography", reason="the cryptography package is not installed")
+    from statarb.venue._tls import self_signed
+    from statarb.venue.server import ReplayServer
+
+    cert, key = self_signed("127.0.0.1", tmp_path)
+    rec = write_recording(tmp_path / "r.jsonl", ("AAAUSDT",), n=50)
+    async with ReplayServer([rec], speed=None, certfile=cert, keyfile=key) as srv:
+        url = f"{srv.ws_url}/market/stream?streams=aaausdt@aggTrade"
+        got: list[bytes] = []
+        first = asyncio.Event()
+
+        async def on_frames(frames: Sequence[bytes], recv: int) -> None:
+            got.extend(frames)
+            first.set()
+
+        opened: list[OpenKind] = []
+        untrusted = ManagedConnection("tls", lambda: url, on_frames, opened.append,
+                                      backoff_base=0.01, backoff_cap=0.02)  # fmt: skip
+        task = asyncio.create_task(untrusted.run())
+        while untrusted._attempt < 2:  # refused: not signed by a trusted authority
+            await asyncio.sleep(0.01)
+        untrusted.stop()
+        await task
+        assert not got and not opened
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now trusted, as for a real CA
+        trusted = ManagedConnection("tls", lambda: url, on_frames, lambda kind: None)
+        task = asyncio.create_task(trusted.run())
+        await first.wait()
+        trusted.stop()
+        await task
+    assert b'"e":"aggTrade"' in got[0]
