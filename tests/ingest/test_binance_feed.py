@@ -101,7 +101,10 @@ async def test_restart_backfills_from_the_last_stored_id(recording: Path) -> Non
     src = _source(recording)
     assert got.ids("AAAUSDT") == src["AAAUSDT"].trade_id[150:].tolist()
     assert got.ids("BBBUSDT") == src["BBBUSDT"].trade_id[10:].tolist()
-    assert stats.backfilled > 0  # type: ignore[attr-defined]
+    # the venue's clock starts at the connection, so the 150 + 10 trades at or below the stored
+    # ids arrive live too; the catch-up holds them and drops them as duplicates (whether REST
+    # is needed for the rest depends on how far the live stream is by then)
+    assert stats.duplicates >= 160 and stats.lost == 0  # type: ignore[attr-defined]
 
 
 async def test_rotation_is_make_before_break(tmp_path: Path) -> None:

@@ -15,8 +15,14 @@ from statarb.config import Settings
 from statarb.errors import InputError
 from statarb.ingest.binance import FeedBatch
 from statarb.ingest.stream import run_stream
-from statarb.ingest.writer import TickWriter, quotes_to_batch, ticks_to_batch
+from statarb.ingest.writer import (
+    TickWriter,
+    quotes_to_batch,
+    rows_to_tick_batches,
+    ticks_to_batch,
+)
 from statarb.model import Quote, Tick, TickBatch
+from statarb.protocol.binance import tick_row
 from statarb.store import open_store
 from statarb.venue.server import ReplayServer
 
@@ -44,6 +50,21 @@ def test_batch_conversion_round_trips() -> None:
     assert b.side[-1] == -1 and b.trade_id[-1] == -1 and b.recv_ts[-1] == 0
     q = quotes_to_batch("BTCUSDT", _quotes("BTCUSDT", 3))
     assert q.update_id.tolist() == [10, 11, 12] and q.bid_size.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_rows_of_many_symbols_split_per_symbol_in_order(bare: bool) -> None:
+    a, b, c = _ticks("AAAUSDT", 40), _ticks("BBBUSDT", 25, 500), _ticks("CCCUSDT", 1, 9)
+    mixed = [a[0], *(t for pair in zip(b, a[1:26], strict=True) for t in pair), *a[26:], *c]
+    if bare:  # no side, id or receipt time: the row-wise path, same result
+        mixed.insert(3, Tick("AAAUSDT", T0 - 5, 1.0, 1.0, source="binance"))
+    got = rows_to_tick_batches([tick_row(t) for t in mixed])
+    assert [x.symbol for x in got] == ["AAAUSDT", "BBBUSDT", "CCCUSDT"]
+    for batch in got:
+        want = [t for t in mixed if t.symbol == batch.symbol]
+        assert batch.to_ticks() == want
+        assert batch.source == "binance"
+    assert rows_to_tick_batches([]) == []
 
 
 async def test_writer_batches_groups_and_flushes_on_close(sqlite_url: str) -> None:

@@ -359,7 +359,7 @@ class BinanceFeed:
 
         slot.conn = ManagedConnection(
             name, lambda: stream_url(self.ws_url, slot.route, slot.streams),
-            self.handle_frame, on_open, **self._conn_opts,
+            self.handle_frames, on_open, **self._conn_opts,
         )  # fmt: skip
         slot.task = asyncio.create_task(slot.conn.run(), name=f"binance-{name}")
 
@@ -384,29 +384,42 @@ class BinanceFeed:
 
     # -- frames -------------------------------------------------------------------------------
     async def handle_frame(self, raw: str | bytes, recv: int) -> None:
-        """Process one received frame (``recv`` = receipt time, epoch µs), as the reader does.
+        """Process one received frame (``recv`` = receipt time, epoch µs).
 
         Public so recorded traffic can be replayed through the real handlers.
         """
-        self._messages += 1
+        await self.handle_frames((raw,), recv)
+
+    async def handle_frames(self, raws: Sequence[str | bytes], recv: int) -> None:
+        """Process the frames of one socket read, in order (``recv`` = receipt time, epoch µs).
+
+        This is what the reader calls: every frame is parsed and sequenced in one pass, and the
+        batch is put on ``out`` when it is full or ``flush_every`` old (checked per frame
+        against ``batch_max``, once per read against the age).
+        """
+        self._messages += len(raws)
         self._last_msg = recv
-        try:
-            kind, ev = decode_frame(raw, recv)
-        except (ValueError, KeyError, TypeError) as exc:
-            self._n["malformed"] += 1
-            log.warning("malformed frame (%s): %.200r", exc, raw)
-            return
-        if kind == EV_TRADE:
-            self._latency.append(recv - ev[1])
-            self._seq.on_tick(ev)
-        elif kind == EV_QUOTE:
-            self._on_quote(ev)
-        elif kind == EV_MARK:
-            self._on_mark(ev)
-        elif kind == EV_REPLY:
-            self._on_reply(ev)
-        if (len(self._ticks) + len(self._quotes) >= self.batch_max
-                or recv - self._last_flush >= self._flush_us):  # fmt: skip
+        decode, on_tick, lat = decode_frame, self._seq.on_tick, self._latency.append
+        ticks, cap = self._ticks, self.batch_max  # the sequencer appends to this very list
+        for raw in raws:
+            try:
+                kind, ev = decode(raw, recv)
+            except (ValueError, KeyError, TypeError) as exc:
+                self._n["malformed"] += 1
+                log.warning("malformed frame (%s): %.200r", exc, raw)
+                continue
+            if kind == EV_TRADE:
+                lat(recv - ev[1])
+                on_tick(ev)
+            elif kind == EV_QUOTE:
+                self._on_quote(ev)
+            elif kind == EV_MARK:
+                self._on_mark(ev)
+            elif kind == EV_REPLY:
+                self._on_reply(ev)
+            if len(ticks) + len(self._quotes) >= cap:
+                await self._flush()
+        if recv - self._last_flush >= self._flush_us:
             await self._flush()
 
     def _on_quote(self, q: QuoteRow) -> None:

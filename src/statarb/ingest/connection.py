@@ -1,7 +1,7 @@
 """One long-lived WebSocket subscription that survives everything a 24/7 feed does.
 
-:class:`ManagedConnection` knows no exchange: it opens the URL a callback names, hands every
-frame to a callback with its receipt time, and
+:class:`ManagedConnection` knows no exchange: it opens the URL a callback names, hands the frames
+of every socket read to a callback with their receipt time, and
 
 * reconnects after any drop with exponential backoff, full jitter and a cap; the attempt counter
   resets once a connection has stayed up for ``healthy_after`` seconds;
@@ -12,21 +12,25 @@ frame to a callback with its receipt time, and
   is closed, so the caller sees an overlap (which it dedupes) and never a hole;
 * paces outgoing control messages under the exchange's incoming-message limit.
 
-The library answers server pings itself; client pings every ``ping_interval`` seconds detect a
-dead TCP path.
+The transport is ``picows`` (a Cython WebSocket client): it parses the frames of each socket
+read in one go and hands them to :class:`_Inbox` synchronously, which collects whole messages
+(fragments joined) until the reader task takes them all at once. The inbox is bounded: above
+``max_queue`` messages the socket is paused until the reader catches up, so a slow consumer
+stops reading instead of buffering without limit. Server pings are answered by the library;
+client pings after ``ping_interval`` seconds without traffic detect a dead TCP path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from statarb.errors import InputError
 from statarb.protocol.binance import backoff_delay
@@ -34,8 +38,14 @@ from statarb.protocol.binance import backoff_delay
 log = logging.getLogger(__name__)
 
 OpenKind = Literal["connect", "reconnect", "rotate"]
-FrameHandler = Callable[[str | bytes, int], Awaitable[None]]
+FramesHandler = Callable[[Sequence[bytes], int], Awaitable[None]]
 OpenHandler = Callable[[OpenKind], None]
+#: largest message accepted (bytes)
+MAX_MESSAGE = 2**24
+
+
+def _same(inbox: _Inbox) -> _Inbox:
+    return inbox
 
 
 def now_us() -> int:
@@ -43,11 +53,87 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+class _Inbox(WSListener):
+    """The messages of one socket, from picows' frame callback to the reader task.
+
+    ``recv_us`` is the receipt time of the oldest message not yet taken, so a message never
+    looks younger than it is.
+    """
+
+    def __init__(self, max_queue: int) -> None:
+        self.frames: list[bytes] = []
+        self.recv_us = 0
+        self.ready = asyncio.Event()
+        self.gone = False
+        self.transport: WSTransport | None = None
+        self._max = max_queue
+        self._paused = False
+        self._parts: list[bytes] | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            if self._parts is not None:
+                self._fail(transport, "a new message inside a fragmented one")
+            elif frame.fin:
+                self._push(frame.get_payload_as_bytes())
+            else:
+                self._parts = [frame.get_payload_as_bytes()]
+        elif kind is WSMsgType.CONTINUATION:
+            if self._parts is None:
+                self._fail(transport, "a continuation frame without a message")
+                return
+            self._parts.append(frame.get_payload_as_bytes())
+            if sum(map(len, self._parts)) > MAX_MESSAGE:
+                self._fail(transport, f"a message over {MAX_MESSAGE} bytes")
+            elif frame.fin:
+                self._push(b"".join(self._parts))
+                self._parts = None
+        elif kind is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gone = True
+        self.ready.set()
+
+    def _fail(self, transport: WSTransport, why: str) -> None:
+        log.warning("closing a connection that sent %s", why)
+        self._parts = None
+        transport.send_close(WSCloseCode.PROTOCOL_ERROR, why.encode())
+        transport.disconnect()
+
+    def _push(self, payload: bytes) -> None:
+        frames = self.frames
+        if not frames:
+            self.recv_us = time.time_ns() // 1000
+            self.ready.set()
+        frames.append(payload)
+        if len(frames) >= self._max and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.underlying_transport.pause_reading()
+
+    def take(self) -> tuple[list[bytes], int]:
+        """Every message received and not yet taken, and the receipt time of the first."""
+        frames, self.frames = self.frames, []
+        if not self.gone:
+            self.ready.clear()
+        if self._paused:
+            self._paused = False
+            if not self.gone and self.transport is not None:
+                self.transport.underlying_transport.resume_reading()
+        return frames, self.recv_us
+
+
 class _Session:
     """One open socket: its reader and silence watchdog."""
 
-    def __init__(self, ws: ClientConnection, owner: ManagedConnection) -> None:
+    def __init__(self, ws: WSTransport, inbox: _Inbox, owner: ManagedConnection) -> None:
         self.ws = ws
+        self.inbox = inbox
         self.owner = owner
         self.opened = time.monotonic()
         self.last_frame = time.monotonic()
@@ -56,18 +142,24 @@ class _Session:
         self.reader = asyncio.create_task(self._read())
         self.watchdog = asyncio.create_task(self._watch())
 
+    @property
+    def open(self) -> bool:
+        return not self.inbox.gone
+
     async def _read(self) -> None:
-        handler = self.owner.on_frame
+        handler = self.owner.on_frames
+        inbox = self.inbox
         mono = time.monotonic
-        clock = time.time_ns
         try:
-            async for raw in self.ws:
+            while True:
+                await inbox.ready.wait()
+                frames, recv = inbox.take()
+                if not frames:
+                    return  # disconnected, and everything received was handed over
                 self.last_frame = mono()
                 if not self.first_frame.is_set():
                     self.first_frame.set()
-                await handler(raw, clock() // 1000)
-        except websockets.ConnectionClosed:
-            pass
+                await handler(frames, recv)
         except Exception:
             log.exception("%s: frame handler failed; reconnecting", self.owner.name)
             raise
@@ -80,14 +172,20 @@ class _Session:
                 self.silent = True
                 log.warning("%s: no message for %.1f s, reconnecting", self.owner.name, timeout)
                 self.owner.watchdog_trips += 1
-                await self.ws.close(1000, "silent")
+                self.ws.send_close(WSCloseCode.OK, b"silent")
+                self.ws.disconnect()
                 return
 
     async def close(self) -> None:
         self.watchdog.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ws.close(), 5.0)
-        self.ws.transport.abort()
+        if self.open:
+            with contextlib.suppress(Exception):
+                self.ws.send_close(WSCloseCode.OK)
+                self.ws.disconnect()
+                await asyncio.wait_for(self.ws.wait_disconnected(), 5.0)
+        self.ws.underlying_transport.abort()
+        self.inbox.gone = True
+        self.inbox.ready.set()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self.reader
 
@@ -101,8 +199,9 @@ class ManagedConnection:
         For logs, e.g. ``"market#0"``.
     url
         Called before every connect; returns the URL (with the current subscriptions).
-    on_frame
-        ``await on_frame(raw, recv_ts_us)`` for every frame, in arrival order per socket.
+    on_frames
+        ``await on_frames(messages, recv_ts_us)`` with the messages of each socket read, in
+        arrival order per socket (``recv_ts_us``: receipt of the first).
     on_open
         Called after every successful open with ``"connect"``, ``"reconnect"`` or ``"rotate"``.
     silence_timeout, rotate_after, healthy_after
@@ -117,7 +216,7 @@ class ManagedConnection:
         self,
         name: str,
         url: Callable[[], str],
-        on_frame: FrameHandler,
+        on_frames: FramesHandler,
         on_open: OpenHandler,
         *,
         silence_timeout: float = 60.0,
@@ -129,16 +228,18 @@ class ManagedConnection:
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         open_timeout: float = 10.0,
+        max_queue: int = 4096,
     ) -> None:
         checks = {"silence_timeout": silence_timeout, "rotate_after": rotate_after,
-                  "control_rate": control_rate, "open_timeout": open_timeout}  # fmt: skip
+                  "control_rate": control_rate, "open_timeout": open_timeout,
+                  "max_queue": max_queue}  # fmt: skip
         for label, v in checks.items():
             if not v > 0:
                 raise InputError(f"{label} must be positive, got {v}")
         backoff_delay(0, base=backoff_base, cap=backoff_cap)  # validates
         self.name = name
         self.url = url
-        self.on_frame = on_frame
+        self.on_frames = on_frames
         self.on_open = on_open
         self.silence_timeout = silence_timeout
         self.rotate_after = rotate_after
@@ -146,6 +247,7 @@ class ManagedConnection:
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self.open_timeout = open_timeout
+        self.max_queue = max_queue
         self._send_gap = 1.0 / control_rate
         self._next_send = 0.0
         self._send_lock = asyncio.Lock()
@@ -159,7 +261,7 @@ class ManagedConnection:
     @property
     def connected(self) -> bool:
         """Whether a socket is open now."""
-        return any(s.ws.state is websockets.State.OPEN for s in self._sessions)
+        return any(s.open for s in self._sessions)
 
     def stop(self) -> None:
         """Ask :meth:`run` to close the socket and return."""
@@ -173,9 +275,10 @@ class ManagedConnection:
                 await asyncio.sleep(wait)
             self._next_send = time.monotonic() + self._send_gap
             sent = False
+            payload = text.encode()
             for s in list(self._sessions):
-                with contextlib.suppress(websockets.ConnectionClosed):
-                    await s.ws.send(text)
+                if s.open:
+                    s.ws.send(WSMsgType.TEXT, payload)
                     sent = True
             return sent
 
@@ -236,23 +339,27 @@ class ManagedConnection:
                 if self._stop.is_set():
                     return None
             url = self.url()
+            inbox = _Inbox(self.max_queue)
+            idle = self.ping_interval
             try:
-                ws = await connect(
-                    url,
-                    open_timeout=self.open_timeout,
-                    ping_interval=self.ping_interval,
-                    ping_timeout=self.ping_timeout,
-                    max_size=2**24,
-                    max_queue=4096,
-                    compression=None,
-                    close_timeout=2.0,
+                ws, _ = await asyncio.wait_for(
+                    ws_connect(
+                        functools.partial(_same, inbox),
+                        url,
+                        websocket_handshake_timeout=self.open_timeout,
+                        enable_auto_ping=idle is not None,
+                        auto_ping_idle_timeout=idle if idle is not None else 10.0,
+                        auto_ping_reply_timeout=self.ping_timeout or 20.0,
+                        max_frame_size=MAX_MESSAGE,
+                    ),
+                    self.open_timeout,
                 )
-            except (TimeoutError, OSError, websockets.WebSocketException) as exc:
+            except (TimeoutError, OSError, WSError) as exc:
                 self._attempt += 1
                 log.warning("%s: cannot connect to %s (%s)", self.name, url, exc)
                 continue
             self._attempt += 1
-            session = _Session(ws, self)
+            session = _Session(ws, inbox, self)
             self._sessions.append(session)
             self.on_open(kind)
             return session

@@ -130,6 +130,49 @@ def rows_to_tick_batch(symbol: str, rows: Sequence[TradeRow]) -> TickBatch:
     )
 
 
+#: a :data:`TradeRow` as one record (``None`` side, id or receipt time do not fit: row-wise path)
+_TRADE_RECORD = np.dtype([("symbol", "O"), ("ts", "i8"), ("price", "f8"), ("size", "f8"),
+                          ("side", "i1"), ("trade_id", "i8"), ("source", "O"),
+                          ("recv", "i8")])  # fmt: skip
+
+
+def rows_to_tick_batches(rows: Sequence[TradeRow]) -> list[TickBatch]:
+    """Trade rows of any symbols as one :class:`~statarb.model.TickBatch` per symbol.
+
+    Symbols come in order of first appearance, each symbol's rows in their order. The rows are
+    converted in one C-level pass into a record array and split by symbol with a stable sort;
+    rows with a missing side, id or receipt time take the row-wise path.
+    """
+    if not rows:
+        return []
+    try:
+        rec = np.array(rows, dtype=_TRADE_RECORD)
+    except (TypeError, ValueError):
+        by_symbol: dict[str, list[TradeRow]] = {}
+        _group_into(by_symbol, rows)
+        return [rows_to_tick_batch(s, v) for s, v in by_symbol.items()]
+    symbols = rec["symbol"].tolist()
+    names = list(dict.fromkeys(symbols))
+    if len(names) == 1:
+        return [_record_batch(names[0], rec)]
+    index = {s: i for i, s in enumerate(names)}
+    codes = np.fromiter(map(index.__getitem__, symbols), np.int64, len(symbols))
+    order = np.argsort(codes, kind="stable")
+    cols = {c: rec[c][order] for c in ("ts", "price", "size", "side", "trade_id", "recv")}
+    cols["source"] = rec["source"][order]
+    starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))]).tolist()
+    return [
+        _record_batch(name, {c: v[lo:hi] for c, v in cols.items()})
+        for name, lo, hi in zip(names, starts[:-1], starts[1:], strict=True)
+    ]
+
+
+def _record_batch(symbol: str, rec: Any) -> TickBatch:
+    """One symbol's columns (a record array or a dict of columns) as a batch."""
+    return TickBatch(symbol, rec["ts"], rec["price"], rec["size"], rec["side"],
+                     rec["trade_id"], rec["recv"], source=rec["source"][0])  # fmt: skip
+
+
 def rows_to_quote_batch(symbol: str, rows: Sequence[QuoteRow]) -> QuoteBatch:
     """One symbol's quote rows (``Quote`` field order) as a :class:`~statarb.model.QuoteBatch`."""
     _, ts, bid, bid_size, ask, ask_size, uid, _recv = zip(*rows, strict=True)
@@ -207,7 +250,7 @@ class TickWriter:
         self._gave_up = False  # closing, the store refused a flush: the rest is spilled at once
         self.eager = eager
         self._builders: dict[tuple[str, str], BarBuilder] = {}
-        self._ticks: dict[str, list[TradeRow]] = {}
+        self._ticks: list[TradeRow] = []
         self._quotes: dict[str, list[QuoteRow]] = {}
         self._rows = 0
         self._inflight: asyncio.Task[None] | None = None
@@ -355,7 +398,7 @@ class TickWriter:
                 return
 
     def _add(self, batch: FeedBatch) -> None:
-        _group_into(self._ticks, batch.trade_rows)
+        self._ticks += batch.trade_rows
         _group_into(self._quotes, batch.quote_rows)
         n = len(batch.trade_rows) + len(batch.quote_rows)
         self._rows += n
@@ -372,9 +415,9 @@ class TickWriter:
             inflight.result()
         if not self._rows:
             return
-        ticks = [rows_to_tick_batch(s, v) for s, v in self._ticks.items()]
+        ticks = rows_to_tick_batches(self._ticks)
         quotes = [rows_to_quote_batch(s, v) for s, v in self._quotes.items()]
-        self._ticks, self._quotes, rows, self._rows = {}, {}, self._rows, 0
+        self._ticks, self._quotes, rows, self._rows = [], {}, self._rows, 0
         self._inflight = asyncio.create_task(asyncio.to_thread(self._write, ticks, quotes, rows))
         if wait:
             await self._flush(wait=True)
@@ -488,5 +531,6 @@ __all__ = [
     "quotes_to_batch",
     "rows_to_quote_batch",
     "rows_to_tick_batch",
+    "rows_to_tick_batches",
     "ticks_to_batch",
 ]
