@@ -15,7 +15,7 @@ import numpy as np
 from statarb._typing import Float64Array
 
 
-def _trend(nobs: int, regression: str) -> list[Float64Array]:
+def trend_columns(nobs: int, regression: str) -> list[Float64Array]:
     """statsmodels' deterministic columns over the trimmed sample (t = 1..nobs)."""
     if regression == "n":
         return []
@@ -61,7 +61,7 @@ def adf_gram(
     nobs = n - p
     c = _lag_products(dx, p)
     lags = [dx[p - j : n - j] for j in range(p + 1)]  # j = 0 is y itself
-    dense = [*_trend(nobs, regression), x[p : p + nobs]]  # trend columns and the level
+    dense = [*trend_columns(nobs, regression), x[p : p + nobs]]  # trend columns and the level
     nd = len(dense)
     k = nd + p
     gram = np.empty((k, k))

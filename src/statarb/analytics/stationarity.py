@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from statarb._typing import Float64Array
+from statarb.analytics._adf_gram import trend_columns as _trend_columns
 from statarb.analytics._validate import as_float_array, check_finite, check_min_length, pair_arrays
 from statarb.errors import InputError, StatarbWarning
 
@@ -91,19 +92,6 @@ class ADFResult:
             f"{self.test}: {self.statistic:.4f} (p={self.pvalue:.4g}, lag {self.used_lag}, "
             f"n={self.nobs}): {self.verdict}"
         )
-
-
-def _trend_columns(nobs: int, regression: str) -> list[Float64Array]:
-    cols: list[Float64Array] = []
-    if regression == "n":
-        return cols
-    cols.append(np.ones(nobs))
-    t = np.arange(1, nobs + 1, dtype=np.float64)
-    if regression in ("ct", "ctt"):
-        cols.append(t)
-    if regression == "ctt":
-        cols.append(t * t)
-    return cols
 
 
 def _design(x: Float64Array, lags: int, regression: str) -> tuple[Float64Array, Float64Array]:
