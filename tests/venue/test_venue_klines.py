@@ -99,6 +99,12 @@ async def test_client_bars_from_the_shipped_tape_equal_the_klines() -> None:
             q = {"symbol": "AVAXUSDT", "interval": "1m", "limit": 3}
             r = await http.get(f"{srv.rest_url}/fapi/v1/klines", params=q)
             assert r.headers["X-Statarb-Synthesised"] == "trades"
+            r = await http.get(f"{srv.rest_url}/fapi/v1/premiumIndex", params={"symbol": "LTCUSDT"})
+            assert r.headers["X-Statarb-Synthesised"].startswith("trades,markPrice")
+            r = await http.get(f"{srv.rest_url}/fapi/v1/depth", params={"symbol": "LTCUSDT"})
+            assert "X-Statarb-Synthesised" not in r.headers and r.json()["bids"] == []
+            r = await http.get(f"{srv.rest_url}/fapi/v1/ticker/price")
+            assert r.headers["X-Statarb-Synthesised"] == "trades" and len(r.json()) == 4
     for src in klines:
         i = int(np.searchsorted(src.open_time, sample.TAPE_START_US))
         want = src.take(slice(i, i + passes * minutes))

@@ -138,8 +138,9 @@ class RestApi:
         for s in self.venue.released:
             _, body, _ = self._symbol(path, s, q, {}, now_ms)
             rows.append(orjson.loads(body))
-        extra = {"X-Statarb-Synthesised": SYNTHESISED} if "premium" in path else {}
-        return _ok(rows, extra)
+        marks = [SYNTHESISED_TRADES] if self.venue.market and self.venue.market.rec.tapes else []
+        marks += [SYNTHESISED] if "premium" in path else []
+        return _ok(rows, {"X-Statarb-Synthesised": ",".join(marks)} if marks else {})
 
     def _symbol(
         self, path: str, sym: str, q: dict[str, str], a: dict[str, int], now_ms: int
