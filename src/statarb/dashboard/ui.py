@@ -230,11 +230,13 @@ def data_origins(symbols: list[str] | None = None) -> list[tuple[str, list[str]]
     groups: dict[str, list[str]] = {}
     for s in order_symbols(names):
         if s in streamed:
-            if _local(streamed[s]):
+            if _local(streamed[s]) and s in sample.HISTORY_SYMBOLS:
+                kind = f"replayed from a local venue: {sample.TAPE_LABEL}"
+            elif _local(streamed[s]):
                 kind = f"replayed from a local venue: {sample.REPLAY_LABEL}"
             else:
                 kind = f"streamed live from {streamed[s]}"
-            if rows[s]["bars"] and s not in sample.SYMBOLS:
+            if rows[s]["bars"] and s not in sample.SYMBOLS and s not in sample.HISTORY_SYMBOLS:
                 kind += " (+ REST kline history)"
         elif not rows[s]["ticks"]:
             span = spans.get(s)

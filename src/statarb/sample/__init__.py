@@ -50,6 +50,10 @@ HISTORY_FILE = "klines_1m_2026-02.npz"
 #: what the history is, in words for screens and logs
 HISTORY_LABEL = "Binance USD-M 1m klines, 2026-02-01 to 2026-02-28 (data.binance.vision)"
 REPLAY_LABEL = "Binance USD-M BTCUSDT/ETHUSDT trades and quotes recorded 2024-08-08 23:54-24:00 UTC"
+TAPE_LABEL = (
+    "trades synthesised from the 1m klines of 2026-02-28 (four a kline), after the stored history "
+    "of 2026-02-01 to 02-27"
+)
 
 
 def path() -> Path:
@@ -142,6 +146,7 @@ __all__ = [
     "HISTORY_SYMBOLS",
     "REPLAY_LABEL",
     "SYMBOLS",
+    "TAPE_LABEL",
     "TAPE_START_US",
     "files",
     "history_bars",
