@@ -139,10 +139,11 @@ async def _run(
             sock.bind(("127.0.0.1", 0))  # dashboard (started first) already knows the URLs
             venue_port = int(sock.getsockname()[1])
         # the recording, and the kline symbols as tapes that carry on where the history ends
+        klines = await asyncio.to_thread(sample.history_bars)
         replay = ReplayServer(
             sample.files(), port=venue_port, speed=speed, loop=True,
             clock=demo_clock,  # type: ignore[arg-type]
-            klines=sample.history_bars(), kline_start_us=sample.TAPE_START_US,
+            klines=klines, kline_start_us=sample.TAPE_START_US,
         )  # fmt: skip
         feed_urls = (f"ws://127.0.0.1:{venue_port}", f"http://127.0.0.1:{venue_port}")
         # streams started later from the dashboard or the API dial the demo venue too
