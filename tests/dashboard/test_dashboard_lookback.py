@@ -46,5 +46,15 @@ def test_a_lookback_longer_than_the_live_stretch_goes_on_in_the_history(env: str
     assert start == sample.TAPE_START_US - (DAY - 30 * 60_000_000)
 
 
-def test_sparse_ticks_default_to_1m_bars(env: str) -> None:
+def test_sparse_ticks_default_to_1m_bars(env: str, store_url: str) -> None:
     assert ui.default_timeframe(["AVAXUSDT", "LINKUSDT"]) == "1m"  # 4 ticks a minute
+    from statarb.store import open_store
+
+    store = open_store(store_url)
+    try:  # one tick, just arrived, is not a dense stream either
+        store.write_ticks(TickBatch("NEWUSDT", np.array([TODAY]), np.ones(1), np.ones(1),
+                                    trade_id=np.array([1])))  # fmt: skip
+    finally:
+        store.close()
+    ui.data.symbols_table.clear()  # type: ignore[attr-defined]
+    assert ui.default_timeframe(["NEWUSDT"]) == "1m"

@@ -224,7 +224,7 @@ def default_timeframe(symbols: list[str]) -> str:
         if not r.get("ticks") or not r.get("first") or not r.get("last"):
             return False
         span_s = (pd.Timestamp(r["last"]) - pd.Timestamp(r["first"])).total_seconds()
-        return bool(r["ticks"] >= DENSE_TICKS_PER_S * max(span_s, 1.0))
+        return bool(r["ticks"] >= DENSE_TICKS_PER_S * max(span_s, 60.0))  # a minute at least
 
     return "1s" if all(dense(s) for s in symbols) else "1m"
 
