@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 MONTH = "2026-02"
-SYMBOLS = ("AVAXUSDT", "LINKUSDT", "LTCUSDT", "DOTUSDT", "NEARUSDT")
+SYMBOLS = ("AVAXUSDT", "LINKUSDT", "LTCUSDT", "DOTUSDT", "NEARUSDT", "ALGOUSDT", "FILUSDT")
 #: relative step of the volume code
 VOLUME_STEP = 1.01
 OUT = Path(__file__).resolve().parents[1] / "src/statarb/sample" / f"klines_1m_{MONTH}.npz"

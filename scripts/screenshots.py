@@ -34,6 +34,7 @@ ARGS = [
 VIEWS = (
     ("overview.png", "", "Views"),
     ("pair.png", "pair", "Hedge ratio"),
+    ("book.png", "book", "Sort by"),
     ("correlation.png", "correlation", "Pair scan"),
     ("backtest.png", "backtest", "Parameter sweep"),
     ("sweep.png", "backtest", "Parameter sweep"),

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=5_000, ge=1, description="ticks per store transaction")
     flush_interval: float = Field(default=0.25, gt=0, description="seconds between writer flushes")
     queue_size: int = Field(default=200_000, ge=1, description="bounded live tick queue")
+    demo_book: bool = Field(
+        default=True, description="the demo seeds an empty book with 50 pairs (docs/book.md)"
+    )
     log_level: str = "INFO"
 
     @field_validator("symbols", mode="before")

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from _ports import free_port
+from statarb.sample import DEMO_SYMBOLS
 
 
 def _start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
@@ -73,8 +74,11 @@ def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
         both = {"BTCUSDT", "ETHUSDT"}
         assert _wait(base + "/api/v1/symbols", lambda b: {s["symbol"] for s in b} >= both)
         feeds = httpx.get(base + "/api/v1/feeds").json()
-        assert feeds["feeds"][0]["symbols"] == ["BTCUSDT", "ETHUSDT"]
+        streamed = sorted(DEMO_SYMBOLS)  # the recording's two and the kline tapes' seven
+        assert feeds["feeds"][0]["symbols"] == streamed
         assert feeds["engine"]["pairs"] == ["BTCUSDT/ETHUSDT"]
+        book = httpx.get(base + "/api/v1/book").json()
+        assert len(book) == 50  # the demo seeds the empty book
         r = httpx.request(
             "DELETE",
             base + "/api/v1/feeds",
@@ -82,7 +86,7 @@ def test_up_demo_streams_the_sample_through_the_engine(tmp_path: Path) -> None:
             headers={"Authorization": "Bearer t"},
         )
         assert r.status_code == 200 and r.json()["symbols"] == ["ETHUSDT"]
-        assert r.json()["feeds"][0]["symbols"] == ["BTCUSDT"]
+        assert r.json()["feeds"][0]["symbols"] == [x for x in streamed if x != "ETHUSDT"]
         metrics = httpx.get(base + "/metrics").text
         assert 'statarb_latency_seconds_count{stage="receipt"}' in metrics
     finally:

@@ -90,6 +90,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator
                 "20",
                 "--demo-clock",
                 "original",  # bars at 20 per second (today's clock paces them at 1 per second)
+                "--symbols",  # the recorded pair only: its 1s bars are what this test watches
+                "BTCUSDT,ETHUSDT",
                 "--port",
                 str(api_port),
                 "--store",

@@ -12,7 +12,10 @@ from statarb import sample
 
 
 def test_the_history_file_is_small_and_complete() -> None:
-    assert (sample.path() / sample.HISTORY_FILE).stat().st_size < 1_200_000
+    # about 190 kB a symbol
+    assert (sample.path() / sample.HISTORY_FILE).stat().st_size < 200_000 * len(
+        sample.HISTORY_SYMBOLS
+    )
     got = sample.history_bars()
     assert [b.symbol for b in got] == list(sample.HISTORY_SYMBOLS)
     for b in got:
@@ -23,7 +26,7 @@ def test_the_history_file_is_small_and_complete() -> None:
         assert (b.high >= np.maximum(b.open, b.close)).all()
 
 
-@pytest.mark.parametrize("symbol", ["AVAXUSDT", "NEARUSDT"])
+@pytest.mark.parametrize("symbol", ["AVAXUSDT", "NEARUSDT", "ALGOUSDT", "FILUSDT"])
 def test_prices_are_the_archive_values_and_volumes_within_one_percent(
     symbol: str, shared_data: Path
 ) -> None:
@@ -48,6 +51,18 @@ def test_load_history_writes_once(sqlite_url: str) -> None:
         assert sample.load_history(store, ["LINKUSDT"]) == 0
         (info,) = store.symbols()
         assert (info.symbol, info.ticks, info.bars) == ("LINKUSDT", 0, {"1m": 40_320})
+    finally:
+        store.close()
+
+
+def test_the_demo_loads_the_history_up_to_the_tape(sqlite_url: str) -> None:
+    from statarb.store import open_store
+
+    store = open_store(sqlite_url)
+    try:
+        assert sample.load_history(store, ["FILUSDT"], end_us=sample.TAPE_START_US) == 27 * 1440
+        (bars,) = sample.history_bars(["FILUSDT"], end_us=sample.TAPE_START_US)
+        assert int(bars.open_time[-1]) + 60_000_000 == sample.TAPE_START_US
     finally:
         store.close()
 

@@ -116,6 +116,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     analytics_timeframes: list[str] | None = None,
+    live_pairs: list[tuple[str, str]] | None = None,
 ) -> FastAPI:
     """Build the API app; its lifespan opens the store (unless given) and runs the engine.
 
@@ -134,6 +135,9 @@ def create_app(
         Larger requests are answered 413 (JSON bodies; file uploads).
     analytics_timeframes
         Timeframes of live pair analytics (default: the engine's, those of at least 1m).
+    live_pairs
+        Pairs the engine analyses live (default: every pair of ``settings.symbols`` when there
+        are at most :data:`AUTO_PAIR_SYMBOLS`).
     """
     hub = BroadcastHub(
         max_connections=settings.ws_max_connections, max_per_ip=settings.ws_max_per_ip
@@ -146,7 +150,8 @@ def create_app(
 
         own_store = store is None and engine is None
         st = engine.store if engine is not None else store or open_store(settings.store_url)
-        eng = engine or Engine(settings, st, hub=hub, pairs=_default_pairs(settings.symbols),
+        live = _default_pairs(settings.symbols) if live_pairs is None else live_pairs
+        eng = engine or Engine(settings, st, hub=hub, pairs=live,
                                analytics_timeframes=analytics_timeframes)  # fmt: skip
         if isinstance(eng.hub, NullHub):
             eng.hub = hub

@@ -85,7 +85,8 @@ def plan_start(cfg: Settings, *, reachable: bool, dashboard: bool = True) -> dic
     return {
         "message": f"Binance ({cfg.binance_rest_url}) is out of reach: starting the offline demo, "
         "the packaged BTCUSDT/ETHUSDT recording replayed through the live path, beside a month "
-        "of packaged 1m history of five symbols",
+        "of packaged 1m history of seven symbols whose last day streams as a tape of trades "
+        "synthesised from the klines, and a book of 50 pairs",
         "kwargs": {"demo": True, "up": True, "dashboard_port": port, "store_url": store},
     }
 

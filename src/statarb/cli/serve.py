@@ -56,17 +56,21 @@ def _stop_child(proc: object) -> None:
             proc.wait()
 
 
-def _preload_history(cfg: Settings) -> None:
-    """Write the packaged month of 1m history into the demo store (seconds, first start only)."""
+def _preload_history(cfg: Settings, seed_book: bool = True) -> None:
+    """Write the packaged 1m history into the demo store up to the day the venue's kline tape
+    plays (seconds, first start only), and seed an empty book with the demo's pairs."""
     import time
 
     from statarb import sample
+    from statarb.cli._demo_book import demo_book, seed_demo_book
     from statarb.store import open_store
 
     t0 = time.perf_counter()
     store = open_store(cfg.store_url)
     try:
-        n = sample.load_history(store)
+        n = sample.load_history(store, end_us=sample.TAPE_START_US)
+        entries = demo_book(cfg.symbols, [s for s in sample.HISTORY_SYMBOLS if s in cfg.symbols])
+        seeded = seed_demo_book(store, entries) if seed_book else 0
     finally:
         store.close()
     what = f"{n:,} bars written" if n else "already stored"
@@ -75,6 +79,9 @@ def _preload_history(cfg: Settings) -> None:
         f"in {time.perf_counter() - t0:.1f} s",
         err=True,
     )
+    if seeded:
+        typer.echo(f"demo book: {seeded} pairs added to the empty book (STATARB_DEMO_BOOK=false "
+                   "or --no-demo-book to start without them)", err=True)  # fmt: skip
 
 
 async def _backfill_history(app: Any, cfg: Settings, symbols: list[str], days: float) -> None:
@@ -125,14 +132,19 @@ async def _run(
     if demo:
         import socket
 
-        from statarb.sample import files
+        from statarb import sample
         from statarb.venue.server import ReplayServer
 
         with socket.socket() as sock:  # the venue's port is known before it starts, so the
             sock.bind(("127.0.0.1", 0))  # dashboard (started first) already knows the URLs
             venue_port = int(sock.getsockname()[1])
-        replay = ReplayServer(files(), port=venue_port, speed=speed, loop=True,
-                              clock=demo_clock)  # type: ignore[arg-type]  # fmt: skip
+        # the recording, and the kline symbols as tapes that carry on where the history ends
+        klines = await asyncio.to_thread(sample.history_bars)
+        replay = ReplayServer(
+            sample.files(), port=venue_port, speed=speed, loop=True,
+            clock=demo_clock,  # type: ignore[arg-type]
+            klines=klines, kline_start_us=sample.TAPE_START_US,
+        )  # fmt: skip
         feed_urls = (f"ws://127.0.0.1:{venue_port}", f"http://127.0.0.1:{venue_port}")
         # streams started later from the dashboard or the API dial the demo venue too
         cfg = cfg.model_copy(
@@ -141,13 +153,23 @@ async def _run(
     # the dashboard boots (seconds) while the venue loads and the demo history is written
     dash = _start_dashboard(cfg, dashboard_port) if dashboard_port else None
     if replay is not None:
-        await asyncio.gather(replay.start(), asyncio.to_thread(_preload_history, cfg))
+        # the book's 2026 history would follow the recording's 2024 times on the original clock
+        seed = cfg.demo_book and demo_clock == "now"
+        await asyncio.gather(replay.start(), asyncio.to_thread(_preload_history, cfg, seed))
         typer.echo(f"demo: replaying the packaged sample at {replay.ws_url} ({speed:g}x)", err=True)
     # the demo sample is minutes long: analyse the pair on 1 s bars too, so it shows at once
     atf: list[str] | None = None
     if demo:
         atf = [t for t in ("1s", "1m") if t in cfg.timeframes] or None
-    app = create_app(cfg, feed_urls=feed_urls, analytics_timeframes=atf)
+    # the demo's pair page watches the recorded pair live (the book watches the rest)
+    pairs = None
+    if demo:
+        import itertools
+
+        from statarb.sample import SYMBOLS
+
+        pairs = list(itertools.combinations([s for s in SYMBOLS if s in cfg.symbols], 2))
+    app = create_app(cfg, feed_urls=feed_urls, analytics_timeframes=atf, live_pairs=pairs)
     config = uvicorn.Config(
         app,
         host=cfg.api_host,
@@ -247,9 +269,9 @@ def _serve(
     if up and not cfg.api_token:
         cfg = _session_token(cfg)
     if demo and not cfg.symbols:
-        from statarb.sample import SYMBOLS
+        from statarb.sample import DEMO_SYMBOLS
 
-        cfg = cfg.model_copy(update={"symbols": list(SYMBOLS)})
+        cfg = cfg.model_copy(update={"symbols": list(DEMO_SYMBOLS)})
     if cfg.sqlite_path is not None:
         cfg.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     _token_hint(cfg)
@@ -340,6 +362,14 @@ def register(app: typer.Typer) -> None:
         dashboard: Annotated[
             bool, typer.Option("--dashboard/--no-dashboard", help="also start the dashboard")
         ] = True,
+        demo_book: Annotated[
+            bool | None,
+            typer.Option(
+                "--demo-book/--no-demo-book",
+                help="with --demo, seed an empty book with 50 pairs (default: on; "
+                "STATARB_DEMO_BOOK)",
+            ),
+        ] = None,
     ) -> None:
         """Start everything: engine, API and dashboard (with --demo: on a replay of the sample).
 
@@ -361,5 +391,6 @@ def register(app: typer.Typer) -> None:
                 api_port=port,
                 symbols=_symbols(symbols),
                 store_url=store or (DEMO_STORE if demo else None),
+                demo_book=demo_book,
             )
         )

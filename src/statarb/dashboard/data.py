@@ -103,6 +103,16 @@ def bar_span(url: str, symbol: str, timeframe: str, count: int) -> tuple[int, in
     return int(b.open_time[0]), int(b.open_time[-1]) + Timeframe.parse(timeframe).us - 1
 
 
+@st.cache_data(ttl=HISTORY_TTL, show_spinner=False, max_entries=64)
+def bars_end_before(url: str, symbol: str, timeframe: str, before: int) -> int | None:
+    """End (epoch µs) of the last stored ``timeframe`` bar of ``symbol`` opening before
+    ``before`` (``None`` when there is none): where stored history stops before live data."""
+    from statarb.model import Timeframe
+
+    b = store(url).read_bars(symbol, timeframe, None, before)
+    return int(b.open_time[-1]) + Timeframe.parse(timeframe).us if len(b) else None
+
+
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=32)
 def bars(url: str, symbol: str, timeframe: str, start: int | None, end: int | None) -> pd.DataFrame:
     """Bars of one symbol as :func:`statarb.export.bars_frame` (time, OHLCV, ...)."""

@@ -100,9 +100,47 @@ def lookback_start(symbols: list[str], key: str, default: str = "1 day") -> int 
     seconds = LOOKBACKS[label]
     if seconds is None:
         return None
-    spans = data.symbol_spans(data.settings().store_url)
+    url = data.settings().store_url
+    spans = data.symbol_spans(url)
     lasts = [spans[s][1] for s in symbols if s in spans]
-    return None if not lasts else max(lasts) - seconds * 1_000_000
+    if not lasts:
+        return None
+    start = max(lasts) - seconds * 1_000_000
+    return _over_the_gap(url, symbols, start)
+
+
+#: a pause between stored history and live ticks longer than this is skipped by a lookback
+GAP_US = 3_600_000_000
+
+
+def _over_the_gap(url: str, symbols: list[str], start: int) -> int:
+    """``start``, moved back over a gap between stored history and the live ticks that follow it
+    (the demo's kline tape goes on today from a history that ended in February): a lookback
+    longer than the live stretch takes the rest from the history's end."""
+    import pandas as pd
+
+    from statarb.model import Timeframe
+
+    rows = {r["symbol"]: r for r in data.symbols_table(url)}
+    firsts = [rows[s]["first"] for s in symbols if s in rows]
+    if len(firsts) != len(symbols) or not all(firsts):
+        return start
+    first_tick = min(int(pd.Timestamp(f).value // 1000) for f in firsts)
+    if start >= first_tick:
+        return start
+    ends = []
+    for s in symbols:
+        tfs = rows[s]["timeframes"]
+        if not tfs:
+            return start
+        finest = min(tfs, key=lambda t: Timeframe.parse(t).us)
+        ends.append(data.bars_end_before(url, s, finest, first_tick))
+    if any(e is None for e in ends):
+        return start
+    history_end = max(e for e in ends if e is not None)
+    if first_tick - history_end < GAP_US:  # the history runs into the ticks: no gap
+        return start
+    return history_end - (first_tick - start)
 
 
 def overlap_us(spans: dict[str, tuple[int, int]], a: str, b: str) -> int:
@@ -170,10 +208,25 @@ def order_symbols(names: list[str]) -> list[str]:
     return sorted(names, key=lambda s: (rank.get(s, len(rank)), s))
 
 
+#: ticks a second (on average over their span) from which 1s bars are the default
+DENSE_TICKS_PER_S = 1.0
+
+
 def default_timeframe(symbols: list[str]) -> str:
-    """``"1s"`` when every symbol has ticks (live or imported trades), else ``"1m"``."""
+    """``"1s"`` when every symbol has ticks (live or imported trades) at one a second or more on
+    average (not the demo's kline tape, four a minute), else ``"1m"``."""
+    import pandas as pd
+
     rows = {r["symbol"]: r for r in data.symbols_table(data.settings().store_url)}
-    return "1s" if all(rows.get(s, {}).get("ticks") for s in symbols) else "1m"
+
+    def dense(s: str) -> bool:
+        r = rows.get(s, {})
+        if not r.get("ticks") or not r.get("first") or not r.get("last"):
+            return False
+        span_s = (pd.Timestamp(r["last"]) - pd.Timestamp(r["first"])).total_seconds()
+        return bool(r["ticks"] >= DENSE_TICKS_PER_S * max(span_s, 60.0))  # a minute at least
+
+    return "1s" if all(dense(s) for s in symbols) else "1m"
 
 
 @st.cache_resource(show_spinner=False)
@@ -230,11 +283,13 @@ def data_origins(symbols: list[str] | None = None) -> list[tuple[str, list[str]]
     groups: dict[str, list[str]] = {}
     for s in order_symbols(names):
         if s in streamed:
-            if _local(streamed[s]):
+            if _local(streamed[s]) and s in sample.HISTORY_SYMBOLS:
+                kind = f"replayed from a local venue: {sample.TAPE_LABEL}"
+            elif _local(streamed[s]):
                 kind = f"replayed from a local venue: {sample.REPLAY_LABEL}"
             else:
                 kind = f"streamed live from {streamed[s]}"
-            if rows[s]["bars"] and s not in sample.SYMBOLS:
+            if rows[s]["bars"] and s not in sample.SYMBOLS and s not in sample.HISTORY_SYMBOLS:
                 kind += " (+ REST kline history)"
         elif not rows[s]["ticks"]:
             span = spans.get(s)

@@ -178,14 +178,18 @@ class PairBook:
         return True
 
     async def load(self) -> None:
-        """Install the stored pairs, each warmed up from stored history (in worker threads)."""
+        """Install the stored pairs, each warmed up from stored history (in worker threads).
+
+        A leg's stored history is read once for all the pairs that share it.
+        """
+        legs: dict[tuple[str, str], BarBatch] = {}
         for row in await asyncio.to_thread(self.store.list_book_pairs):
             try:
                 entry = self._entry(row)
             except (StatarbError, TypeError, ValueError) as exc:
                 log.error("book pair %s is invalid and ignored: %s", row.get("id"), exc)
                 continue
-            self._install(entry, await asyncio.to_thread(self._warm, entry))
+            self._install(entry, await asyncio.to_thread(self._warm, entry, legs))
 
     async def add(self, a: str, b: str, timeframe: str, settings: dict[str, Any]) -> BookEntry:
         """Add (or re-configure) a pair: validated, persisted, warmed up from history."""
@@ -211,12 +215,17 @@ class PairBook:
         gone = await asyncio.to_thread(self.store.delete_book_pair, pair_id)
         return self.remove_local(pair_id) or gone
 
-    def _warm(self, entry: BookEntry) -> tuple[PairTracker, list[float | None]]:
+    def _warm(
+        self, entry: BookEntry, legs: dict[tuple[str, str], BarBatch] | None = None
+    ) -> tuple[PairTracker, list[float | None]]:
         """A tracker run over the stored bars of the pair, and its last z-scores (a thread).
 
-        Only bars where both legs closed are used (no carried-forward prices).
+        Only bars where both legs closed are used (no carried-forward prices). ``legs`` keeps
+        the whole stored history of each leg read for a pair whose history ended before now,
+        for the next pairs of the same leg.
         """
-        from statarb.history import load_aligned
+        from statarb.bars import align
+        from statarb.history import load_aligned, load_bars
 
         s = entry.settings
         step = Timeframe.parse(entry.timeframe).us
@@ -230,8 +239,13 @@ class PairBook:
                                  end - need * step, end, max_staleness_bars=0)  # fmt: skip
             if len(frame) < need and self._stored_bars(entry):
                 # bar-only history that ends before now (e.g. imported klines): its last bars
-                frame = load_aligned(self.store, [entry.a, entry.b], entry.timeframe, None, end,
-                                     max_staleness_bars=0).iloc[-need:]  # fmt: skip
+                cache = {} if legs is None else legs
+                tf = entry.timeframe
+                for leg in (entry.a, entry.b):
+                    if (leg, tf) not in cache:
+                        cache[(leg, tf)] = load_bars(self.store, leg, tf, None, end)
+                pair = {leg: cache[(leg, tf)] for leg in (entry.a, entry.b)}
+                frame = align(pair, field="close", max_staleness=0).iloc[-need:]
         except (StatarbError, ValueError) as exc:
             log.debug("no history for book pair %s %s: %s", entry.target, entry.timeframe, exc)
             return tracker, []
@@ -248,9 +262,16 @@ class PairBook:
         return tracker, list(zs)
 
     def _stored_bars(self, entry: BookEntry) -> bool:
-        """Whether both legs have stored bars of the pair's timeframe (cheap to read whole)."""
+        """Whether both legs have stored bars of the pair's timeframe, or of a finer one that
+        divides it (resampled; cheap to read whole)."""
         infos = {i.symbol: i for i in self.store.symbols()}
-        return all(entry.timeframe in getattr(infos.get(s), "bars", {}) for s in (entry.a, entry.b))
+        step = Timeframe.parse(entry.timeframe).us
+
+        def has(sym: str) -> bool:
+            stored = getattr(infos.get(sym), "bars", {})
+            return any(step % Timeframe.parse(tf).us == 0 for tf in stored)
+
+        return has(entry.a) and has(entry.b)
 
     # -- live ---------------------------------------------------------------------------------
     def on_bars(self, sym: str, tf: str, closed: BarBatch, recv_ts: int) -> None:

@@ -2,8 +2,11 @@
 
 - The replay: ~6 minutes of recorded Binance USD-M BTCUSDT and ETHUSDT trades and best bid/ask
   frames (2024-08-08 23:54-24:00 UTC), streamed through the live path by the demo.
-- The history: a month (2026-02) of real 1-minute klines of five USD-M symbols, preloaded into
+- The history: a month (2026-02) of real 1-minute klines of seven USD-M symbols, preloaded into
   the demo store so pair analysis, the scan and the backtest have data at once.
+- The tape: the demo venue plays the history's last day (from :data:`TAPE_START_US`) as a live
+  tape of trades synthesised from the klines, so the seven symbols stream beside the recording;
+  the demo preloads the history up to that day only, and the tape carries on where it ends.
 
 Examples
 --------
@@ -34,13 +37,23 @@ HISTORY_SYMBOLS: tuple[str, ...] = (
     "LTCUSDT",
     "DOTUSDT",
     "NEARUSDT",
+    "ALGOUSDT",
+    "FILUSDT",
 )
+#: every symbol the demo streams: the recording's, then the kline tapes'
+DEMO_SYMBOLS: tuple[str, ...] = (*SYMBOLS, *HISTORY_SYMBOLS)
+#: open time (epoch µs) of the first kline the demo's tape plays: 2026-02-28 00:00 UTC
+TAPE_START_US = 1_772_236_800_000_000
 #: relative step of the packaged volumes (they are rounded to 1 %; prices are exact)
 VOLUME_STEP = 1.01
 HISTORY_FILE = "klines_1m_2026-02.npz"
 #: what the history is, in words for screens and logs
 HISTORY_LABEL = "Binance USD-M 1m klines, 2026-02-01 to 2026-02-28 (data.binance.vision)"
 REPLAY_LABEL = "Binance USD-M BTCUSDT/ETHUSDT trades and quotes recorded 2024-08-08 23:54-24:00 UTC"
+TAPE_LABEL = (
+    "trades synthesised from the 1m klines of 2026-02-28 (four a kline), after the stored history "
+    "of 2026-02-01 to 02-27"
+)
 
 
 def path() -> Path:
@@ -64,8 +77,11 @@ def files() -> list[Path]:
     return out
 
 
-def history_bars(symbols: tuple[str, ...] | list[str] | None = None) -> list[BarBatch]:
-    """The packaged month of 1m bars of ``symbols`` (default: all of :data:`HISTORY_SYMBOLS`).
+def history_bars(
+    symbols: tuple[str, ...] | list[str] | None = None, *, end_us: int | None = None
+) -> list[BarBatch]:
+    """The packaged month of 1m bars of ``symbols`` (default: all of :data:`HISTORY_SYMBOLS`),
+    those that open before ``end_us`` when it is given.
 
     The values are the source's exact decimals (see ``scripts/build_demo_history.py`` for the
     encoding); open times in epoch µs.
@@ -119,14 +135,19 @@ def history_bars(symbols: tuple[str, ...] | list[str] | None = None) -> list[Bar
                 from statarb.errors import StatarbError
 
                 raise StatarbError(f"{file}: {sym} holds {len(out[-1])} bars, its header {n}")
+            if end_us is not None:
+                out[-1] = out[-1].take(slice(0, int(np.searchsorted(out[-1].open_time, end_us))))
     return out
 
 
 __all__ = [
+    "DEMO_SYMBOLS",
     "HISTORY_LABEL",
     "HISTORY_SYMBOLS",
     "REPLAY_LABEL",
     "SYMBOLS",
+    "TAPE_LABEL",
+    "TAPE_START_US",
     "files",
     "history_bars",
     "load_history",
@@ -134,15 +155,21 @@ __all__ = [
 ]
 
 
-def load_history(store: TickStore, symbols: tuple[str, ...] | list[str] | None = None) -> int:
-    """Write the packaged 1m history of ``symbols`` into ``store`` where it is not there yet.
+def load_history(
+    store: TickStore,
+    symbols: tuple[str, ...] | list[str] | None = None,
+    *,
+    end_us: int | None = None,
+) -> int:
+    """Write the packaged 1m history of ``symbols`` (bars opening before ``end_us``, if given)
+    into ``store`` where it is not there yet.
 
     A symbol whose stored 1m bars already fill the packaged range is skipped, so a second start
     writes nothing. Returns the number of bars written.
     """
     written = 0
     with store.transaction():
-        for batch in history_bars(symbols):
+        for batch in history_bars(symbols, end_us=end_us):
             lo, hi = int(batch.open_time[0]), int(batch.open_time[-1]) + 1
             if len(store.read_bars(batch.symbol, "1m", lo, hi)) == len(batch):
                 continue

@@ -2,8 +2,10 @@
 
 Recordings are read with :func:`statarb.ingest.files.read_file` (aggTrade or trade frames, dumps,
 CSV ... anything it understands); depth frames and REST depth snapshots are read by
-:mod:`._depth`. Raw ``trade`` recordings are aggregated the way Binance does (consecutive fills of
-one taker at one price and time make one aggregate trade). The decimals of prices and quantities
+:mod:`._depth`. 1m klines of symbols without trades (kline CSVs such as data.binance.vision's
+monthly archives, or bars handed over) become a synthesised tape (:mod:`._klines`). Raw
+``trade`` recordings are aggregated the way Binance does (consecutive fills of one taker at one
+price and time make one aggregate trade). The decimals of prices and quantities
 come from the recording's own text (``"61800.30"`` -> ``pricePrecision`` 2), the tick and step
 sizes from its values.
 """
@@ -13,14 +15,15 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from statarb.errors import InputError
-from statarb.model import QuoteBatch, TickBatch
+from statarb.model import BarBatch, QuoteBatch, TickBatch
 from statarb.venue._depth import DepthTape, read_depth, synthetic_depth
+from statarb.venue._klines import KlineTape, grid
 
 KIND_TRADE = 0
 KIND_QUOTE = 1
@@ -64,6 +67,9 @@ class Recording:
 
     ``kind[i]``, ``sym[i]`` (index into ``symbols``) and ``row[i]`` (row in that symbol's trade,
     quote or depth tape) describe event ``i``; ``ts`` is its exchange time (µs, non-decreasing).
+    ``tapes`` holds the symbols synthesised from klines (their ``trades`` are pass 0 of the tape)
+    and ``period_us``, when set, the length of one pass (whole minutes, so kline minutes stay on
+    the minute grid from pass to pass).
     """
 
     symbols: list[str]
@@ -76,13 +82,17 @@ class Recording:
     prec: dict[str, Precision]
     aggs: dict[str, Aggregates]
     depth: dict[str, DepthTape]
+    tapes: dict[str, KlineTape] = field(default_factory=dict)
+    period_us: int = 0
 
     def __len__(self) -> int:
         return len(self.ts)
 
     @property
     def duration_us(self) -> int:
-        """Span of one pass (first to last event, plus 1 ms)."""
+        """Span of one pass (first to last event, plus 1 ms; or ``period_us`` when set)."""
+        if self.period_us:
+            return self.period_us
         return int(self.ts[-1] - self.ts[0]) + 1000 if len(self.ts) else 0
 
     def id_span(self, symbol: str) -> int:
@@ -91,9 +101,10 @@ class Recording:
         return int(ids[-1] - ids[0] + 1) if len(ids) else 0
 
     def growth(self, symbol: str) -> float:
-        """Last over first trade price: each loop pass is rebased by it (1 without trades)."""
+        """Last over first trade price: each loop pass is rebased by it (1 without trades, and
+        for a kline tape, whose passes show further klines)."""
         b = self.trades.get(symbol)
-        if b is None or not len(b):
+        if b is None or not len(b) or symbol in self.tapes:
             return 1.0
         return float(b.price[-1] / b.price[0])
 
@@ -169,12 +180,19 @@ def aggregate(b: TickBatch, *, raw: bool) -> Aggregates:
     return Aggregates(first, last, of_row, max(1, int(b.trade_id[0]) // 2))
 
 
-def load_recording(files: Sequence[Path]) -> Recording:
-    """Read files into a :class:`Recording` (trades sorted and de-duplicated by id per symbol)."""
+def load_recording(
+    files: Sequence[Path], *, klines: Sequence[BarBatch] = (), kline_start_us: int | None = None
+) -> Recording:
+    """Read files into a :class:`Recording` (trades sorted and de-duplicated by id per symbol).
+
+    1m klines, read from ``files`` or given in ``klines``, of symbols without trades or quotes
+    become kline tapes starting at the kline open at ``kline_start_us`` (default: the first).
+    """
     from statarb.ingest.files import read_file
 
     ticks: dict[str, list[TickBatch]] = {}
     quotes: dict[str, list[QuoteBatch]] = {}
+    bars: dict[str, list[BarBatch]] = {}
     text: dict[str, tuple[int, int]] = {}
     raw: set[str] = set()
     for f in files:
@@ -183,18 +201,28 @@ def load_recording(files: Sequence[Path]) -> Recording:
                 ticks.setdefault(s, []).append(b)
             for s, q in chunk.quotes.items():
                 quotes.setdefault(s, []).append(q)
+            for (s, tf), bb in chunk.bars.items():
+                if tf == "1m":
+                    bars.setdefault(s, []).append(bb)
         dec, r = _sniff(Path(f))
         raw |= r
         for s, v in dec.items():
             old = text.get(s, (0, 0))
             text[s] = (max(old[0], v[0]), max(old[1], v[1]))
+    for bb in klines:
+        bars.setdefault(bb.symbol, []).append(bb)
     trades = {s: _clean_trades(TickBatch.concat(bs)) for s, bs in ticks.items()}
     qts = {s: _concat_quotes(qs) for s, qs in quotes.items()}
     depth = read_depth(files)
+    prec = {s: _precision(trades.get(s), qts.get(s), text.get(s)) for s in set(trades) | set(qts)}
+    tapes = _tapes(bars, trades, qts, depth, kline_start_us)
+    for s, tape in tapes.items():
+        trades[s] = tape.batch()
+        pd, qd = tape.price_decimals, tape.qty_decimals
+        prec[s] = Precision(pd, 10.0**-pd, qd, 10.0**-qd)
     symbols = sorted(set(trades) | set(qts))
     if not symbols:
-        raise InputError(f"no trades or quotes found in {[str(f) for f in files]}")
-    prec = {s: _precision(trades.get(s), qts.get(s), text.get(s)) for s in symbols}
+        raise InputError(f"no trades, quotes or 1m klines found in {[str(f) for f in files]}")
     for s in symbols:
         if s not in depth and s in qts and len(qts[s]):
             depth[s] = synthetic_depth(qts[s], prec[s])
@@ -213,8 +241,43 @@ def load_recording(files: Sequence[Path]) -> Recording:
     sym = np.concatenate([np.full(len(p[0]), p[2], np.int32) for p in parts])
     row = np.concatenate([np.arange(len(p[0]), dtype=np.int64) for p in parts])
     order = np.argsort(ts, kind="stable")
+    period = next(iter(tapes.values())).minutes * 60_000_000 if tapes else 0
     return Recording(symbols, trades, qts, kind[order], sym[order], row[order], ts[order], prec,
-                     aggs, depth)  # fmt: skip
+                     aggs, depth, tapes, period)  # fmt: skip
+
+
+#: klines per pass of a replay of klines alone (no tick recording sets the period)
+KLINE_ONLY_MINUTES = 60
+
+
+def _tapes(
+    bars: dict[str, list[BarBatch]], trades: dict[str, TickBatch], qts: dict[str, QuoteBatch],
+    depth: dict[str, DepthTape], start_us: int | None,
+) -> dict[str, KlineTape]:  # fmt: skip
+    """Kline tapes of the symbols with 1m klines and nothing else, on the recording's minutes."""
+    todo = {s: _concat_bars(bs) for s, bs in bars.items() if s not in trades and s not in qts}
+    if not todo:
+        return {}
+    times = [b.ts for b in trades.values()] + [q.ts for q in qts.values()]
+    times += [d.ts for d in depth.values()]
+    times = [t for t in times if len(t)]
+    if times:
+        t0, minutes = grid(min(int(t.min()) for t in times), max(int(t.max()) for t in times))
+    else:  # klines alone: pass 0 shows them at their own times
+        first = min(int(b.open_time[0]) for b in todo.values())
+        t0 = first if start_us is None else max(first, start_us - start_us % 60_000_000)
+        minutes = KLINE_ONLY_MINUTES
+    return {s: KlineTape.build(b, t0_us=t0, minutes=minutes, start_us=start_us)
+            for s, b in sorted(todo.items())}  # fmt: skip
+
+
+def _concat_bars(bs: list[BarBatch]) -> BarBatch:
+    """One symbol's 1m klines in open-time order, each open time once."""
+    cols = ("open_time", "open", "high", "low", "close", "volume", "notional", "trades",
+            "taker_buy_volume")  # fmt: skip
+    a = {c: np.concatenate([getattr(b, c) for b in bs]) for c in cols}
+    _, first = np.unique(a["open_time"], return_index=True)
+    return BarBatch(bs[0].symbol, "1m", *(a[c][first] for c in cols))
 
 
 def _clean_trades(b: TickBatch) -> TickBatch:
@@ -237,6 +300,7 @@ __all__ = [
     "KIND_DEPTH",
     "KIND_QUOTE",
     "KIND_TRADE",
+    "KLINE_ONLY_MINUTES",
     "Aggregates",
     "Precision",
     "Recording",

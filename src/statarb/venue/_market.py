@@ -113,10 +113,14 @@ class Market:
         b, pr = self.rec.trades[sym], self.rec.prec[sym]
         ag = self.rec.aggs[sym]
         T = self.present_ms(b.ts, rnd)
-        price = self.rebased(sym, b.price, rnd)
+        tape = self.rec.tapes.get(sym)
+        if tape is not None:  # a kline tape: each pass shows the next klines, not a rebased copy
+            price, size, side = tape.trades(rnd)
+        else:
+            price, size, side = self.rebased(sym, b.price, rnd), b.size, b.side
         ids = b.trade_id + rnd * self.rec.id_span(sym)
-        maker = b.side == 1
-        p_txt, q_txt = _fmt_all(price, pr.price_decimals), _fmt_all(b.size, pr.qty_decimals)
+        maker = side == 1
+        p_txt, q_txt = _fmt_all(price, pr.price_decimals), _fmt_all(size, pr.qty_decimals)
         mk = ["true" if m else "false" for m in maker.tolist()]
         Tl, idl = T.tolist(), ids.tolist()
         trade_json = [
@@ -124,7 +128,7 @@ class Market:
             f'"X":"MARKET","m":{m}}}'
             for t, i, p, q, m in zip(Tl, idl, p_txt, q_txt, mk, strict=True)
         ]
-        agg_q = np.add.reduceat(b.size, ag.first) if len(ag) else np.empty(0)
+        agg_q = np.add.reduceat(size, ag.first) if len(ag) else np.empty(0)
         aq = _fmt_all(agg_q, pr.qty_decimals)
         a0 = ag.id0 + rnd * len(ag)
         agg_t = T[ag.last]
@@ -133,7 +137,7 @@ class Market:
             f'"q":"{aq[k]}","f":{idl[fi]},"l":{idl[la]},"T":{Tl[la]},"m":{mk[fi]}}}'
             for k, (fi, la) in enumerate(zip(ag.first.tolist(), ag.last.tolist(), strict=True))
         ]
-        return TradePass(T, price, b.size, ids, maker, p_txt, q_txt, trade_json, agg_json, agg_t)
+        return TradePass(T, price, size, ids, maker, p_txt, q_txt, trade_json, agg_json, agg_t)
 
     def book_ticker_json(self, sym: str, j: int, rnd: int) -> str:
         """``bookTicker`` payload of quote ``j`` in pass ``rnd`` (encoded once per pass)."""

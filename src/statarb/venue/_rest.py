@@ -3,7 +3,8 @@
 ``/fapi/v1/{ping,time,exchangeInfo,aggTrades,trades,klines,depth,ticker/24hr,premiumIndex}`` and
 ``/fapi/v{1,2}/ticker/price``, with Binance's weights, ``X-MBX-USED-WEIGHT-1M``, HTTP 429 +
 ``Retry-After`` over the limit and Binance's error codes. Answers that contain synthesised values
-(mark price, index price, funding) say so in an ``X-Statarb-Synthesised`` header.
+(mark price, index price, funding) say so in an ``X-Statarb-Synthesised`` header; so do the
+trades, klines and tickers of a symbol played from klines (``trades``, see :mod:`._klines`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 Answer = tuple[int, bytes, dict[str, str]]
 SYNTHESISED = "markPrice,indexPrice,estimatedSettlePrice,lastFundingRate,interestRate"
+#: the header's value on trade-derived answers of a symbol whose trades come from klines
+SYNTHESISED_TRADES = "trades"
 _DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}
 _HOUR_MS = 3_600_000
 
@@ -135,10 +138,22 @@ class RestApi:
         for s in self.venue.released:
             _, body, _ = self._symbol(path, s, q, {}, now_ms)
             rows.append(orjson.loads(body))
-        extra = {"X-Statarb-Synthesised": SYNTHESISED} if "premium" in path else {}
-        return _ok(rows, extra)
+        marks = [SYNTHESISED_TRADES] if self.venue.market and self.venue.market.rec.tapes else []
+        marks += [SYNTHESISED] if "premium" in path else []
+        return _ok(rows, {"X-Statarb-Synthesised": ",".join(marks)} if marks else {})
 
     def _symbol(
+        self, path: str, sym: str, q: dict[str, str], a: dict[str, int], now_ms: int
+    ) -> Answer:
+        status, body, extra = self._answer(path, sym, q, a, now_ms)
+        market = self.venue.market
+        if market is not None and sym in market.rec.tapes and path != "/fapi/v1/depth":
+            mark = extra.get("X-Statarb-Synthesised")
+            extra = {**extra, "X-Statarb-Synthesised":
+                     SYNTHESISED_TRADES + (f",{mark}" if mark else "")}  # fmt: skip
+        return status, body, extra
+
+    def _answer(
         self, path: str, sym: str, q: dict[str, str], a: dict[str, int], now_ms: int
     ) -> Answer:
         v = self.venue
@@ -214,4 +229,4 @@ class RestApi:
         return _ok(rows)
 
 
-__all__ = ["SYNTHESISED", "RestApi"]
+__all__ = ["SYNTHESISED", "SYNTHESISED_TRADES", "RestApi"]

@@ -38,6 +38,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from statarb.errors import InputError
+from statarb.model import BarBatch
 from statarb.venue._clock import Clock, ClockMode
 from statarb.venue._control import ConnState, handle_control, parse_path, stream_route
 from statarb.venue._data import KIND_DEPTH, KIND_QUOTE, KIND_TRADE, Recording, load_recording
@@ -86,7 +87,8 @@ class ReplayServer:
     Parameters
     ----------
     files
-        Recordings readable by :func:`statarb.ingest.files.read_file`.
+        Recordings readable by :func:`statarb.ingest.files.read_file` (1m kline CSVs of symbols
+        without trades are played as a tape synthesised from the klines, see :mod:`._klines`).
     host, port
         Where to listen (``port=0`` picks a free port; see :attr:`port`).
     speed
@@ -111,6 +113,10 @@ class ReplayServer:
         Every n-th trade of a symbol is sent twice in a row.
     max_connection_age
         Seconds after which the server closes a connection (code 1001), like Binance at 24 h.
+    klines
+        More 1m klines to play as tapes (symbols without trades in ``files``).
+    kline_start_us
+        Open time of the first kline the tapes play (default: each symbol's first kline).
     """
 
     def __init__(
@@ -137,13 +143,15 @@ class ReplayServer:
         tls: bool = False,
         certfile: Path | str | None = None,
         keyfile: Path | str | None = None,
+        klines: Sequence[BarBatch] = (),
+        kline_start_us: int | None = None,
     ) -> None:
         if speed is not None and not speed > 0:
             raise InputError(f"speed must be positive or None (as fast as possible), got {speed}")
         if disconnect_every is not None and disconnect_every < 1:
             raise InputError(f"disconnect_every must be >= 1, got {disconnect_every}")
-        if not files:
-            raise InputError("ReplayServer needs at least one recording")
+        if not files and not klines:
+            raise InputError("ReplayServer needs at least one recording or klines")
         for label, nth in (("reorder_every", reorder_every), ("duplicate_every", duplicate_every)):
             if nth is not None and nth < 1:
                 raise InputError(f"{label} must be >= 1, got {nth}")
@@ -153,6 +161,7 @@ class ReplayServer:
             raise InputError(f"malformed kinds {sorted(bad)} unknown; use {MALFORMED_KINDS}")
         self.reorder_every, self.duplicate_every = reorder_every, duplicate_every
         self.files = [Path(f) for f in files]
+        self.klines, self.kline_start_us = list(klines), kline_start_us
         self.host, self._port = host, port
         self.speed = speed
         self.disconnect_every = disconnect_every
@@ -225,7 +234,9 @@ class ReplayServer:
 
     async def start(self) -> None:
         """Load the recordings and listen."""
-        self.rec = rec = await asyncio.to_thread(load_recording, self.files)
+        self.rec = rec = await asyncio.to_thread(
+            load_recording, self.files, klines=self.klines, kline_start_us=self.kline_start_us
+        )
         self.released = dict.fromkeys(rec.symbols, 0)
         self.clock = Clock(self.clock_mode, int(rec.ts[0]) if len(rec) else 0, self.speed)
         self.market = Market(rec, self.clock)

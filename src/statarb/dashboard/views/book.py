@@ -7,6 +7,9 @@ import streamlit as st
 from statarb.dashboard import client, data, ui
 from statarb.dashboard.book import SORT_KEYS, book_frame
 
+#: rows the table shows before it scrolls
+TABLE_ROWS = 20
+
 st.title("Book")
 st.caption(
     "Each pair is analysed by the engine on every closed bar of its timeframe, from past data "
@@ -52,7 +55,8 @@ def _table() -> None:
         frame.drop(columns=["a", "b"]),
         key="bk_table",
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
+        height=min(len(frame), TABLE_ROWS) * 35 + 38,  # a book of 50 shows 20 rows at once
         on_select="rerun",
         selection_mode="single-row",
         column_config={
