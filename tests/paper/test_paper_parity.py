@@ -18,7 +18,6 @@ from statarb.paper import paper_settings
 from statarb.paper.parity import compare, pair_bars, paper_trades, trade_table
 from statarb.venue._data import load_recording
 
-REAL = Path("/work/shared/data/binance-usdm-recorded")
 T0_MS = 1_723_161_600_000
 TRACKER = {"window": 30, "z_window": 20, "coint_window": 60, "drift_bars": 5}
 PAPER = {"entry": 1.5, "exit": 0.0}
@@ -183,9 +182,9 @@ def test_the_cli_reports_parity_on_a_recording(synthetic: dict[str, Any]) -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL.is_dir(), reason="needs the recorded BTCUSDT/ETHUSDT in /work/shared")
-def test_the_real_btc_eth_recording_trades_identically() -> None:
-    files = [REAL / "btcusdt_20240718.gz", REAL / "ethusdt_20240718.gz"]
+def test_the_real_btc_eth_recording_trades_identically(shared_data: Path) -> None:
+    real = shared_data / "binance-usdm-recorded"
+    files = [real / "btcusdt_20240718.gz", real / "ethusdt_20240718.gz"]
     report = run_parity(files, timeframe="1s", tracker=TRACKER, paper=PAPER)
     assert report.passed, "\n".join(trade_table(report))
     assert report.trades and report.signals_identical_pct == 100.0
