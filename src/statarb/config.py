@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     binance_rest_url: str = Field(
         default=BINANCE_REST_URL, description="Binance USD-M futures REST base"
     )
+    feed_quotes: bool = Field(
+        default=False,
+        description="the engine's feeds also stream bookTicker (stored; paper orders fill on "
+        "quotes, else on trades with an assumed half-spread)",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_token: str | None = Field(default=None, description="bearer token for write endpoints")

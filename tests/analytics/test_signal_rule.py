@@ -16,11 +16,13 @@ from statarb.analytics.signal_rule import (
     R_TIME_STOP,
     next_side,
     signal_step,
+    signal_step_py,
 )
 from statarb.backtest._kernel import T_ENTRY_BAR, T_EXIT_BAR, T_REASON, T_SIDE, run_kernel
 
 
 def test_bands_stops_and_time_stop() -> None:
+    assert signal_step_py(-1, 4.0, 3, 0, 2.0, 0.0, 4.0, 0) == (0, R_STOP)
     assert signal_step(0, 2.5, 0, 0, 2.0, 0.0, 0.0, 0) == (-1, R_NONE)
     assert signal_step(0, -2.5, 0, 0, 2.0, 0.0, 0.0, 0) == (1, R_NONE)
     assert signal_step(0, 1.9, 0, 0, 2.0, 0.0, 0.0, 0) == (0, R_NONE)
@@ -40,13 +42,17 @@ def test_bands_stops_and_time_stop() -> None:
 
 
 def _live(z, limits, entry, exit_, stop, max_hold, start):  # type: ignore[no-untyped-def]
-    """The live loop (tracker, paper trader): side after each close, fills at the next bar."""
+    """The live loop (tracker, paper trader): side after each close, fills at the next bar.
+
+    It runs the rule as the live paths do (interpreted) and as compiled; both must agree.
+    """
     side, held, limit, out = 0, 0, 0.0, []
     for t, zt in enumerate(z):
         if side != 0:
             held += 1
         if t >= start:
-            new, _ = signal_step(side, zt, held, limit, entry, exit_, stop, max_hold)
+            new, why = signal_step_py(side, zt, held, limit, entry, exit_, stop, max_hold)
+            assert (new, why) == signal_step(side, zt, held, limit, entry, exit_, stop, max_hold)
             if side == 0 and new != 0:
                 held, limit = 0, (limits[t] if len(limits) else 0.0)
             side = new

@@ -41,6 +41,11 @@ def test_a_strategy_trades_the_ingested_tape_and_its_ledger_is_served(
                     headers=AUTH)  # fmt: skip
     assert r.status_code == 200, r.text
     assert r.json()["settings"]["entry"] == 2.5 and r.json()["position"]["status"] == "flat"
+    rule = {"name": "paper fill", "cooldown_seconds": 0,
+            "condition": {"metric": "paper_fill", "target": "AAAUSDT/BBBUSDT", "timeframe": "1s",
+                          "operator": ">=", "threshold": 1}}  # fmt: skip
+    r = client.post("/api/v1/alerts/rules", json=rule, headers=AUTH)
+    assert r.status_code == 201, r.text
     with client.websocket_connect("/ws") as ws:
         ws.send_json({"action": "subscribe", "topics": ["paper"]})
         assert ws.receive_json()["type"] == "subscribed"
@@ -67,6 +72,11 @@ def test_a_strategy_trades_the_ingested_tape_and_its_ledger_is_served(
     first = min(f["ts"] for f in fills)
     later = client.get("/api/v1/paper/fills", params={"start": first + 1}).json()
     assert len(later) == sum(f["ts"] > first for f in fills) < len(fills)
+    fired = client.get("/api/v1/alerts/history").json()
+    tickets = {f["client_id"].rsplit("-", 1)[0][:-2] for f in fills}  # pair, bar and purpose
+    # one alert per written change set with fills: each ticket's at most (writes may merge)
+    assert 1 <= len(fired) <= len(tickets)
+    assert all(e["values"] == {"paper_fill:AAAUSDT/BBBUSDT:1s": 1.0} for e in fired)
     st = client.get("/api/v1/paper/status").json()
     assert [s["pair_id"] for s in st["strategies"]] == [pid] and st["counts"]["fills"] >= 4
     r = client.post("/api/v1/paper/stop", json={"pair_id": pid, "flatten": False}, headers=AUTH)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
+from _live_helpers import served_trades
 from statarb.engine._book import PairBook
 from statarb.engine._events import NullHub
 from statarb.engine._paper import PaperTrader
@@ -55,7 +59,7 @@ async def test_a_position_opens_on_quotes_after_the_close_and_survives_a_restart
     try:
         rig = _Rig(store)
         await rig.load()
-        settings = {"window": 20, "z_window": 20, "coint_window": 40, "coint_every": 5,
+        settings = {"window": 20, "z_window": 20, "coint_window": 1000, "coint_every": 5,
                     "drift_bars": 1}  # fmt: skip
         entry = await rig.book.add(A, B, "1m", settings)
         with pytest.raises(LookupError):
@@ -110,4 +114,77 @@ async def test_a_position_opens_on_quotes_after_the_close_and_survives_a_restart
         assert len(store.paper.fills(pair_id=entry.id)) == 4
         await again.paper.close()
     finally:
+        store.close()
+
+
+def _recording(path: Path, n: int = 1500, step_ms: int = 20) -> Path:
+    """A cointegrated pair as combined-stream aggTrade and bookTicker frames (one trade and one
+    quote of each leg per step, the quote a few ms after the trade)."""
+    rng = np.random.default_rng(11)
+    x = 100 + np.cumsum(rng.normal(0, 0.05, n))
+    u = np.zeros(n)
+    for t in range(1, n):
+        u[t] = 0.8 * u[t - 1] + rng.normal(0, 0.05)
+    legs = {A: 1.5 * x + 20 + u, B: x}
+    lines = []
+    for i in range(n):
+        for k, (sym, p) in enumerate(legs.items()):
+            t = T0 // 1000 + i * step_ms + k
+            d = {"e": "aggTrade", "E": t, "a": 1000 + i, "s": sym, "p": f"{p[i]:.3f}",
+                 "q": "1.0", "f": i, "l": i, "T": t, "m": i % 2 == 0}  # fmt: skip
+            lines.append(orjson.dumps({"stream": f"{sym.lower()}@aggTrade", "data": d}))
+            half = 0.005 + 0.005 * (i % 3)
+            q = {
+                "e": "bookTicker",
+                "u": 10_000 + i,
+                "s": sym,
+                "b": f"{p[i] - half:.3f}",
+                "B": "1.0",
+                "a": f"{p[i] + half:.3f}",
+                "A": "1.0",
+                "T": t + 3,
+                "E": t + 3,
+            }
+            lines.append(orjson.dumps({"stream": f"{sym.lower()}@bookTicker", "data": q}))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+async def test_replayed_session_with_quotes_fills_on_the_first_quote_after_each_order(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from statarb.config import Settings
+    from statarb.engine import Engine
+    from statarb.venue.server import ReplayServer
+
+    files = [_recording(tmp_path / "pair.ndjson")]
+    served = sum(len(t) for t in served_trades(files).values())
+    store = open_store(sqlite_url)
+    engine = Engine(Settings(store_url=sqlite_url, timeframes=["250ms"], flush_interval=0.02,
+                             feed_quotes=True), store)  # fmt: skip
+    await engine.start()
+    try:
+        settings = {"window": 20, "z_window": 20, "coint_window": 1000}  # no EG test here
+        entry = await engine.book.add(A, B, "250ms", settings)
+        await engine.paper.start(entry.id, {"entry": 1.5, "slippage_bps": 1.0, "fee_bps": 4.0})
+        async with ReplayServer(files, clock="original", speed=None) as server:
+            await engine.start_feed([A, B], ws_url=server.ws_url, rest_url=server.rest_url)
+            await asyncio.wait_for(server.done.wait(), 120)
+            while engine.counts["ticks"] < served:  # wait until every served trade is processed
+                await asyncio.sleep(0.05)
+            await engine.stop_feed([A, B])
+        await engine.flush()
+        fills = store.paper.fills(limit=10_000)
+        orders = {o["client_id"]: o for o in store.paper.orders(limit=10_000)}
+        assert len(fills) >= 8 and all(f["source"] == "quote" for f in fills)
+        for f in fills:  # ground truth: the stored quotes of the symbol
+            o = orders[f["client_id"]]
+            q = store.read_quotes(f["symbol"], o["sent"], None)
+            first = int(np.argmax(q.ts >= o["sent"]))
+            base = q.ask[first] if f["side"] > 0 else q.bid[first]
+            assert f["ts"] == q.ts[first] and f["base"] == base
+            assert f["price"] == pytest.approx(base * (1 + f["side"] * 1e-4), rel=1e-12)
+        assert engine.status()["latency"]["paper"]["count"] > 0
+    finally:
+        await engine.stop()
         store.close()

@@ -32,7 +32,7 @@ import numpy as np
 from statarb._typing import Float64Array
 from statarb.analytics._window import WindowMoments
 from statarb.analytics.breakdown import Cusum, Health, HealthMonitor, HealthThresholds
-from statarb.analytics.signal_rule import next_side, signal_step
+from statarb.analytics.signal_rule import next_side, signal_step_py
 from statarb.errors import InputError
 
 TrackerMethod = Literal["rolling-ols", "kalman"]
@@ -464,7 +464,7 @@ class PairTracker:
 
         s = self.settings
         held = self._pos_bars + 1
-        pos, _ = signal_step(
+        pos, _ = signal_step_py(
             self._pos, z, held, self._stop_bars or 0, s.entry, s.exit, s.stop or 0.0, 0
         )  # the backtester's rule, time stop included
         if pos != self._pos or self._pos_since is None:

@@ -52,6 +52,7 @@ class FeedsMixin:
             ws_url=ws_url or self.settings.binance_ws_url,
             rest_url=rest_url or self.settings.binance_rest_url,
             last_ids=last,
+            streams=("aggTrade", "bookTicker") if self.settings.feed_quotes else ("aggTrade",),
         )
         task = asyncio.create_task(feed.run(), name=f"feed-{'-'.join(new)}")
         self._feeds.append(_FeedRun(feed, task, set(new)))

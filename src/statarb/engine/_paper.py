@@ -43,13 +43,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Batch:
-    """A change set frozen as plain rows (positions as they were at that moment)."""
+    """A change set as plain rows; positions are read when it is written (the newest state)."""
 
     orders: list[dict[str, Any]]
     fills: list[dict[str, Any]]
     events: list[dict[str, Any]]
-    positions: dict[int, dict[str, Any]]
-    views: dict[int, dict[str, Any]]
+    pairs: frozenset[int]
     ts: int
     recv_ts: int
 
@@ -157,6 +156,7 @@ class PaperTrader:
         await asyncio.to_thread(self.store.paper.save_strategy, pair_id, s.to_dict(),
                                 strategy.position.to_dict(), active=True)  # fmt: skip
         self._attach(entry, strategy)
+        self._stopping.discard(pair_id)  # a start cancels a stop still waiting for its fills
         return self.strategy_row(pair_id)
 
     async def stop(self, pair_id: int, *, flatten: bool) -> dict[str, Any]:
@@ -234,78 +234,101 @@ class PaperTrader:
 
     # -- persistence, then publication --------------------------------------------------------
     def _submit(self, out: Changes, ts: int = 0, recv_ts: int = 0) -> None:
+        """Queue a change set for the store (the bar-close path only freezes its new rows)."""
         if not out:
             return
         self.counts["orders"] += sum(1 for o in out.orders if o.status == "working")
         self.counts["fills"] += len(out.fills)
-        views = {}
-        positions = {}
-        for pid in out.positions:
-            st = self.desk.strategies.get(pid)
-            if st is not None:
-                positions[pid] = st.position.to_dict()
-                views[pid] = self._position_row(st)
         batch = _Batch(
             [o.to_dict() for o in out.orders], [f.to_dict() for f in out.fills],
-            [e.to_dict() for e in out.events], positions, views, ts, recv_ts,
+            [e.to_dict() for e in out.events], frozenset(out.positions), ts, recv_ts,
         )  # fmt: skip
         if self._queue is None:  # no loop (a synchronous caller): write and publish here
-            self._write(batch)
-            self._publish(batch)
+            self._commit([batch])
             return
         self._queue.put_nowait(batch)
 
     async def _write_loop(self) -> None:
+        """Write change sets in order; all those queued meanwhile go in one transaction.
+
+        The positions written are their state when the transaction starts, which is the state
+        after every change set it holds (the event loop made them all before this runs).
+        """
         assert self._queue is not None
         while True:
-            batch = await self._queue.get()
+            got: list[_Batch | None] = [await self._queue.get()]
+            while got[-1] is not None and not self._queue.empty():
+                got.append(self._queue.get_nowait())
+            work = [b for b in got if b is not None]
             try:
-                if batch is None:
-                    return
-                await asyncio.to_thread(self._write, batch)
-                self._publish(batch)
-                if self._stopping:
-                    await self._detach_stopped()
+                if work:
+                    await self._commit_async(work)
+                    if self._stopping:
+                        await self._detach_stopped()
             except Exception:  # the writer must outlive one bad change set
                 log.exception("paper change set not processed")
             finally:
-                self._queue.task_done()
+                for _ in got:
+                    self._queue.task_done()
+            if got[-1] is None:
+                return
 
-    def _write(self, batch: _Batch) -> None:
+    def _snapshot(self, work: list[_Batch]) -> tuple[dict[int, Any], dict[int, Any]]:
+        positions, views = {}, {}
+        for pid in sorted({p for b in work for p in b.pairs}):
+            st = self.desk.strategies.get(pid)
+            if st is not None:
+                positions[pid] = st.position.to_dict()
+                views[pid] = self._position_row(st)
+        return positions, views
+
+    async def _commit_async(self, work: list[_Batch]) -> None:
+        positions, views = self._snapshot(work)
+        await asyncio.to_thread(self._write, work, positions)
+        self._publish(work, views)
+
+    def _commit(self, work: list[_Batch]) -> None:
+        positions, views = self._snapshot(work)
+        self._write(work, positions)
+        self._publish(work, views)
+
+    def _write(self, work: list[_Batch], positions: dict[int, Any]) -> None:
         try:
-            self.store.paper.save_changes(batch.orders, batch.fills, batch.events,
-                                          batch.positions)  # fmt: skip
+            self.store.paper.save_changes(
+                [o for b in work for o in b.orders], [f for b in work for f in b.fills],
+                [e for b in work for e in b.events], positions,
+            )  # fmt: skip
             self.counts["writes"] += 1
         except StatarbError:
             self.counts["store_errors"] += 1
             log.exception("paper change set not stored")
             raise
 
-    def _publish(self, batch: _Batch) -> None:
-        ts, recv_ts = batch.ts, batch.recv_ts
+    def _publish(self, work: list[_Batch], views: dict[int, dict[str, Any]]) -> None:
+        fills = [f for b in work for f in b.fills]
         hub = self._hub()
         if hub.wants("paper"):
             hub.publish("paper", "changes", {
-                "orders": batch.orders, "fills": [_json(f) for f in batch.fills],
-                "events": batch.events, "positions": list(batch.views.values()),
+                "orders": [o for b in work for o in b.orders], "fills": [_json(f) for f in fills],
+                "events": [e for b in work for e in b.events], "positions": list(views.values()),
             })  # fmt: skip
-        for pid, view in batch.views.items():
+        ts = max(b.ts for b in work)
+        recv_ts = max(b.recv_ts for b in work)
+        filled = {f["pair_id"] for f in fills}
+        for pid, view in views.items():
             entry = self._entries.get(pid)
             if entry is None or view["pnl"] is None:
                 continue
+            at = ts or view["updated_ts"]
             values = {
                 metric_key("paper_pnl", entry.target, entry.timeframe): view["pnl"],
                 metric_key("paper_unrealised", entry.target, entry.timeframe): view["unrealised"],
             }
-            fills = sum(1 for f in batch.fills if f["pair_id"] == pid)
             key = metric_key("paper_fill", entry.target, entry.timeframe)
-            if fills:
-                self._on_metrics({**values, key: 1.0}, ts or view["updated_ts"], recv_ts)
+            if pid in filled:  # a fill is an event: 1 for this evaluation, then 0
+                self._on_metrics({**values, key: 1.0}, at, recv_ts)
                 values[key] = 0.0
-            self._on_metrics(
-                {k: v for k, v in values.items() if math.isfinite(v)},
-                ts or view["updated_ts"], recv_ts,
-            )  # fmt: skip
+            self._on_metrics({k: v for k, v in values.items() if math.isfinite(v)}, at, recv_ts)
 
     # -- views --------------------------------------------------------------------------------
     def _position_row(self, st: PaperStrategy) -> dict[str, Any]:

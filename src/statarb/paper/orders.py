@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 Leg = Literal["y", "x"]
@@ -66,7 +66,7 @@ class Order:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form."""
-        return asdict(self)
+        return {k: getattr(self, k) for k in _ORDER_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,11 @@ class Fill:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form."""
-        return asdict(self)
+        return {k: getattr(self, k) for k in _FILL_FIELDS}
+
+
+_ORDER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Order))
+_FILL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Fill))
 
 
 def round_lot(qty: float, step: float) -> float:
@@ -134,12 +138,12 @@ class Tape:
         """The order's fill on this tape, or None while nothing came at or after its time."""
         buy = order.side > 0
         if self.quotes:
-            q = next((q for q in self.quotes if q[0] >= order.sent), None)
+            q = _first_at(self.quotes, order.sent)
             if q is None:
                 return None
             ts, base, source, assumed = q[0], (q[2] if buy else q[1]), "quote", False
         else:
-            t = next((t for t in self.trades if t[0] >= order.sent), None)
+            t = _first_at(self.trades, order.sent)
             if t is None:
                 return None
             hs = self.half_spread if self.half_spread is not None else half_spread_bps * 1e-4
@@ -154,6 +158,16 @@ class Tape:
             slippage=order.qty * abs(price - base), ts=int(ts), source=source,  # type: ignore[arg-type]
             assumed_spread=assumed,
         )  # fmt: skip
+
+
+def _first_at(tape: deque[Any], ts: int) -> Any:
+    """The earliest entry at or after ``ts`` (entries arrive in time order: scan from the end)."""
+    found = None
+    for e in reversed(tape):
+        if e[0] < ts:
+            break
+        found = e
+    return found
 
 
 __all__ = [

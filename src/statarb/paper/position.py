@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from statarb.paper.orders import Fill, Leg
@@ -92,21 +92,27 @@ class PaperPosition:
         return realised
 
     def to_dict(self) -> dict[str, Any]:
-        """The stored form (floats exact through JSON)."""
-        return asdict(self)
+        """The stored form (floats exact through JSON); a copy."""
+        out = {k: getattr(self, k) for k in _FIELDS}
+        out["filled_legs"] = list(self.filled_legs)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PaperPosition:
         """The state stored by :meth:`to_dict` (unknown keys ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
 
     def view(self) -> dict[str, Any]:
         """The state with its derived P&L (JSON-safe), as the API shows it."""
         out = self.to_dict()
-        out.update(unrealised=self.unrealised, pnl=self.pnl)
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in out.items()}  # fmt: skip
+        out["unrealised"] = u = self.unrealised
+        out["pnl"] = self.realised + u - self.fees + self.funding
+        for k, v in out.items():
+            if type(v) is float and not math.isfinite(v):
+                out[k] = None
+        return out
 
+
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PaperPosition))
 
 __all__ = ["PaperPosition", "PositionStatus"]

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from statarb.analytics.ou import time_stop_bars
-from statarb.analytics.signal_rule import REASONS, signal_step
+from statarb.analytics.signal_rule import REASONS, signal_step_py
 from statarb.paper.orders import Fill, Leg, Order, Purpose, client_order_id, round_lot
 from statarb.paper.position import PaperPosition
 from statarb.paper.settings import PaperSettings
@@ -53,8 +53,7 @@ class Changes:
         return bool(self.orders or self.fills or self.events or self.positions)
 
 
-@dataclass(frozen=True)
-class BarInput:
+class BarInput(NamedTuple):
     """What a strategy reads at a bar close: the book's analytics of the pair and its closes."""
 
     time: int
@@ -99,7 +98,7 @@ class PaperStrategy:
             p.held += 1
         if p.status not in ("flat", "open"):
             return
-        new, why = signal_step(
+        new, why = signal_step_py(
             p.side, bar.z, p.held, p.limit, s.entry, s.exit, s.stop or 0.0, s.max_hold or 0
         )
         if new == p.side:
