@@ -1,11 +1,12 @@
 """Paper trading over a replayed recording against the backtest of its bars (the parity report).
 
 :func:`run_parity` (``statarb paper parity``) serves the recording with the replay venue as
-fast as the engine reads it (``--max``, the recording's own clock), streams it into a real :class:`~statarb.engine.Engine`
-through statarb's own Binance client (trades and book tickers), with the pair in the book and a
-paper strategy attached, on a throw-away SQLite store. Once every trade is processed it reads the
-paper fills, builds the same pair's bars from the recording, runs the backtester on them with the
-same settings and compares the two (:func:`statarb.paper.parity.compare`).
+fast as the engine reads it (``--max``, the recording's own clock) and streams it into a real
+:class:`~statarb.engine.Engine` through statarb's own Binance client (trades and book tickers,
+put back in exchange-time order by :class:`Sequencer`), with the pair in the book and a paper
+strategy attached, on a throw-away SQLite store. Once every trade is processed it reads the paper
+fills, builds the same pair's bars from the recording, runs the backtester on them with the same
+settings and compares the two (:func:`statarb.paper.parity.compare`).
 """
 
 from __future__ import annotations

@@ -126,9 +126,7 @@ def _live() -> None:
     else:
         st.caption("No fill yet: the equity curve starts with the first fill.")
     st.subheader("Positions")
-    st.dataframe(
-        positions_frame(positions), hide_index=True, width="stretch", key="pp_positions"
-    )
+    st.dataframe(positions_frame(positions), hide_index=True, width="stretch", key="pp_positions")
     orders = ui.engine_call(client.api, "GET", "/api/v1/paper/orders", params={"limit": 200})
     fills = ui.engine_call(client.api, "GET", "/api/v1/paper/fills", params={"limit": 200})
     left, right = st.columns(2)
