@@ -27,7 +27,20 @@ from typing import Any
 import numpy as np
 
 from statarb._typing import Float64Array, Int64Array
+from statarb.analytics.signal_rule import R_END, REASONS
 from statarb.backtest import BacktestConfig, BacktestResult
+from statarb.backtest._kernel import (
+    T_ENTRY_BAR,
+    T_ENTRY_X,
+    T_ENTRY_Y,
+    T_EXIT_BAR,
+    T_EXIT_X,
+    T_EXIT_Y,
+    T_QTY_X,
+    T_QTY_Y,
+    T_REASON,
+    T_SIDE,
+)
 from statarb.errors import InputError
 from statarb.model import QuoteBatch, TickBatch, Timeframe
 
@@ -337,13 +350,15 @@ def compare(
         if p is None or r is None or trades[-1].status != "match":
             continue
         for action, leg, col_q, col_p in (
-            ("entry", "y", 3, 5),
-            ("entry", "x", 4, 6),
-            ("exit", "y", 3, 7),
-            ("exit", "x", 4, 8),
+            ("entry", "y", T_QTY_Y, T_ENTRY_Y),
+            ("entry", "x", T_QTY_X, T_ENTRY_X),
+            ("exit", "y", T_QTY_Y, T_EXIT_Y),
+            ("exit", "x", T_QTY_X, T_EXIT_X),
         ):
             f = p.fills.get((action, leg))
-            if f is None or (action == "exit" and int(r[15]) == 3):  # the backtest's end close
+            if f is None or (
+                action == "exit" and int(r[T_REASON]) == R_END
+            ):  # the backtest's end close
                 continue
             q = float(r[col_q])
             side = int(np.sign(q)) * (1 if action == "entry" else -1)
@@ -366,8 +381,6 @@ def compare(
 
 
 def _trade_check(i: int, p: _PaperTrade | None, r: np.ndarray | None, bars: PairBars) -> TradeCheck:
-    from statarb.analytics.signal_rule import REASONS
-
     nan = math.nan
     if r is None:
         assert p is not None
@@ -386,47 +399,54 @@ def _trade_check(i: int, p: _PaperTrade | None, r: np.ndarray | None, bars: Pair
             p.qty["x"],
             nan,
         )
-    e_bar, x_bar, reason = int(r[0]), int(r[1]), int(r[15])
+    e_bar, x_bar, reason = int(r[T_ENTRY_BAR]), int(r[T_EXIT_BAR]), int(r[T_REASON])
     bt_entry = int(bars.time[e_bar - 1])
-    bt_exit = None if reason == 3 else int(bars.time[x_bar - 1])
+    bt_exit = None if reason == R_END else int(bars.time[x_bar - 1])
     why = REASONS.get(reason, str(reason))
     if p is None:
         return TradeCheck(
             i,
             "backtest only",
             0,
-            int(r[2]),
+            int(r[T_SIDE]),
             None,
             bt_entry,
             None,
             bt_exit,
             why,
             nan,
-            float(r[3]),
+            float(r[T_QTY_Y]),
             nan,
-            float(r[4]),
+            float(r[T_QTY_X]),
         )
     same_exit = p.exit == bt_exit or (
         bt_exit is None and (p.exit is None or p.exit >= int(bars.time[-1]))
     )
     same_qty = all(
-        math.isclose(p.qty[k], float(r[c]), rel_tol=QTY_RTOL) for k, c in (("y", 3), ("x", 4))
+        math.isclose(p.qty[k], float(r[c]), rel_tol=QTY_RTOL)
+        for k, c in (("y", T_QTY_Y), ("x", T_QTY_X))
     )
-    ok = p.entry == bt_entry and p.side == int(r[2]) and same_exit and same_qty and not p.unwound
+    ok = (
+        p.entry == bt_entry
+        and p.side == int(r[T_SIDE])
+        and same_exit
+        and same_qty
+        and not p.unwound
+    )
     return TradeCheck(
         i,
         "match" if ok else "mismatch",
         p.side,
-        int(r[2]),
+        int(r[T_SIDE]),
         p.entry,
         bt_entry,
         p.exit,
         bt_exit,
         why,
         p.qty["y"],
-        float(r[3]),
+        float(r[T_QTY_Y]),
         p.qty["x"],
-        float(r[4]),
+        float(r[T_QTY_X]),
     )
 
 
