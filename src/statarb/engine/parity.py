@@ -48,7 +48,7 @@ async def paper_replay(
     from statarb.store import open_store
     from statarb.venue.server import ReplayServer
 
-    server = ReplayServer(files, speed=None, clock="original")
+    server = ReplayServer(files, speed=None, clock="original", autoplay=False)
     await server.start()
     store = open_store(store_url)
     engine = None
@@ -146,6 +146,8 @@ async def _stream(engine: Engine, server: ReplayServer, total: int) -> None:
     task = asyncio.create_task(feed.run(), name="parity-feed")
     seq = Sequencer(quotes=any(len(v) for v in rec.quotes.values()))
     try:
+        await _subscribed(server, rec.symbols)
+        server.play()
         while not (server.done.is_set() and seq.trades_in >= total):
             try:
                 batch = await asyncio.wait_for(q.get(), STALL_SECONDS)
@@ -164,6 +166,18 @@ async def _stream(engine: Engine, server: ReplayServer, total: int) -> None:
         feed.stop()
         with contextlib.suppress(Exception):
             await task
+
+
+async def _subscribed(server: ReplayServer, symbols: list[str]) -> None:
+    """Wait until the feed's connections carry every stream (then playback may start)."""
+    from statarb.protocol.binance import stream_name
+
+    wanted = {stream_name(s, k) for s in symbols for k in ("aggTrade", "bookTicker")}
+    end = time.monotonic() + STALL_SECONDS
+    while not wanted <= server.subscriptions():
+        if time.monotonic() > end:
+            raise FeedError(f"the feed did not subscribe {sorted(wanted - server.subscriptions())}")
+        await asyncio.sleep(0.01)
 
 
 def run_parity(

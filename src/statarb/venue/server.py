@@ -91,6 +91,9 @@ class ReplayServer:
         Every n-th trade of a symbol is sent twice in a row.
     max_connection_age
         Seconds after which the server closes a connection (code 1001), like Binance at 24 h.
+    autoplay
+        Start playing at the first WebSocket connection; ``False``: at :meth:`play` (a client
+        whose streams span several connections then misses nothing at the start).
     """
 
     def __init__(
@@ -117,7 +120,9 @@ class ReplayServer:
         tls: bool = False,
         certfile: Path | str | None = None,
         keyfile: Path | str | None = None,
+        autoplay: bool = True,
     ) -> None:
+        self.autoplay = autoplay
         if speed is not None and not speed > 0:
             raise InputError(f"speed must be positive or None (as fast as possible), got {speed}")
         if disconnect_every is not None and disconnect_every < 1:
@@ -238,6 +243,15 @@ class ReplayServer:
                     c.ws.transport.abort()
                 log.warning("replay: %d connection(s) aborted at stop", len(self.clients))
 
+    def play(self) -> None:
+        """Start playing (once; the first connection does it unless ``autoplay=False``)."""
+        if self._player is None:
+            self._player = asyncio.create_task(self._play())
+
+    def subscriptions(self) -> set[str]:
+        """The streams the connected clients receive."""
+        return {n for c in self.clients for n in c.state.subs}
+
     async def __aenter__(self) -> ReplayServer:
         await self.start()
         return self
@@ -276,8 +290,8 @@ class ReplayServer:
         self.connections += 1
         self.clients.add(client)
         self._subs_changed()
-        if self._player is None:
-            self._player = asyncio.create_task(self._play())
+        if self._player is None and self.autoplay:
+            self.play()
         sender = asyncio.create_task(self._send_loop(client))
         try:
             async with asyncio.timeout(self.max_age):
