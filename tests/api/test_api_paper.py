@@ -77,6 +77,10 @@ def test_a_strategy_trades_the_ingested_tape_and_its_ledger_is_served(
     # one alert per written change set with fills: each ticket's at most (writes may merge)
     assert 1 <= len(fired) <= len(tickets)
     assert all(e["values"] == {"paper_fill:AAAUSDT/BBBUSDT:1s": 1.0} for e in fired)
+    evs = client.get("/api/v1/paper/events", params={"pair_id": pid, "limit": 1000}).json()
+    kinds = [e["kind"] for e in reversed(evs)]
+    assert kinds[:2] == ["signal", "order"] and kinds.count("fill") == len(fills)
+    assert "opened" in kinds and "closed" in kinds
     st = client.get("/api/v1/paper/status").json()
     assert [s["pair_id"] for s in st["strategies"]] == [pid] and st["counts"]["fills"] >= 4
     r = client.post("/api/v1/paper/stop", json={"pair_id": pid, "flatten": False}, headers=AUTH)

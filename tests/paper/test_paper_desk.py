@@ -164,3 +164,21 @@ def test_symbol_rules_from_exchange_info() -> None:
     ]}]}  # fmt: skip
     r = symbol_rules(info)[A]
     assert (r.step, r.min_notional) == (0.01, 100.0)
+
+
+def test_cancelling_a_legged_entry_leaves_a_position_the_rule_can_close() -> None:
+    desk = _desk(slippage_bps=0.0, fee_bps=0.0)
+    desk.on_bar(7, _bar(0, 2.5))
+    desk.on_quote(A, 60 * S + 1, bid=99.9, ask=100.1)  # only leg y filled
+    st, out = desk.strategies[7], desk.on_time(60 * S + 2)
+    st.cancel_all(60 * S + 2, out)
+    p = st.position
+    assert (p.status, p.side, p.qty_y, p.qty_x) == ("open", -1, -5.0, 0.0)
+    assert [o.status for o in out.orders] == ["cancelled"]
+    out = desk.on_bar(7, _bar(1, -0.5))  # the exit closes what is held: leg y only
+    assert [(o.symbol, o.side, o.qty) for o in out.orders] == [(A, 1, 5.0)]
+    desk.on_quote(A, 120 * S + 1, bid=99.0, ask=99.5)
+    assert p.status == "flat" and p.realised == pytest.approx(5 * (99.9 - 99.5))
+    nothing = PaperStrategy(8, A, B, PaperSettings())
+    nothing.cancel_all(0, out)
+    assert nothing.position.status == "flat"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,6 +121,16 @@ class PaperFillOut(BaseModel):
     realised: float
 
 
+class PaperEventOut(BaseModel):
+    """A step of a strategy: signal, skipped, order, fill, opened, closed, retry, unwind,
+    unwound, flatten or cancel, with its details."""
+
+    pair_id: int
+    ts: int
+    kind: str
+    detail: dict[str, Any]
+
+
 class PaperPnlPairOut(BaseModel):
     """P&L of one strategy."""
 
@@ -188,6 +198,7 @@ class PaperStatusOut(BaseModel):
 
 __all__ = [
     "PaperCurvePointOut",
+    "PaperEventOut",
     "PaperFillOut",
     "PaperOrderOut",
     "PaperPnlOut",

@@ -43,14 +43,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Batch:
-    """A change set as plain rows; positions are read when it is written (the newest state)."""
+    """The new rows of a change set (positions are read when it is written: the newest state)."""
 
     orders: list[dict[str, Any]]
     fills: list[dict[str, Any]]
     events: list[dict[str, Any]]
-    pairs: frozenset[int]
-    ts: int
-    recv_ts: int
 
 
 class PaperTrader:
@@ -86,7 +83,14 @@ class PaperTrader:
         self._on_metrics, self._on_latency, self.clock = on_metrics, on_latency, clock
         self.desk = PaperDesk()
         self._entries: dict[int, BookEntry] = {}
-        self._queue: asyncio.Queue[_Batch | None] | None = None
+        # the writer's inbox: new rows in order, the pairs whose position changed, the newest
+        # exchange and receipt times; _wake starts a write, _idle is set while nothing waits
+        self._pending: list[_Batch] = []
+        self._dirty: set[int] = set()
+        self._stamp = (0, 0)
+        self._wake: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
+        self._closing = False
         self._writer: asyncio.Task[None] | None = None
         self._stopping: set[int] = set()  # flattened by stop: detached once flat
         self.counts = {"decisions": 0, "orders": 0, "fills": 0, "writes": 0, "store_errors": 0}
@@ -94,7 +98,8 @@ class PaperTrader:
     # -- lifecycle ----------------------------------------------------------------------------
     async def load(self) -> None:
         """Resume the active strategies of the store (after the book is loaded)."""
-        self._queue = asyncio.Queue()
+        self._wake, self._idle, self._closing = asyncio.Event(), asyncio.Event(), False
+        self._idle.set()
         self._writer = asyncio.create_task(self._write_loop(), name="statarb-paper")
         rows = await asyncio.to_thread(self.store.paper.strategies)
         working = await asyncio.to_thread(self.store.paper.orders, status="working", limit=10_000)
@@ -119,15 +124,16 @@ class PaperTrader:
 
     async def close(self) -> None:
         """Write what is queued, then stop the writer."""
-        if self._queue is not None and self._writer is not None:
-            await self._queue.put(None)
+        if self._wake is not None and self._writer is not None:
+            self._closing = True
+            self._wake.set()
             await self._writer
-        self._queue = self._writer = None
+        self._wake = self._idle = self._writer = None
 
     async def flush(self) -> None:
         """Return once every queued change set is in the store and published."""
-        if self._queue is not None:
-            await self._queue.join()
+        while self._idle is not None and not self._idle.is_set():
+            await self._idle.wait()
 
     def _attach(self, entry: BookEntry, strategy: PaperStrategy) -> None:
         self._entries[entry.id] = entry
@@ -166,12 +172,8 @@ class PaperTrader:
         st = self.desk.strategies.get(pair_id)
         if st is None:
             raise LookupError(f"book pair {pair_id} has no paper strategy running")
-        out = Changes()
         now = self.desk.now or self.clock()
-        if flatten:
-            st.flatten(now, out)
-        else:
-            st.cancel_all(now, out)
+        out = self.desk.flatten(pair_id, now) if flatten else self.desk.cancel(pair_id, now)
         out.positions.add(pair_id)
         self._stopping.add(pair_id)
         self._submit(out, now)
@@ -234,63 +236,68 @@ class PaperTrader:
 
     # -- persistence, then publication --------------------------------------------------------
     def _submit(self, out: Changes, ts: int = 0, recv_ts: int = 0) -> None:
-        """Queue a change set for the store (the bar-close path only freezes its new rows)."""
+        """Hand a change set to the writer (the bar-close path only freezes its new rows)."""
         if not out:
             return
-        self.counts["orders"] += sum(1 for o in out.orders if o.status == "working")
-        self.counts["fills"] += len(out.fills)
-        batch = _Batch(
-            [o.to_dict() for o in out.orders], [f.to_dict() for f in out.fills],
-            [e.to_dict() for e in out.events], frozenset(out.positions), ts, recv_ts,
-        )  # fmt: skip
-        if self._queue is None:  # no loop (a synchronous caller): write and publish here
-            self._commit([batch])
+        if out.orders or out.fills or out.events:
+            self.counts["orders"] += sum(1 for o in out.orders if o.status == "working")
+            self.counts["fills"] += len(out.fills)
+            self._pending.append(_Batch([o.to_dict() for o in out.orders],
+                                        [f.to_dict() for f in out.fills],
+                                        [e.to_dict() for e in out.events]))  # fmt: skip
+        self._dirty.update(out.positions)
+        self._stamp = (max(self._stamp[0], ts), max(self._stamp[1], recv_ts))
+        if self._wake is None:  # no loop (a synchronous caller): write and publish here
+            self._commit(*self._take())
             return
-        self._queue.put_nowait(batch)
+        if not self._wake.is_set():
+            assert self._idle is not None
+            self._idle.clear()
+            self._wake.set()
+
+    def _take(self) -> tuple[list[_Batch], set[int], tuple[int, int]]:
+        work, pids, stamp = self._pending, self._dirty, self._stamp
+        self._pending, self._dirty, self._stamp = [], set(), (0, 0)
+        return work, pids, stamp
 
     async def _write_loop(self) -> None:
-        """Write change sets in order; all those queued meanwhile go in one transaction.
+        """Write change sets in order: all those made since the last write in one transaction.
 
         The positions written are their state when the transaction starts, which is the state
         after every change set it holds (the event loop made them all before this runs).
         """
-        assert self._queue is not None
+        assert self._wake is not None and self._idle is not None
         while True:
-            got: list[_Batch | None] = [await self._queue.get()]
-            while got[-1] is not None and not self._queue.empty():
-                got.append(self._queue.get_nowait())
-            work = [b for b in got if b is not None]
+            await self._wake.wait()
+            self._wake.clear()
+            work, pids, stamp = self._take()
             try:
-                if work:
-                    await self._commit_async(work)
+                if work or pids:
+                    positions, views = self._snapshot(pids)
+                    await asyncio.to_thread(self._write, work, positions)
+                    self._publish(work, views, stamp)
                     if self._stopping:
                         await self._detach_stopped()
             except Exception:  # the writer must outlive one bad change set
                 log.exception("paper change set not processed")
-            finally:
-                for _ in got:
-                    self._queue.task_done()
-            if got[-1] is None:
-                return
+            if not self._pending and not self._dirty:
+                self._idle.set()
+                if self._closing:
+                    return
 
-    def _snapshot(self, work: list[_Batch]) -> tuple[dict[int, Any], dict[int, Any]]:
+    def _snapshot(self, pids: set[int]) -> tuple[dict[int, Any], dict[int, Any]]:
         positions, views = {}, {}
-        for pid in sorted({p for b in work for p in b.pairs}):
+        for pid in sorted(pids):
             st = self.desk.strategies.get(pid)
             if st is not None:
                 positions[pid] = st.position.to_dict()
                 views[pid] = self._position_row(st)
         return positions, views
 
-    async def _commit_async(self, work: list[_Batch]) -> None:
-        positions, views = self._snapshot(work)
-        await asyncio.to_thread(self._write, work, positions)
-        self._publish(work, views)
-
-    def _commit(self, work: list[_Batch]) -> None:
-        positions, views = self._snapshot(work)
+    def _commit(self, work: list[_Batch], pids: set[int], stamp: tuple[int, int]) -> None:
+        positions, views = self._snapshot(pids)
         self._write(work, positions)
-        self._publish(work, views)
+        self._publish(work, views, stamp)
 
     def _write(self, work: list[_Batch], positions: dict[int, Any]) -> None:
         try:
@@ -304,7 +311,9 @@ class PaperTrader:
             log.exception("paper change set not stored")
             raise
 
-    def _publish(self, work: list[_Batch], views: dict[int, dict[str, Any]]) -> None:
+    def _publish(
+        self, work: list[_Batch], views: dict[int, dict[str, Any]], stamp: tuple[int, int]
+    ) -> None:
         fills = [f for b in work for f in b.fills]
         hub = self._hub()
         if hub.wants("paper"):
@@ -312,8 +321,7 @@ class PaperTrader:
                 "orders": [o for b in work for o in b.orders], "fills": [_json(f) for f in fills],
                 "events": [e for b in work for e in b.events], "positions": list(views.values()),
             })  # fmt: skip
-        ts = max(b.ts for b in work)
-        recv_ts = max(b.recv_ts for b in work)
+        ts, recv_ts = stamp
         filled = {f["pair_id"] for f in fills}
         for pid, view in views.items():
             entry = self._entries.get(pid)
@@ -352,7 +360,7 @@ class PaperTrader:
         """Counters, the exchange time seen and every running strategy."""
         return {"strategies": [self.strategy_row(p) for p in sorted(self.desk.strategies)],
                 "counts": dict(self.counts), "exchange_time": self.desk.now or None,
-                "queued": 0 if self._queue is None else self._queue.qsize()}  # fmt: skip
+                "queued": len(self._pending)}  # fmt: skip
 
 
 def _order(row: dict[str, Any]) -> Order:

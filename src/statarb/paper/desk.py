@@ -32,6 +32,7 @@ class PaperDesk:
         self.strategies: dict[int, PaperStrategy] = {}
         self.tapes: dict[str, Tape] = {}
         self._by_symbol: dict[str, list[PaperStrategy]] = {}
+        self._busy: dict[int, PaperStrategy] = {}  # strategies with working orders
         self.now = 0
 
     def attach(self, strategy: PaperStrategy) -> None:
@@ -41,10 +42,12 @@ class PaperDesk:
         for sym in (strategy.a, strategy.b):
             self.tapes.setdefault(sym, Tape())
             self._by_symbol.setdefault(sym, []).append(strategy)
+        self._track(strategy)
 
     def detach(self, pair_id: int) -> PaperStrategy | None:
         """Stop trading a pair here; return its strategy (its position untouched)."""
         st = self.strategies.pop(pair_id, None)
+        self._busy.pop(pair_id, None)
         if st is None:
             return None
         for sym in (st.a, st.b):
@@ -96,8 +99,24 @@ class PaperDesk:
         """Exchange time moved to ``now`` without a traded symbol's event."""
         out = Changes()
         self.now = max(self.now, now)
-        for st in list(self.strategies.values()):
+        for st in list(self._busy.values()):
             self._timeouts(st, out)
+        return out
+
+    def cancel(self, pair_id: int, now: int) -> Changes:
+        """Cancel a strategy's working orders (:meth:`PaperStrategy.cancel_all`)."""
+        out = Changes()
+        st = self.strategies[pair_id]
+        st.cancel_all(now, out)
+        self._track(st)
+        return out
+
+    def flatten(self, pair_id: int, now: int) -> Changes:
+        """Close a strategy's position at market (:meth:`PaperStrategy.flatten`)."""
+        out = Changes()
+        st = self.strategies[pair_id]
+        st.flatten(now, out)
+        self._fill(st, out)
         return out
 
     def _advance(self, ts: int, symbol: str, out: Changes) -> None:
@@ -105,9 +124,14 @@ class PaperDesk:
         for st in self._by_symbol.get(symbol, ()):
             if st.working:
                 self._fill(st, out)
-        for st in list(self.strategies.values()):
-            if st.working:
-                self._timeouts(st, out)
+        for st in list(self._busy.values()):
+            self._timeouts(st, out)
+
+    def _track(self, st: PaperStrategy) -> None:
+        if st.working:
+            self._busy[st.pair_id] = st
+        else:
+            self._busy.pop(st.pair_id, None)
 
     def _timeouts(self, st: PaperStrategy, out: Changes) -> None:
         due = st.deadline()
@@ -126,6 +150,7 @@ class PaperDesk:
                           half_spread_bps=s.half_spread_bps)  # fmt: skip
             if f is not None:
                 st.on_fill(f, out)
+        self._track(st)
 
 
 __all__ = ["PaperDesk"]

@@ -228,11 +228,21 @@ class PaperStrategy:
 
     # -- control ------------------------------------------------------------------------------
     def cancel_all(self, now: int, out: Changes) -> None:
-        """Cancel every working order (the position stays as it is)."""
+        """Cancel every working order; what is held stays, as a position the rule manages
+        (``open``, a legged entry included) or ``flat`` when nothing is held."""
         for o in self.working.values():
             out.orders.append(o.closed("cancelled", now))
             self._event(out, now, "cancel", client_id=o.client_id)
         self.working.clear()
+        p = self.position
+        if p.status in ("entering", "exiting", "unwinding"):
+            if p.qty_y == 0.0 and p.qty_x == 0.0:
+                p.status, p.side, p.target, p.held = "flat", 0, 0, 0
+            else:
+                p.status, p.side = "open", p.side or p.target
+                p.entry_ts = p.entry_ts or now
+            p.filled_legs = []
+            out.positions.add(self.pair_id)
 
     def flatten(self, now: int, out: Changes) -> None:
         """Cancel working orders and close whatever is held with market orders sent at ``now``."""

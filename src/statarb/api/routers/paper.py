@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from statarb.api.deps import EngineDep, StoreDep, TimeRange, WriteAuth
 from statarb.api.routers._common import json_response
 from statarb.api.schemas_paper import (
+    PaperEventOut,
     PaperFillOut,
     PaperOrderOut,
     PaperPnlOut,
@@ -59,6 +60,16 @@ async def fills(
 ) -> Response:
     """Fills in ``[start, end)``, newest first."""
     rows = await asyncio.to_thread(store.paper.fills, pair_id=pair_id, start=times[0],
+                                   end=times[1], limit=limit)  # fmt: skip
+    return json_response(rows)
+
+
+@router.get("/events", response_model=list[PaperEventOut])
+async def events(
+    store: StoreDep, times: TimeRange, pair_id: PairFilter = None, limit: Limit = 100
+) -> Response:
+    """The strategies' steps (signals, orders, fills, legging retries and unwinds), newest first."""
+    rows = await asyncio.to_thread(store.paper.events, pair_id=pair_id, start=times[0],
                                    end=times[1], limit=limit)  # fmt: skip
     return json_response(rows)
 
