@@ -207,3 +207,24 @@ def test_compare_counts_a_trade_the_paper_trader_missed(synthetic: dict[str, Any
 def _cid_prefix(syn: dict[str, Any], k: int) -> str:
     trade = paper_trades(syn["run"]["fills"])[k]
     return f"pa{syn['run']['pair_id']}-{trade.entry}-"
+
+
+@pytest.mark.slow
+def test_the_shipped_sample_trades_identically(tmp_path: Path) -> None:
+    """The packaged BTCUSDT/ETHUSDT recording, its first two minutes (real frames, unchanged)."""
+    from statarb import sample
+
+    cut = []
+    for src in sample.files():
+        with gzip.open(src, "rt") as fh:
+            lines = fh.readlines()
+        start = int(lines[0].split(" ", 1)[0])
+        keep = [ln for ln in lines if int(ln.split(" ", 1)[0]) < start + 120 * 10**9]
+        dst = tmp_path / src.name
+        with gzip.open(dst, "wt") as out:
+            out.writelines(keep)
+        cut.append(dst)
+    report = run_parity(cut, timeframe="1s", tracker=TRACKER, paper=PAPER)
+    assert report.passed, "\n".join(trade_table(report))
+    assert len(report.trades) >= 3 and report.signals_identical_pct == 100.0
+    assert all(c.source == "quote" and c.within for c in report.fills)
