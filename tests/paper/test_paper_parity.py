@@ -179,6 +179,8 @@ def test_the_cli_reports_parity_on_a_recording(synthetic: dict[str, Any]) -> Non
     assert body["meta"]["a"] == "AAAUSDT" and body["meta"]["paper_counts"]["fills"] > 0
     res = CliRunner().invoke(build_app(), ["paper", "parity", "/nonexistent.gz"])
     assert res.exit_code == 2 and "no such recording" in res.output
+    res = CliRunner().invoke(build_app(), ["paper", "parity", str(synthetic["path"]), "--a", "X"])
+    assert res.exit_code == 2 and "no trades of ['X']" in res.output
 
 
 @pytest.mark.slow

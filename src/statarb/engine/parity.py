@@ -204,6 +204,9 @@ def run_parity(
     if (a is None or b is None) and len(syms) < 2:
         raise InputError(f"the recording has trades of {syms}: a pair needs two symbols")
     a, b = (a or syms[0]).upper(), (b or syms[1]).upper()
+    missing = [s for s in (a, b) if s not in rec.trades]
+    if missing:
+        raise InputError(f"the recording has no trades of {missing}; it has {syms}")
     ts = tracker_settings(tracker or {}).to_dict()
     ts.pop("thresholds", None)
     ps = paper_settings(paper or {}).to_dict()
