@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from statarb.engine import Engine
     from statarb.ingest.binance import FeedBatch
     from statarb.protocol.binance import QuoteRow, TradeRow
+    from statarb.store.base import TickStore
     from statarb.venue._data import Recording
     from statarb.venue.server import ReplayServer
 
@@ -71,7 +72,7 @@ async def paper_replay(
         await engine.paper.start(entry.id, paper)
         await _stream(engine, server, total)
         await engine.flush()
-        fills = await asyncio.to_thread(store.paper.fills, pair_id=entry.id, limit=10_000)
+        fills = await asyncio.to_thread(_all_fills, store, entry.id)
         row = engine.paper.strategy_row(entry.id)
         counts = dict(engine.paper.counts)
         await engine.stop()
@@ -82,6 +83,20 @@ async def paper_replay(
             await engine.stop()
         await server.stop()
         store.close()
+
+
+def _all_fills(store: TickStore, pair_id: int, page: int = 10_000) -> list[dict[str, Any]]:
+    """Every fill of a pair (the store answers at most ``page`` rows at a time, newest first)."""
+    seen: dict[str, dict[str, Any]] = {}
+    end = None
+    while True:
+        rows = store.paper.fills(pair_id=pair_id, end=end, limit=page)
+        seen.update((r["fill_id"], r) for r in rows)
+        if len(rows) < page:
+            return list(seen.values())
+        end = int(rows[-1]["ts"])  # the page may have cut the fills of its oldest time: all of them
+        tied = store.paper.fills(pair_id=pair_id, start=end, end=end + 1, limit=page)
+        seen.update((r["fill_id"], r) for r in tied)
 
 
 class Sequencer:

@@ -1,8 +1,9 @@
-"""The parity run's sequencer: trades and quotes of two connections back in exchange-time order."""
+"""The parity run's edges: the sequencer (two connections back in exchange-time order) and the
+reading of every fill from the store."""
 
 from __future__ import annotations
 
-from statarb.engine.parity import Sequencer
+from statarb.engine.parity import Sequencer, _all_fills
 from statarb.ingest.binance import FeedBatch
 
 
@@ -37,3 +38,38 @@ def test_without_quotes_trades_flow_as_they_come() -> None:
     seq.add(FeedBatch([_t(2), _t(1)], []))
     out = seq.release()
     assert out is not None and [r[1] for r in out.trade_rows] == [1, 2]
+
+
+def test_every_fill_is_read_across_pages_even_when_times_tie(sqlite_url: str) -> None:
+    from statarb.store import open_store
+
+    store = open_store(sqlite_url)
+    try:
+        times = [1, 2, 2, 2, 3, 4, 4]
+        fills = [
+            {
+                "fill_id": f"c{i}-f",
+                "client_id": f"c{i}",
+                "pair_id": 1,
+                "symbol": "AUSDT",
+                "leg": "y",
+                "side": 1,
+                "qty": 1.0,
+                "price": 10.0,
+                "base": 10.0,
+                "ref_price": 10.0,
+                "fee": 0.0,
+                "slippage": 0.0,
+                "ts": t,
+                "source": "quote",
+                "assumed_spread": False,
+                "realised": 0.0,
+            }
+            for i, t in enumerate(times)
+        ]
+        store.paper.save_changes(fills=fills)
+        got = _all_fills(store, 1, page=3)
+        assert sorted(f["fill_id"] for f in got) == sorted(f["fill_id"] for f in fills)
+        assert len(_all_fills(store, 2, page=3)) == 0
+    finally:
+        store.close()
