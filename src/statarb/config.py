@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         description="the engine's feeds also stream bookTicker (stored; paper orders fill on "
         "quotes, else on trades with an assumed half-spread)",
     )
+    feed_marks: bool = Field(
+        default=False,
+        description="the engine's feeds also stream markPrice (paper positions pay or receive "
+        "funding at its funding times)",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_token: str | None = Field(default=None, description="bearer token for write endpoints")

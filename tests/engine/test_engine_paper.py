@@ -16,6 +16,7 @@ from statarb.engine._book import PairBook
 from statarb.engine._events import NullHub
 from statarb.engine._paper import PaperTrader
 from statarb.model import BarBatch
+from statarb.protocol.binance import MarkPrice
 from statarb.store import open_store
 
 T0 = 1_723_000_000_000_000 // 60_000_000 * 60_000_000
@@ -93,7 +94,13 @@ async def test_a_position_opens_on_quotes_after_the_close_and_survives_a_restart
         assert sorted(f["price"] for f in fills) == pytest.approx(
             sorted([(yi - 0.01) * (1 - 1e-4), (x[spike] + 0.02) * (1 + 1e-4)])
         )
+        fund = end + 3600 * 1_000_000
+        rig.paper.on_marks([MarkPrice(A, end + 10, 101.0, 101.0, 1e-4, fund),
+                            MarkPrice(A, fund + 1, 101.5, 101.5, 2e-4, fund * 2)])  # fmt: skip
+        assert st.position.funding == pytest.approx(-st.position.qty_y * 101.0 * 1e-4)
+        await rig.paper.flush()
         before = rig.paper.positions()
+        assert before[0]["funding"] > 0  # the short leg received funding
         await rig.paper.close()
 
         again = _Rig(store)  # a restart on the same store

@@ -182,3 +182,24 @@ def test_cancelling_a_legged_entry_leaves_a_position_the_rule_can_close() -> Non
     nothing = PaperStrategy(8, A, B, PaperSettings())
     nothing.cancel_all(0, out)
     assert nothing.position.status == "flat"
+
+
+def test_funding_is_settled_once_per_funding_time_on_the_legs_held() -> None:
+    desk = _desk(fee_bps=0.0, slippage_bps=0.0)
+    desk.on_bar(7, _bar(0, 2.5))  # short the spread: -5 A, +5 B
+    desk.on_quote(A, 60 * S + 1, bid=100.0, ask=100.0)
+    desk.on_quote(B, 60 * S + 1, bid=100.0, ask=100.0)
+    hour = 3600 * S
+    assert not desk.on_mark(A, 61 * S, mark=101.0, rate=1e-4, next_funding=hour).events
+    out = desk.on_mark(A, hour + 5, mark=102.0, rate=2e-4, next_funding=2 * hour)
+    # the short leg receives qty x mark x rate at the last mark and rate before the funding
+    assert [e.kind for e in out.events] == ["funding"]
+    p = desk.strategies[7].position
+    assert p.funding == pytest.approx(5 * 101.0 * 1e-4) and p.last_funding_y == hour
+    assert not desk.on_mark(A, hour + 9, mark=102.0, rate=2e-4, next_funding=2 * hour).events
+    desk.on_mark(B, 61 * S, mark=99.0, rate=-1e-4, next_funding=hour)
+    desk.on_mark(B, hour + 1, mark=99.0, rate=-1e-4, next_funding=2 * hour)  # longs receive
+    assert p.funding == pytest.approx(5 * 101.0 * 1e-4 + 5 * 99.0 * 1e-4)
+    assert p.pnl == pytest.approx(p.realised + p.unrealised - p.fees + p.funding)
+    again = PaperPosition.from_dict(json.loads(json.dumps(p.to_dict())))
+    assert again == p  # settled times survive a restart

@@ -79,6 +79,8 @@ class PaperPositionOut(BaseModel):
     trades: int
     skipped: int
     last_bar: int
+    last_funding_y: int
+    last_funding_x: int
     updated_ts: int
 
 

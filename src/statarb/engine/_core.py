@@ -357,6 +357,8 @@ class Engine(PairsMixin, AlertsMixin, FeedsMixin, ClusterMixin):
         self._wq.put_nowait(batch)
         if batch.quote_rows and self.paper.active:
             self.paper.on_quotes(batch.quote_rows)
+        if batch.marks and self.paper.active:
+            self.paper.on_marks(batch.marks)
         rows = batch.trade_rows
         if not rows:
             return

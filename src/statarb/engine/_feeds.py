@@ -52,7 +52,11 @@ class FeedsMixin:
             ws_url=ws_url or self.settings.binance_ws_url,
             rest_url=rest_url or self.settings.binance_rest_url,
             last_ids=last,
-            streams=("aggTrade", "bookTicker") if self.settings.feed_quotes else ("aggTrade",),
+            streams=(
+                "aggTrade",
+                *(("bookTicker",) if self.settings.feed_quotes else ()),
+                *(("markPrice",) if self.settings.feed_marks else ()),
+            ),
         )
         task = asyncio.create_task(feed.run(), name=f"feed-{'-'.join(new)}")
         self._feeds.append(_FeedRun(feed, task, set(new)))

@@ -31,7 +31,7 @@ from statarb.paper import (
     PaperStrategy,
     paper_settings,
 )
-from statarb.protocol.binance import QuoteRow
+from statarb.protocol.binance import MarkPrice, QuoteRow
 
 if TYPE_CHECKING:
     from statarb.engine._events import Hub
@@ -226,6 +226,15 @@ class PaperTrader:
                 out = self.desk.on_quote(sym, ts, bid=bid, ask=ask)
                 if out:
                     self._submit(out, ts)
+
+    def on_marks(self, marks: list[MarkPrice]) -> None:
+        """Mark-price events (funding of the traded symbols' legs held at funding times)."""
+        for m in marks:
+            if self.desk.trades(m.symbol):
+                out = self.desk.on_mark(m.symbol, m.ts, mark=m.mark_price, rate=m.funding_rate,
+                                        next_funding=m.next_funding_time)  # fmt: skip
+                if out:
+                    self._submit(out, m.ts)
 
     def on_trades(self, sym: str, tb: TickBatch) -> None:
         """Trades of a traded symbol."""

@@ -95,6 +95,24 @@ class PaperDesk:
         self._advance(max(ts), symbol, out)
         return out
 
+    def on_mark(
+        self, symbol: str, ts: int, *, mark: float, rate: float, next_funding: int
+    ) -> Changes:
+        """A mark-price event: a funding time passed since the last one settles the legs held
+        then, at the last mark and rate announced before it."""
+        out = Changes()
+        tape = self.tapes.get(symbol)
+        if tape is None:
+            return out
+        last = tape.mark
+        if last is not None and ts >= last[2] > 0:
+            for st in self._by_symbol.get(symbol, ()):
+                leg = "y" if symbol == st.a else "x"
+                st.on_funding(leg, last[2], last[0], last[1], out)  # type: ignore[arg-type]
+        tape.mark = (mark, rate, next_funding)
+        self.now = max(self.now, ts)
+        return out
+
     def on_time(self, now: int) -> Changes:
         """Exchange time moved to ``now`` without a traded symbol's event."""
         out = Changes()

@@ -118,6 +118,8 @@ class Tape:
         self.quotes: deque[tuple[int, float, float]] = deque(maxlen=TAPE_DEPTH)
         self.trades: deque[tuple[int, float]] = deque(maxlen=TAPE_DEPTH)
         self.half_spread: float | None = None  # relative, of the last quote
+        # the last mark price event: mark, funding rate, next funding time (µs)
+        self.mark: tuple[float, float, int] | None = None
 
     def add_quote(self, ts: int, bid: float, ask: float) -> bool:
         """Record a best bid/ask; False (ignored) unless ``0 < bid <= ask`` are finite."""

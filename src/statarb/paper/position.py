@@ -20,9 +20,11 @@ class PaperPosition:
     held (1 long: long y, short x), ``target`` the side an entry is building. Quantities are
     signed holdings; ``avg_*`` their average fill prices. ``realised`` is the gross P&L of
     closed quantities (slippage included, as it is in the fill prices), ``fees`` every fee paid;
-    ``funding`` stays 0 (not simulated yet). ``held`` counts bar closes since the entry filled,
-    ``limit`` is the time stop in bars fixed at the signal bar (0: none). ``last_bar`` is the
-    open time of the last bar decided on (a bar at or before it is never decided again).
+    ``funding`` the funding cash received (negative: paid) at the funding times of the legs'
+    mark-price streams (``last_funding_*``: the last settled, never settled twice). ``held``
+    counts bar closes since the entry filled, ``limit`` is the time stop in bars fixed at the
+    signal bar (0: none). ``last_bar`` is the open time of the last bar decided on (a bar at or
+    before it is never decided again).
     """
 
     status: PositionStatus = "flat"
@@ -48,6 +50,8 @@ class PaperPosition:
     trades: int = 0
     skipped: int = 0
     last_bar: int = -1
+    last_funding_y: int = 0
+    last_funding_x: int = 0
     updated_ts: int = 0
 
     @property

@@ -28,7 +28,7 @@ from statarb.paper.settings import PaperSettings
 @dataclass(frozen=True)
 class PaperEvent:
     """A step of a strategy (``kind``: signal, skipped, order, fill, opened, closed, retry,
-    unwind, unwound, flatten, cancel) at exchange time ``ts``."""
+    unwind, unwound, flatten, cancel, funding) at exchange time ``ts``."""
 
     pair_id: int
     ts: int
@@ -225,6 +225,20 @@ class PaperStrategy:
                 self._send(leg, -q, "unwind", sig, now, 0, math.nan if px is None else px, out)  # type: ignore[arg-type]
         if not self.working:
             self._complete(now, out)
+
+    def on_funding(self, leg: Leg, time: int, mark: float, rate: float, out: Changes) -> None:
+        """Settle the funding of ``leg`` at funding ``time``: ``-qty x mark x rate`` (once)."""
+        p = self.position
+        if time <= getattr(p, f"last_funding_{leg}"):
+            return
+        setattr(p, f"last_funding_{leg}", time)
+        q = getattr(p, f"qty_{leg}")
+        out.positions.add(self.pair_id)
+        if q == 0.0:
+            return
+        cash = -q * mark * rate
+        p.funding += cash
+        self._event(out, time, "funding", leg=leg, qty=q, mark=mark, rate=rate, cash=cash)
 
     # -- control ------------------------------------------------------------------------------
     def cancel_all(self, now: int, out: Changes) -> None:
