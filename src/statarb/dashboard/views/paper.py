@@ -104,6 +104,17 @@ st.page_link(
 )
 
 
+_MS = "YYYY-MM-DD HH:mm:ss.SSS"
+#: exchange times to the millisecond, quantities and prices with their significant digits
+COLUMNS = {
+    **{c: st.column_config.DatetimeColumn(format=_MS) for c in ("sent", "time", "opened")},
+    **{c: st.column_config.NumberColumn(format="%.6g")
+       for c in ("qty", "qty y", "qty x", "price", "base", "ref price", "avg y", "avg x")},
+    **{c: st.column_config.NumberColumn(format="%.2f")
+       for c in ("fee", "fees", "realised", "unrealised", "pnl")},
+}  # fmt: skip
+
+
 @st.fragment(run_every=2.0)
 def _live() -> None:
     pnl = ui.engine_call(client.api, "GET", "/api/v1/paper/pnl", params={"limit": 10_000})
@@ -126,17 +137,31 @@ def _live() -> None:
     else:
         st.caption("No fill yet: the equity curve starts with the first fill.")
     st.subheader("Positions")
-    st.dataframe(positions_frame(positions), hide_index=True, width="stretch", key="pp_positions")
+    st.dataframe(
+        positions_frame(positions),
+        hide_index=True,
+        width="stretch",
+        key="pp_positions",
+        column_config=COLUMNS,
+    )
     orders = ui.engine_call(client.api, "GET", "/api/v1/paper/orders", params={"limit": 200})
     fills = ui.engine_call(client.api, "GET", "/api/v1/paper/fills", params={"limit": 200})
     left, right = st.columns(2)
     left.subheader("Orders")
     left.dataframe(
-        orders_frame(orders or [], legs), hide_index=True, width="stretch", key="pp_orders"
+        orders_frame(orders or [], legs),
+        hide_index=True,
+        width="stretch",
+        key="pp_orders",
+        column_config=COLUMNS,
     )
     right.subheader("Fills")
     right.dataframe(
-        fills_frame(fills or [], legs), hide_index=True, width="stretch", key="pp_fills"
+        fills_frame(fills or [], legs),
+        hide_index=True,
+        width="stretch",
+        key="pp_fills",
+        column_config=COLUMNS,
     )
 
 
