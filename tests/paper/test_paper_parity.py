@@ -14,6 +14,7 @@ import pytest
 
 from statarb.engine._book import tracker_settings
 from statarb.engine.parity import paper_replay, parity_report, run_parity
+from statarb.errors import InputError
 from statarb.paper import paper_settings
 from statarb.paper.parity import compare, pair_bars, paper_trades, trade_table
 from statarb.venue._data import load_recording
@@ -230,3 +231,31 @@ def test_the_shipped_sample_trades_identically(tmp_path: Path) -> None:
     assert report.passed, "\n".join(trade_table(report))
     assert len(report.trades) >= 3 and report.signals_identical_pct == 100.0
     assert all(c.source == "quote" and c.within for c in report.fills)
+
+
+def test_backtest_config_mirrors_the_book_and_the_strategy() -> None:
+    from statarb.paper.parity import backtest_config
+
+    ts = tracker_settings({"window": 40, "z_window": 25}).to_dict()
+    ps = paper_settings(
+        {
+            "entry": 1.2,
+            "exit": 0.1,
+            "stop": 3.0,
+            "time_stop": 1.5,
+            "max_hold": 9,
+            "notional": 500.0,
+            "slippage_bps": 2.0,
+        }
+    ).to_dict()
+    cfg = backtest_config(ts, ps, 1.0)
+    assert (cfg.hedge_window, cfg.window, cfg.half_life_window) == (40, 25, 40)
+    assert (cfg.entry, cfg.exit, cfg.stop, cfg.max_hold, cfg.time_stop) == (1.2, 0.1, 3.0, 9, 1.5)
+    assert (cfg.capital, cfg.slippage_bps, cfg.sizing, cfg.method) == (
+        500.0,
+        2.0,
+        "fixed",
+        "rolling-ols",
+    )
+    with pytest.raises(InputError, match="rolling-ols"):
+        backtest_config({**ts, "method": "kalman"}, ps, 1.0)

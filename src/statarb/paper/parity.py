@@ -110,17 +110,15 @@ def backtest_config(
     """The backtester's settings for a book pair's tracker settings and its paper strategy.
 
     Rolling OLS over the tracker's ``window`` (fit before the bar), z over its ``z_window``,
-    the strategy's bands, stops, fixed gross notional, fee and slippage.
+    the strategy's bands, stops, fixed gross notional, fee and slippage; the time stop's
+    half-life over the tracker's ``window`` transitions, as the tracker measures it.
     """
     method = tracker.get("method", "rolling-ols")
     if method != "rolling-ols":
         raise InputError(f"parity compares the rolling-ols hedge only, got method={method!r}")
-    if paper.get("time_stop") is not None:
-        raise InputError(
-            "parity runs without time_stop (the backtester measures the half-life "
-            "over its own window)"
-        )
     return BacktestConfig(
+        time_stop=paper.get("time_stop"),
+        half_life_window=int(tracker.get("window", 120)),
         entry=paper["entry"],
         exit=paper["exit"],
         stop=paper.get("stop"),
