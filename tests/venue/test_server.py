@@ -270,3 +270,19 @@ async def test_reorder_duplicate_and_malformed_switches(tmp_path: Path) -> None:
         ReplayServer([path], malformed={"AAAUSDT": {1: "typo"}})
     with pytest.raises(InputError, match="reorder_every"):
         ReplayServer([path], reorder_every=0)
+
+
+async def test_without_autoplay_a_client_on_two_connections_misses_no_event(
+    recording: Path,
+) -> None:
+    srv = ReplayServer([recording], speed=None, autoplay=False)
+    async with srv, _ws(f"{srv.ws_url}/market/stream?streams=aaausdt@aggTrade") as trades:
+        assert srv.subscriptions() == {"aaausdt@aggTrade"}
+        assert await _silent(trades, 0.2)  # connected, but nothing plays yet
+        async with _ws(f"{srv.ws_url}/public/stream?streams=aaausdt@bookTicker") as quotes:
+            assert srv.subscriptions() == {"aaausdt@aggTrade", "aaausdt@bookTicker"}
+            srv.play()
+            first_trade = (await _frames(trades, 1))[0]["data"]
+            first_quote = (await _frames(quotes, 1))[0]["data"]
+    assert first_trade["a"] == srv.rec.aggs["AAAUSDT"].id0  # type: ignore[union-attr]
+    assert first_quote["u"] == int(srv.rec.quotes["AAAUSDT"].update_id[0])  # type: ignore[union-attr]

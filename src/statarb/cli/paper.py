@@ -168,3 +168,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(rows, indent=2))
             raise typer.Exit(EXIT_OK)
         _print_status(rows)
+
+    from statarb.cli.paper_parity import register as register_parity
+
+    register_parity(group)

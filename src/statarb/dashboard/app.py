@@ -25,6 +25,7 @@ VIEWS = [
     ("market.py", "Market", ":material/candlestick_chart:", "market"),
     ("pair.py", "Pair analysis", ":material/balance:", "pair"),
     ("book.py", "Book", ":material/view_list:", "book"),
+    ("paper.py", "Paper", ":material/receipt_long:", "paper"),
     ("correlation.py", "Correlation & scan", ":material/grid_on:", "correlation"),
     ("backtest.py", "Backtest", ":material/science:", "backtest"),
     ("strategy.py", "Strategy & portfolio", ":material/stacked_line_chart:", "strategy"),

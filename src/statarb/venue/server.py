@@ -117,6 +117,9 @@ class ReplayServer:
         More 1m klines to play as tapes (symbols without trades in ``files``).
     kline_start_us
         Open time of the first kline the tapes play (default: each symbol's first kline).
+    autoplay
+        Start playing at the first WebSocket connection; ``False``: at :meth:`play` (a client
+        whose streams span several connections then misses nothing at the start).
     """
 
     def __init__(
@@ -145,7 +148,9 @@ class ReplayServer:
         keyfile: Path | str | None = None,
         klines: Sequence[BarBatch] = (),
         kline_start_us: int | None = None,
+        autoplay: bool = True,
     ) -> None:
+        self.autoplay = autoplay
         if speed is not None and not speed > 0:
             raise InputError(f"speed must be positive or None (as fast as possible), got {speed}")
         if disconnect_every is not None and disconnect_every < 1:
@@ -277,6 +282,15 @@ class ReplayServer:
                     c.ws.transport.abort()
                 log.warning("replay: %d connection(s) aborted at stop", len(self.clients))
 
+    def play(self) -> None:
+        """Start playing (once; the first connection does it unless ``autoplay=False``)."""
+        if self._player is None:
+            self._player = asyncio.create_task(self._play())
+
+    def subscriptions(self) -> set[str]:
+        """The streams the connected clients receive."""
+        return {n for c in self.clients for n in c.state.subs}
+
     async def __aenter__(self) -> ReplayServer:
         await self.start()
         return self
@@ -315,8 +329,8 @@ class ReplayServer:
         self.connections += 1
         self.clients.add(client)
         self._subs_changed()
-        if self._player is None:
-            self._player = asyncio.create_task(self._play())
+        if self._player is None and self.autoplay:
+            self.play()
         sender = asyncio.create_task(self._send_loop(client))
         try:
             async with asyncio.timeout(self.max_age):
