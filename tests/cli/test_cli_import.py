@@ -86,7 +86,7 @@ def test_sample_imports_the_sample_once(sqlite_url: str) -> None:
     assert first.exit_code == 0, first.output
     assert "importing the demo sample" in first.output
     assert "21,313" in first.output and "14,076" in first.output
-    assert "stored 201,600 bars of demo history" in first.output
+    assert "stored 282,240 bars of demo history" in first.output
     second = cli("sample", "--store", sqlite_url)
     assert second.exit_code == 0
     assert "importing" not in second.output and "21,313" in second.output
