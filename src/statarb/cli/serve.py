@@ -146,10 +146,13 @@ async def _run(
             klines=klines, kline_start_us=sample.TAPE_START_US,
         )  # fmt: skip
         feed_urls = (f"ws://127.0.0.1:{venue_port}", f"http://127.0.0.1:{venue_port}")
-        # streams started later from the dashboard or the API dial the demo venue too
-        cfg = cfg.model_copy(
-            update={"binance_ws_url": feed_urls[0], "binance_rest_url": feed_urls[1]}
-        )
+        # streams started later from the dashboard or the API dial the demo venue too; the
+        # recording has quotes, so paper orders fill on them (unless the user said otherwise)
+        update: dict[str, object] = {"binance_ws_url": feed_urls[0],
+                                     "binance_rest_url": feed_urls[1]}  # fmt: skip
+        if "feed_quotes" not in cfg.model_fields_set:
+            update["feed_quotes"] = True
+        cfg = cfg.model_copy(update=update)
     # the dashboard boots (seconds) while the venue loads and the demo history is written
     dash = _start_dashboard(cfg, dashboard_port) if dashboard_port else None
     if replay is not None:
