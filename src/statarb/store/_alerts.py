@@ -17,8 +17,8 @@ class AlertPersistence(ABC):
     """The alert part of the :class:`~statarb.store.base.TickStore` contract.
 
     A store mixing this in provides :meth:`transaction` and :meth:`_execute` (SQL with ``?``
-    placeholders; returns every result row and the row count) and may override
-    :meth:`_sync_ids`.
+    placeholders; returns every result row and the row count) and :meth:`_reserve_ids`, and may
+    override :meth:`_sync_ids`.
     """
 
     @abstractmethod
@@ -72,10 +72,10 @@ class AlertPersistence(ABC):
             _, count = self._execute("DELETE FROM alert_rules WHERE id = ?", (int(rule_id),))
             return count > 0
 
+    @abstractmethod
     def _reserve_ids(self, table: str, n: int) -> list[int]:
         """Take ``n`` ids of ``table`` that the store will never assign itself (inside a
         transaction); each store knows its own id generator."""
-        raise NotImplementedError
 
     def reserve_alert_event_ids(self, n: int) -> list[int]:
         """Reserve ``n`` ids for alert events recorded later with :meth:`add_alert_event`.
