@@ -139,14 +139,19 @@ def fills_frame(rows: list[dict[str, Any]], legs: dict[int, str]) -> pd.DataFram
 
 
 def equity_curve_figure(curve: list[dict[str, Any]], unrealised: float = 0.0) -> go.Figure:
-    """Realised equity after fees (``pnl_report``'s curve) and, dashed, with what is open."""
+    """Realised equity after fees (``pnl_report``'s curve) and, as one marker at its end, the
+    total with what is still open (unrealised P&L exists only now, not along the curve)."""
     times = pd.to_datetime([c["ts"] for c in curve], unit="us", utc=True)
     eq = pd.Series([float(c["equity"]) for c in curve], dtype=float)
-    series = {"realised - fees": eq.to_numpy()}
-    hlines = {"with unrealised": float(eq.iloc[-1]) + unrealised} if len(eq) else None
-    return lines_figure(
-        times, series, title="Paper equity (quote ccy)", hlines=hlines, yaxis_title="P&L"
-    )
+    fig = lines_figure(
+        times, {"realised - fees": eq.to_numpy()}, title="Paper equity (quote ccy)",
+        yaxis_title="P&L",
+    )  # fmt: skip
+    if len(eq):
+        total = float(eq.iloc[-1]) + unrealised
+        fig.add_trace(go.Scatter(x=[times[-1]], y=[total], mode="markers", name="with unrealised",
+                                 marker={"size": 9, "symbol": "diamond"}))  # fmt: skip
+    return fig
 
 
 __all__ = ["equity_curve_figure", "fills_frame", "orders_frame", "positions_frame"]
