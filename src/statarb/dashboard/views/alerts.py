@@ -99,7 +99,7 @@ with st.form("al_new", clear_on_submit=False, enter_to_submit=False):
         "chat_id": t[0].text_input("Telegram chat id (optional)", key="al_tc"),
         "token": t[1].text_input("Telegram bot token", type="password", key="al_tt"),
     }
-    p = st.columns([1.4, 1.2, 1.2, 1, 1, 1.6, 1.2])
+    p = st.columns([1.3, 1.1, 1.1, 0.9, 0.9, 1.3, 1.7])
     severity = p[0].selectbox("Severity", SEVERITIES, index=1, key="al_sev")
     dedup = p[1].number_input("Dedup (s)", 0.0, 3600.0, 0.0, key="al_dd",
                               help="rules with the same condition firing within this window "
