@@ -170,6 +170,29 @@ def _book(method: str) -> Producer:
     return run
 
 
+def _paper(y: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+    """The paper trader on the book's tracker: it decides at each close and fills on the tape
+    after it (here a trade of each leg at each later bar's close)."""
+    from statarb.analytics.tracker import TrackerSettings, track
+    from statarb.paper import BarInput, PaperDesk, PaperSettings, PaperStrategy
+
+    snaps = track(y, x, settings=TrackerSettings(window=HW, z_window=W))
+    desk = PaperDesk()
+    desk.attach(PaperStrategy(1, "Y", "X", PaperSettings(entry=1.0, exit=0.0)))
+    bar = 60_000_000
+    fields = ("side", "qty_y", "qty_x", "realised", "fees")
+    out = {f: np.full(len(y), np.nan) for f in fields}
+    for t, snap in enumerate(snaps):
+        for sym, price in (("Y", y[t]), ("X", x[t])):  # the tape at this bar's close
+            desk.on_trades(sym, [t * bar + bar - 1], [float(price)])
+        desk.on_bar(1, BarInput(t * bar, (t + 1) * bar, snap.zscore, snap.hedge_ratio,
+                                snap.half_life, float(y[t]), float(x[t])))  # fmt: skip
+        pos = desk.strategies[1].position
+        for f in fields:
+            out[f][t] = float(getattr(pos, f))
+    return out
+
+
 PRODUCERS: dict[str, Producer] = {
     **{
         f"hedge:{kind}:{m}": _hedge(kind, m)
@@ -184,6 +207,7 @@ PRODUCERS: dict[str, Producer] = {
     **{f"analyze_pair:{m}": _pair(m) for m in ("ols", "huber", "theil-sen", "kalman")},
     "engine:live": _engine_live,
     **{f"book:{m}": _book(m) for m in ("rolling-ols", "kalman")},
+    "paper": _paper,
 }
 
 
